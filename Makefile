@@ -1,0 +1,51 @@
+# HCFL set-up and entry points. `make demo` and `make test` install what they need by themselves.
+SHELL := /bin/bash
+PY_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HCFL := $(VENV)/bin/hcfl
+STAMP := build/.stamps
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: install demo test test-fast bench-gas compile clean browser-deps
+
+install: $(STAMP)/python $(STAMP)/node $(STAMP)/compiled
+
+$(STAMP)/python: requirements.lock pyproject.toml
+	@mkdir -p $(STAMP)
+	test -x $(PY) || $(PY_BOOT) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip==25.3 wheel setuptools
+	$(PIP) install -q -r requirements.lock
+	$(PIP) install -q --no-deps -e .
+	@touch $@
+
+$(STAMP)/node: package.json package-lock.json
+	@mkdir -p $(STAMP)
+	npm ci --no-fund --no-audit --loglevel=error
+	@touch $@
+
+$(STAMP)/compiled: $(STAMP)/python $(STAMP)/node $(wildcard contracts/*.sol contracts/*/*.sol) hcfl/chain/solc_shim.js
+	$(HCFL) toolchain install
+	$(HCFL) toolchain compile
+	@touch $@
+
+compile: $(STAMP)/compiled
+
+demo: install
+	$(HCFL) demo
+
+test: install browser-deps
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not browser"
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install Debian chromium; browser tests will be skipped"
+
+bench-gas: install
+	$(HCFL) bench gas
+
+clean:
+	rm -rf build hcfl/chain/artifacts .pytest_cache
