@@ -1,0 +1,16 @@
+"""`hcfl bench NAME`: gas per action, FL round cost, chain throughput."""
+from __future__ import annotations
+
+import argparse
+
+from hcfl._registry import add_registry_command
+
+BENCHES: dict[str, tuple[str, str]] = {
+    "gas": ("hcfl.bench.gas", "gas per action and settlement gas vs N participants and K proposals"),
+    "fl": ("fl_worker.bench", "seconds per global round, peak memory, bytes sent (hierarchical vs flat)"),
+    "chain": ("backend.bench", "transactions per block vs generation rate, read-API latency"),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    add_registry_command(sub, "bench", "run a benchmark and print its table", BENCHES)
