@@ -1,0 +1,1 @@
+"""Experiments that need the FL engine (registered under `hcfl experiment`)."""

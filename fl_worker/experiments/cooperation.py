@@ -1,0 +1,241 @@
+"""Fig. 4 of the paper: accuracy on the commonly wanted labels, VCG-selected target vs random.
+
+Setup (section V-B): 10 model owners whose target label sets share a random common intersection
+I, each then randomly expanded; proposal k is owner k's target. Owners value every label of their
+own target (integer Gwei per label, mean 10) and value a proposal by the labels it shares with
+their target; base stations claim a cost per label of a proposal (mean 5 Gwei each: collecting
+and labelling data is per class). The auction selects the proposal with the largest surplus
+Σ values − Σ costs. The baseline picks a proposal uniformly at random; its curve here is the exact
+expectation of that choice (every distinct proposal is trained and the curves averaged, weighted by
+how many owners proposed it), plus one seeded draw recorded for reference.
+
+Both arms get the same training budget: the same number of training samples, drawn from the pool
+restricted to the chosen target's labels, split over the base stations' edge clients by a seeded
+Dirichlet partition. Accuracy is measured on the test samples whose label is in I.
+
+Selection uses the normative rule of MECHANISM.md (argmax of Σ values − Σ costs over the proposals
+and "none", first maximum wins) computed here, because `hcfl.mechanism.settle` is not part of this
+package's dependencies; the Clarke taxes do not affect which target is trained, so they are not
+computed. If "none" wins (every proposal has negative surplus) the experiment records that and
+trains the best proposal anyway, so the curve still exists.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from fl_worker.data import Dataset, load_dataset, labels_from_mask, mask_from_labels
+from fl_worker.hfl import HFLConfig, run_hfl, station_datasets
+from fl_worker.local import TrainConfig, derive_seed
+from fl_worker.models import ModelSpec
+from fl_worker.partition import partition_dirichlet
+
+log = logging.getLogger(__name__)
+
+
+class CooperationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: str = "digits"
+    data_dir: str | None = None
+    seed: int = 0
+    owners: int = Field(default=10, ge=2)
+    stations: int = Field(default=10, ge=1)
+    clients_per_station: int = Field(default=3, ge=1)
+    intersection_size: tuple[int, int] = (2, 3)  # drawn uniformly in [lo, hi]
+    owner_value_range: tuple[int, int] = (5, 15)  # Gwei per wanted label, mean 10
+    station_cost_range: tuple[int, int] = (1, 9)  # Gwei per label of a proposal, mean 5
+    budget: int = Field(default=300, ge=1, description="training samples, equal for every arm")
+    alpha: float = 1.0
+    global_rounds: int = 50
+    edge_rounds: int = 2
+    local_epochs: int = 2
+    batch_size: int = 16
+    lr: float = 0.05
+    arch: str | None = None  # default: cnn for 1-channel data, resnet for CIFAR-10
+
+
+QUICK = {"stations": 3, "clients_per_station": 2, "global_rounds": 6, "edge_rounds": 1, "local_epochs": 1}
+
+
+class Market(BaseModel):
+    intersection: list[int]
+    targets: list[list[int]]
+    owner_values: list[list[int]]  # [owner][label], 0 for labels outside the owner's target
+    station_costs: list[list[int]]  # [station][label]
+
+    def claims(self) -> tuple[list[list[int]], list[list[int]]]:
+        """values[owner][proposal] and costs[station][proposal] as each participant would claim."""
+        values = [[sum(row[l] for l in t) for t in self.targets] for row in self.owner_values]
+        costs = [[sum(row[l] for l in t) for t in self.targets] for row in self.station_costs]
+        return values, costs
+
+
+def draw_market(config: CooperationConfig, num_classes: int, rng: np.random.Generator) -> Market:
+    lo, hi = config.intersection_size
+    common = sorted(rng.choice(num_classes, size=int(rng.integers(lo, hi + 1)), replace=False).tolist())
+    rest = [l for l in range(num_classes) if l not in common]
+    targets = []
+    for _ in range(config.owners):
+        extra = rng.choice(rest, size=int(rng.integers(1, len(rest) + 1)), replace=False).tolist()
+        targets.append(sorted(common + extra))
+    vlo, vhi = config.owner_value_range
+    clo, chi = config.station_cost_range
+    values = [[int(rng.integers(vlo, vhi + 1)) if l in t else 0 for l in range(num_classes)] for t in targets]
+    costs = [[int(rng.integers(clo, chi + 1)) for _ in range(num_classes)] for _ in range(config.stations)]
+    return Market(intersection=common, targets=targets, owner_values=values, station_costs=costs)
+
+
+def select_by_surplus(values: list[list[int]], costs: list[list[int]]) -> tuple[int | None, list[int]]:
+    """MECHANISM.md selection: argmax of S(m) = Σ values − Σ costs over (0..K-1, none), first max."""
+    k = len(values[0])
+    surplus = [sum(v[m] for v in values) - sum(c[m] for c in costs) for m in range(k)]
+    best, best_value = None, 0
+    for m in range(k - 1, -1, -1):  # scanning backwards with >= keeps the first maximum
+        if surplus[m] >= best_value:
+            best, best_value = m, surplus[m]
+    return best, surplus
+
+
+def _train_target(
+    data: Dataset, target: list[int], budget: int, intersection_mask: int, config: CooperationConfig
+) -> list[float]:
+    mask = mask_from_labels(target)
+    pool = torch.nonzero(torch.tensor([(mask >> int(l)) & 1 for l in data.train.y.tolist()]), as_tuple=True)[0]
+    rng = np.random.default_rng(derive_seed(config.seed, mask))
+    chosen = np.sort(rng.choice(pool.numpy(), size=budget, replace=False))
+    train = data.train.subset(torch.from_numpy(chosen))
+    parts = partition_dirichlet(
+        train.y.numpy(), config.stations, config.clients_per_station, config.alpha, seed=derive_seed(config.seed, mask, 1)
+    )
+    arch = config.arch or ("resnet" if data.input_shape[0] == 3 else "cnn")
+    spec = ModelSpec(arch=arch, input_shape=data.input_shape, num_classes=data.num_classes, init_seed=config.seed)
+    hfl = HFLConfig(
+        global_rounds=config.global_rounds,
+        edge_rounds=config.edge_rounds,
+        seed=config.seed,
+        train=TrainConfig(local_epochs=config.local_epochs, batch_size=config.batch_size, lr=config.lr),
+    )
+    history = run_hfl(spec, station_datasets(train, parts), data.test, hfl, labels_mask=mask, eval_mask=intersection_mask)
+    return history.accuracies
+
+
+def _tail_mean(curve: list[float]) -> float:
+    tail = max(1, len(curve) // 5)
+    return float(np.mean(curve[-tail:]))
+
+
+def run_experiment(
+    out_dir: str | Path = "out/cooperation",
+    quick: bool = False,
+    seed: int = 0,
+    dataset: str = "digits",
+    data_dir: str | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    config = CooperationConfig(
+        **{"dataset": dataset, "data_dir": data_dir, "seed": seed, **(QUICK if quick else {}), **overrides}
+    )
+    started = time.perf_counter()
+    data = load_dataset(config.dataset, config.data_dir, seed=config.seed)
+    market = draw_market(config, data.num_classes, np.random.default_rng(config.seed))
+    values, costs = market.claims()
+    winner, surplus = select_by_surplus(values, costs)
+    fell_back = winner is None
+    if winner is None:
+        winner = int(np.argmax(surplus))
+        log.warning("every proposal has negative surplus; training the best one (%d) anyway", winner)
+    random_draw = int(np.random.default_rng(derive_seed(config.seed, 7)).integers(len(market.targets)))
+
+    counts = data.train.label_counts(data.num_classes)
+    budget = min([config.budget] + [sum(counts[l] for l in t) for t in market.targets])
+    intersection_mask = mask_from_labels(market.intersection)
+    curves: dict[int, list[float]] = {}
+    for target in market.targets:
+        key = mask_from_labels(target)
+        if key not in curves:
+            log.info("training target %s on %d samples", target, budget)
+            curves[key] = _train_target(data, target, budget, intersection_mask, config)
+    per_proposal = [curves[mask_from_labels(t)] for t in market.targets]
+    vcg = per_proposal[winner]
+    random_expected = np.mean(np.asarray(per_proposal), axis=0).tolist()
+
+    result: dict[str, Any] = {
+        "config": config.model_dump(mode="json"),
+        "quick": quick,
+        "budget_samples": budget,
+        "market": market.model_dump(),
+        "surplus": surplus,
+        "vcg_winner": winner,
+        "vcg_selected_none": fell_back,
+        "vcg_target": market.targets[winner],
+        "random_draw": random_draw,
+        "intersection_mask": intersection_mask,
+        "rounds": list(range(1, config.global_rounds + 1)),
+        "accuracy": {
+            "vcg": vcg,
+            "random_expected": random_expected,
+            "random_draw": per_proposal[random_draw],
+            "per_proposal": per_proposal,
+        },
+        "final": {"vcg": _tail_mean(vcg), "random_expected": _tail_mean(random_expected)},
+        "seconds": time.perf_counter() - started,
+    }
+    result["vcg_beats_random"] = result["final"]["vcg"] > result["final"]["random_expected"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cooperation.json").write_text(json.dumps(result, indent=2))
+    _plot(result, out / "cooperation.png")
+    return result
+
+
+def _plot(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = result["rounds"]
+    acc = result["accuracy"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    lo = np.min(acc["per_proposal"], axis=0)
+    hi = np.max(acc["per_proposal"], axis=0)
+    ax.fill_between(rounds, lo, hi, color="tab:gray", alpha=0.2, label="any proposal (range)")
+    ax.plot(rounds, acc["vcg"], color="tab:blue", label=f"VCG target {result['vcg_target']}")
+    ax.plot(rounds, acc["random_expected"], color="tab:orange", label="random target (expected)")
+    ax.set_xlabel("global round")
+    ax.set_ylabel(f"accuracy on common labels {result['market']['intersection']}")
+    ax.set_title(f"Cooperation ({result['config']['dataset']}, {result['budget_samples']} training samples)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="out/cooperation", help="output directory (JSON + PNG)")
+    parser.add_argument("--quick", action="store_true", help="a few rounds on a small network (seconds)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", choices=["digits", "cifar10", "mnist"], default="digits")
+    parser.add_argument("--data-dir", default=None, help="local directory holding MNIST / CIFAR-10")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = run_experiment(args.out, quick=args.quick, seed=args.seed, dataset=args.dataset, data_dir=args.data_dir)
+    final = result["final"]
+    print(
+        f"common labels {result['market']['intersection']}: VCG target {result['vcg_target']} "
+        f"-> {final['vcg']:.4f}; random target (expected) -> {final['random_expected']:.4f} "
+        f"[{'VCG wins' if result['vcg_beats_random'] else 'random wins'}] "
+        f"({result['seconds']:.1f}s; {Path(args.out) / 'cooperation.json'}, cooperation.png)"
+    )
+    return 0 if result["vcg_beats_random"] else 1

@@ -1,0 +1,364 @@
+"""Typed client for HCFLCrowdfund: every function, view and event, each participant signing with its own key.
+
+    contract = HCFLClient.deploy(chain)                # or HCFLClient(chain.w3, address)
+    alice = contract.as_participant(alice_key)
+    rid = alice.create_round(RoundConfig())
+    alice.join(rid, Role.OWNER, deposit=10**18)
+
+Reverts surface as :class:`ContractRevert` carrying the custom error's name and arguments.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractCustomError, ContractLogicError
+
+try:  # the embedded chain's own revert exception
+    from eth_tester.exceptions import TransactionFailed as _TesterFailed
+except ImportError:  # pragma: no cover - eth-tester is a pinned dependency
+    class _TesterFailed(Exception):  # type: ignore[no-redef]
+        pass
+
+_REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
+
+from hcfl.chain import commitments
+from hcfl.chain.compile import artifact
+from hcfl.chain.types import (
+    Accounting,
+    ParticipantView,
+    Phase,
+    Proposal,
+    ProposalSpec,
+    Role,
+    RoundConfig,
+    RoundView,
+)
+
+log = logging.getLogger(__name__)
+CONTRACT_NAME = "HCFLCrowdfund"
+
+
+class ContractRevert(Exception):
+    """A transaction or call reverted; `error` is the custom error name (e.g. 'WrongPhase')."""
+
+    def __init__(self, error: str, args: tuple[Any, ...] = (), raw: str = "") -> None:
+        self.error = error
+        self.error_args = args
+        self.raw = raw
+        super().__init__(f"{error}{args if args else ''}")
+
+
+class TxFailed(Exception):
+    """A mined transaction has status 0."""
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    name: str
+    args: dict[str, Any]
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+def _abi_types(inputs: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for i in inputs:
+        t = i["type"]
+        if t.startswith("tuple"):
+            t = "(" + ",".join(_abi_types(i["components"])) + ")" + t[len("tuple"):]
+        out.append(t)
+    return out
+
+
+class ErrorDecoder:
+    """Maps revert data (selector + ABI args) to the contract's custom errors."""
+
+    def __init__(self, abi: list[dict[str, Any]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str]]] = {}
+        for item in abi:
+            if item.get("type") == "error":
+                types = _abi_types(item["inputs"])
+                sig = f"{item['name']}({','.join(types)})"
+                self._errors[keccak(text=sig)[:4]] = (item["name"], types)
+        self._errors[keccak(text="Error(string)")[:4]] = ("Error", ["string"])
+        self._errors[keccak(text="Panic(uint256)")[:4]] = ("Panic", ["uint256"])
+
+    def decode(self, data: str | bytes | None) -> ContractRevert:
+        raw = HexBytes(data or b"")
+        if len(raw) < 4 or raw[:4] not in self._errors:
+            return ContractRevert("UnknownRevert", (), raw.hex())
+        name, types = self._errors[raw[:4]]
+        args = tuple(abi_decode(types, raw[4:])) if types else ()
+        return ContractRevert(name, args, raw.hex())
+
+
+def _revert_data(exc: BaseException) -> str | None:
+    # eth-tester raises its own TransactionFailed with the raw revert bytes somewhere in the cause chain
+    seen: BaseException | None = exc
+    while seen is not None:
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, (bytes, bytearray)):
+                return "0x" + bytes(arg).hex()
+        seen = seen.__cause__ or seen.__context__
+    data = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return data
+    if isinstance(data, (bytes, bytearray)):
+        return "0x" + bytes(data).hex()
+    return None
+
+
+class _NonceBook:
+    """Local nonces so one key can send several transactions without waiting for each to be mined."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, w3: Web3, address: str) -> int:
+        with self._lock:
+            if address not in self._next:
+                self._next[address] = w3.eth.get_transaction_count(address, "pending")
+            n = self._next[address]
+            self._next[address] = n + 1
+            return n
+
+    def forget(self, address: str) -> None:
+        with self._lock:
+            self._next.pop(address, None)
+
+
+class HCFLClient:
+    """Read access to a deployed HCFLCrowdfund plus the factory for signing participants."""
+
+    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]] | None = None) -> None:
+        self.w3 = w3
+        self.abi = abi or artifact(CONTRACT_NAME)["abi"]
+        self.address = to_checksum_address(address)
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=self.abi)
+        self.errors = ErrorDecoder(self.abi)
+        self.nonces = _NonceBook()
+        self._chain_id: int | None = None
+        self._topics = {
+            "0x" + keccak(text=f"{e['name']}({','.join(_abi_types(e['inputs']))})").hex(): e["name"]
+            for e in self.abi
+            if e.get("type") == "event"
+        }
+
+    # ------------------------------------------------------------ deployment
+    @classmethod
+    def deploy(cls, chain_or_w3: Any, deployer: LocalAccount | None = None) -> "HCFLClient":
+        """Deploy a fresh HCFLCrowdfund; `deployer` defaults to the chain's funder."""
+        w3 = getattr(chain_or_w3, "w3", chain_or_w3)
+        deployer = deployer or chain_or_w3.funder
+        art = artifact(CONTRACT_NAME)
+        factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+        tx = factory.constructor().build_transaction(
+            {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending"),
+             "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id}
+        )
+        tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
+        signed = deployer.sign_transaction(tx)
+        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=120)
+        if receipt["status"] != 1:
+            raise TxFailed("deployment failed")
+        log.info("deployed %s at %s (gas %d)", CONTRACT_NAME, receipt["contractAddress"], receipt["gasUsed"])
+        client = cls(w3, receipt["contractAddress"], art["abi"])
+        client.deploy_receipt = receipt
+        return client
+
+    def as_participant(self, account: LocalAccount | str) -> "Participant":
+        if isinstance(account, str):
+            account = Account.from_key(account)
+        return Participant(self, account)
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    # ------------------------------------------------------------ calls
+    def call(self, fn: str, *args: Any) -> Any:
+        try:
+            return getattr(self.contract.functions, fn)(*args).call()
+        except _REVERTS as exc:
+            raise self.errors.decode(_revert_data(exc)) from exc
+
+    def round_count(self) -> int:
+        return int(self.call("roundCount"))
+
+    def round(self, round_id: int) -> RoundView:
+        v = self.call("getRound", round_id)
+        keys = [k for k in RoundView.model_fields if k != "round_id"]
+        data = dict(zip(keys, v))
+        data["cfg"] = RoundConfig.from_tuple(v[0])
+        return RoundView(round_id=round_id, **data)
+
+    def proposals(self, round_id: int) -> list[Proposal]:
+        out = []
+        for p in self.call("getProposals", round_id):
+            proposer, spec_hash, uri, arch, acc, t, mask, bond, price = p
+            out.append(Proposal(proposer=proposer, spec_hash=bytes(spec_hash), uri=uri, arch_id=arch,
+                                promised_acc_bps=acc, global_rounds=t, label_mask=mask, bond=bond, posted_price=price))
+        return out
+
+    def members(self, round_id: int) -> tuple[list[str], list[str]]:
+        owners, stations = self.call("getMembers", round_id)
+        return list(owners), list(stations)
+
+    def participant(self, round_id: int, address: str) -> ParticipantView:
+        role, committed, revealed, deposit, capability, reported, claims = self.call(
+            "getParticipant", round_id, to_checksum_address(address)
+        )
+        return ParticipantView(address=to_checksum_address(address), role=Role(role), committed=committed,
+                               revealed=revealed, deposit=deposit, capability=capability,
+                               reported_rounds=reported, claims=list(claims))
+
+    def outcome(self, round_id: int) -> tuple[list[int], list[int]]:
+        surplus, scores = self.call("getOutcome", round_id)
+        return list(surplus), list(scores)
+
+    def has_reported(self, round_id: int, station: str, global_round: int) -> bool:
+        return bool(self.call("hasReported", round_id, to_checksum_address(station), global_round))
+
+    def credit_of(self, address: str) -> int:
+        return int(self.call("credits", to_checksum_address(address)))
+
+    def accounting(self) -> Accounting:
+        return Accounting(**dict(zip(Accounting.model_fields, self.call("accounting"))))
+
+    def balance(self) -> int:
+        return int(self.w3.eth.get_balance(self.address))
+
+    # ------------------------------------------------------------ events
+    def events(self, from_block: int = 0, to_block: int | str = "latest", round_id: int | None = None) -> list[ChainEvent]:
+        """All events of the contract in chain order, decoded; optionally only one round's."""
+        logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": from_block, "toBlock": to_block})
+        out: list[ChainEvent] = []
+        for entry in logs:
+            topic0 = "0x" + bytes(entry["topics"][0]).hex()
+            name = self._topics.get(topic0)
+            if name is None:
+                continue
+            decoded = getattr(self.contract.events, name)().process_log(entry)
+            args = dict(decoded["args"])
+            if round_id is not None and "roundId" in args and args["roundId"] != round_id:
+                continue
+            out.append(ChainEvent(name=name, args=args, block_number=int(entry["blockNumber"]),
+                                  tx_hash="0x" + bytes(entry["transactionHash"]).hex(), log_index=int(entry["logIndex"])))
+        return out
+
+
+class Participant:
+    """A key that signs its own transactions against one HCFLCrowdfund deployment."""
+
+    def __init__(self, client: HCFLClient, account: LocalAccount) -> None:
+        self.client = client
+        self.account = account
+        self.address = account.address
+        self.last_receipt: Any = None
+
+    def __repr__(self) -> str:
+        return f"Participant({self.address})"
+
+    # ------------------------------------------------------------ transport
+    def transact(self, fn: str, *args: Any, value: int = 0, gas: int | None = None, wait: bool = True) -> Any:
+        """Sign and send a call to `fn`; returns the receipt (or the tx hash with wait=False)."""
+        c = self.client
+        w3 = c.w3
+        call = getattr(c.contract.functions, fn)(*args)
+        tx: dict[str, Any] = {"from": self.address, "value": int(value), "chainId": c.chain_id, "gasPrice": w3.eth.gas_price}
+        if gas is None:
+            try:
+                gas = int(call.estimate_gas({"from": self.address, "value": int(value)}) * 1.25) + 10_000
+            except _REVERTS as exc:
+                raise c.errors.decode(_revert_data(exc)) from exc
+            gas = min(gas, 30_000_000)
+        tx["gas"] = gas
+        tx["nonce"] = c.nonces.take(w3, self.address)
+        built = call.build_transaction(tx)
+        signed = self.account.sign_transaction(built)
+        try:
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        except _REVERTS as exc:
+            c.nonces.forget(self.address)
+            raise c.errors.decode(_revert_data(exc)) from exc
+        except Exception:
+            c.nonces.forget(self.address)
+            raise
+        if not wait:
+            return tx_hash
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        self.last_receipt = receipt
+        if receipt["status"] != 1:
+            raise TxFailed(f"{fn} failed in block {receipt['blockNumber']} (gas used {receipt['gasUsed']})")
+        return receipt
+
+    def _event_arg(self, receipt: Any, event: str, arg: str) -> Any:
+        for ev in getattr(self.client.contract.events, event)().process_receipt(receipt):
+            return ev["args"][arg]
+        raise RuntimeError(f"no {event} event in receipt")
+
+    # ------------------------------------------------------------ lifecycle
+    def create_round(self, cfg: RoundConfig) -> int:
+        receipt = self.transact("createRound", cfg.as_tuple())
+        return int(self._event_arg(receipt, "RoundCreated", "roundId"))
+
+    def join(self, round_id: int, role: Role, deposit: int, capability: int = 1) -> Any:
+        return self.transact("join", round_id, int(role), capability, value=deposit)
+
+    def propose(self, round_id: int, spec: ProposalSpec, bond: int) -> int:
+        receipt = self.transact(
+            "propose", round_id, spec.spec_hash, spec.uri, spec.arch_id, spec.promised_acc_bps,
+            spec.global_rounds, spec.label_mask, spec.posted_price, value=bond,
+        )
+        return int(self._event_arg(receipt, "Proposed", "proposalId"))
+
+    def commit_claims(self, round_id: int, claims: Sequence[int], salt: bytes) -> Any:
+        """Commit keccak256(abi.encode(roundId, me, claims, salt)); claims and salt stay with the caller."""
+        return self.transact("commit", round_id, commitments.claims_commitment(round_id, self.address, claims, salt))
+
+    def commit(self, round_id: int, commitment: bytes) -> Any:
+        return self.transact("commit", round_id, commitment)
+
+    def reveal(self, round_id: int, claims: Sequence[int], salt: bytes) -> Any:
+        return self.transact("reveal", round_id, [int(c) for c in claims], salt)
+
+    def advance(self, round_id: int) -> Any:
+        return self.transact("advance", round_id)
+
+    def settle(self, round_id: int) -> Any:
+        return self.transact("settle", round_id)
+
+    def report_training(self, round_id: int, global_round: int, update_hash: bytes, samples: int, accuracy_bps: int) -> Any:
+        return self.transact("reportTraining", round_id, global_round, update_hash, samples, accuracy_bps)
+
+    def finalize_training(self, round_id: int, global_model_hash: bytes, achieved_acc_bps: int, scores: Sequence[int]) -> Any:
+        return self.transact("finalizeTraining", round_id, global_model_hash, achieved_acc_bps, [int(s) for s in scores])
+
+    def commit_vote(self, round_id: int, punish: bool, salt: bytes) -> Any:
+        return self.transact("commitVote", round_id, commitments.vote_commitment(round_id, self.address, punish, salt))
+
+    def reveal_vote(self, round_id: int, punish: bool, salt: bytes) -> Any:
+        return self.transact("revealVote", round_id, punish, salt)
+
+    def withdraw(self) -> Any:
+        return self.transact("withdraw")
+
+    def phase(self, round_id: int) -> Phase:
+        return self.client.round(round_id).phase

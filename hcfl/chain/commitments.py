@@ -1,0 +1,42 @@
+"""The sealed-claim and sealed-vote commitments, exactly as the contract recomputes them."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+
+def new_salt() -> bytes:
+    """A fresh random 32-byte salt; keep it until the reveal."""
+    return secrets.token_bytes(32)
+
+
+def claims_commitment(round_id: int, sender: str, claims: Sequence[int], salt: bytes) -> bytes:
+    """keccak256(abi.encode(uint256 roundId, address sender, uint256[] claims, bytes32 salt))."""
+    if len(salt) != 32:
+        raise ValueError("salt must be 32 bytes")
+    if any(int(c) < 0 for c in claims):
+        raise ValueError("claims must be non-negative integers (wei)")
+    return keccak(
+        encode(
+            ["uint256", "address", "uint256[]", "bytes32"],
+            [int(round_id), to_checksum_address(sender), [int(c) for c in claims], salt],
+        )
+    )
+
+
+def vote_commitment(round_id: int, voter: str, punish: bool, salt: bytes) -> bytes:
+    """keccak256(abi.encode(uint256 roundId, address voter, bool punish, bytes32 salt))."""
+    if len(salt) != 32:
+        raise ValueError("salt must be 32 bytes")
+    return keccak(encode(["uint256", "address", "bool", "bytes32"], [int(round_id), to_checksum_address(voter), bool(punish), salt]))
+
+
+def salt_seed(salts: Sequence[bytes]) -> int:
+    """The settlement seed: uint256(keccak256(abi.encode(XOR of the revealed salts)))."""
+    acc = 0
+    for s in salts:
+        acc ^= int.from_bytes(s, "big")
+    return int.from_bytes(keccak(acc.to_bytes(32, "big")), "big")

@@ -1,0 +1,74 @@
+"""`hcfl settle [FILE|-] [--on-chain] [--chain embedded|anvil|URL]`: settle one round instance (JSON)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from hcfl.mechanism.models import Instance, describe_validation_error
+from hcfl.mechanism.settle import settle
+
+PREFIX = "hcfl settle: error: "
+
+
+class SettleInputError(Exception):
+    pass
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "settle",
+        help="settle a round instance (JSON) with the reference mechanism and print the settlement",
+        description="Read a round instance as JSON (FILE, or stdin when FILE is '-' or missing) and print "
+        "its settlement as JSON. See docs/mechanism.md.",
+    )
+    parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="instance JSON (default: stdin)")
+    parser.add_argument("--on-chain", action="store_true", help="settle on a chain instead and report gas")
+    parser.add_argument("--chain", default="embedded", metavar="embedded|anvil|URL", help="chain for --on-chain")
+    parser.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(PREFIX + " ".join(message.split()) + "\n")
+    return 2
+
+
+def load_instance(file: str) -> Instance:
+    try:
+        if file == "-":
+            text = sys.stdin.read()
+        else:
+            with open(file, encoding="utf-8") as fh:
+                text = fh.read()
+    except OSError as exc:
+        raise SettleInputError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettleInputError(f"input is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettleInputError("input must be a JSON object (a round instance)")
+    try:
+        return Instance.model_validate(data)
+    except ValidationError as exc:
+        raise SettleInputError(describe_validation_error(exc)) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        instance = load_instance(args.file)
+    except SettleInputError as exc:
+        return _fail(str(exc))
+    if args.on_chain:
+        try:
+            from hcfl.chain.onchain_settle import settle_on_chain
+        except ImportError as exc:
+            return _fail(f"--on-chain is not available in this installation ({exc})")
+        result = settle_on_chain(instance, args.chain)
+    else:
+        result = settle(instance).to_json_dict()
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
