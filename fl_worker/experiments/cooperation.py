@@ -1,23 +1,27 @@
 """Fig. 4 of the paper: accuracy on the commonly wanted labels, VCG-selected target vs random.
 
 Setup (section V-B): 10 model owners whose target label sets share a random common intersection
-I, each then randomly expanded; proposal k is owner k's target. Owners value every label of their
-own target (integer Gwei per label, mean 10) and value a proposal by the labels it shares with
-their target; base stations claim a cost per label of a proposal (mean 5 Gwei each: collecting
-and labelling data is per class). The auction selects the proposal with the largest surplus
-Σ values − Σ costs. The baseline picks a proposal uniformly at random; its curve here is the exact
-expectation of that choice (every distinct proposal is trained and the curves averaged, weighted by
-how many owners proposed it), plus one seeded draw recorded for reference.
+I, each then randomly expanded; proposal k is owner k's target. Owner i has a value v_il (integer
+Gwei, mean 10) for every label l of its own target. The budget is fixed at B training samples, so a
+proposal with k labels affords B/k samples per label; owners know this and value a proposal y by
+the labels it shares with their target, discounted by the quality the budget buys:
+    b_i(y) = round(q(|y|) * Σ_{l in y ∩ T_i} v_il),   q(k) = min(1, B / (k * n_full))
+where n_full is the samples per label at which a label counts as fully served. Base stations
+claim a cost per label of a proposal (mean 5 Gwei each: data is collected and labelled per class).
+The auction selects the proposal with the largest surplus Σ b − Σ k. The baseline picks a proposal
+uniformly at random; its curve is the exact expectation of that choice (every distinct proposal is
+trained and the curves averaged, weighted by how many owners proposed it), and one seeded draw is
+recorded for reference.
 
 Both arms get the same training budget: the same number of training samples, drawn from the pool
 restricted to the chosen target's labels, split over the base stations' edge clients by a seeded
 Dirichlet partition. Accuracy is measured on the test samples whose label is in I.
 
-Selection uses the normative rule of MECHANISM.md (argmax of Σ values − Σ costs over the proposals
-and "none", first maximum wins) computed here, because `hcfl.mechanism.settle` is not part of this
-package's dependencies; the Clarke taxes do not affect which target is trained, so they are not
-computed. If "none" wins (every proposal has negative surplus) the experiment records that and
-trains the best proposal anyway, so the curve still exists.
+Selection and Clarke taxes come from `hcfl.mechanism.clarke` (the rule `hcfl settle` uses:
+argmax of Σ values − Σ costs over the proposals and "none", first maximum wins); when that module
+is absent the same selection rule is computed locally and taxes are left out. If "none" wins
+(every proposal has negative surplus) the experiment records that and trains the best proposal
+anyway, so the curve still exists.
 """
 from __future__ import annotations
 
@@ -54,6 +58,7 @@ class CooperationConfig(BaseModel):
     owner_value_range: tuple[int, int] = (5, 15)  # Gwei per wanted label, mean 10
     station_cost_range: tuple[int, int] = (1, 9)  # Gwei per label of a proposal, mean 5
     budget: int = Field(default=300, ge=1, description="training samples, equal for every arm")
+    full_quality_samples: int = Field(default=100, ge=1, description="n_full: samples per label for q = 1")
     alpha: float = 1.0
     global_rounds: int = 50
     edge_rounds: int = 2
@@ -72,9 +77,12 @@ class Market(BaseModel):
     owner_values: list[list[int]]  # [owner][label], 0 for labels outside the owner's target
     station_costs: list[list[int]]  # [station][label]
 
-    def claims(self) -> tuple[list[list[int]], list[list[int]]]:
-        """values[owner][proposal] and costs[station][proposal] as each participant would claim."""
-        values = [[sum(row[l] for l in t) for t in self.targets] for row in self.owner_values]
+    def claims(self, budget: int, full_quality_samples: int) -> tuple[list[list[int]], list[list[int]]]:
+        """values[owner][proposal] and costs[station][proposal], claimed truthfully."""
+        quality = [min(1.0, budget / (len(t) * full_quality_samples)) for t in self.targets]
+        values = [
+            [int(round(q * sum(row[l] for l in t))) for t, q in zip(self.targets, quality)] for row in self.owner_values
+        ]
         costs = [[sum(row[l] for l in t) for t in self.targets] for row in self.station_costs]
         return values, costs
 
@@ -94,15 +102,26 @@ def draw_market(config: CooperationConfig, num_classes: int, rng: np.random.Gene
     return Market(intersection=common, targets=targets, owner_values=values, station_costs=costs)
 
 
-def select_by_surplus(values: list[list[int]], costs: list[list[int]]) -> tuple[int | None, list[int]]:
+class Selection(BaseModel):
+    selected: int | None
+    surplus: list[int]
+    taxes: list[int] | None  # owners first, then stations; None without hcfl.mechanism
+    source: str
+
+
+def select_target(values: list[list[int]], costs: list[list[int]]) -> Selection:
     """MECHANISM.md selection: argmax of S(m) = Σ values − Σ costs over (0..K-1, none), first max."""
     k = len(values[0])
-    surplus = [sum(v[m] for v in values) - sum(c[m] for c in costs) for m in range(k)]
-    best, best_value = None, 0
-    for m in range(k - 1, -1, -1):  # scanning backwards with >= keeps the first maximum
-        if surplus[m] >= best_value:
-            best, best_value = m, surplus[m]
-    return best, surplus
+    try:
+        from hcfl.mechanism.clarke import clarke, paper_random_net_values
+    except ImportError:
+        surplus = [sum(v[m] for v in values) - sum(c[m] for c in costs) for m in range(k)]
+        best = max(surplus)
+        return Selection(
+            selected=surplus.index(best) if best >= 0 else None, surplus=surplus, taxes=None, source="local"
+        )
+    result = clarke(paper_random_net_values(values, costs), k)
+    return Selection(selected=result.selected, surplus=result.surplus, taxes=result.taxes, source="hcfl.mechanism.clarke")
 
 
 def _train_target(
@@ -147,16 +166,16 @@ def run_experiment(
     started = time.perf_counter()
     data = load_dataset(config.dataset, config.data_dir, seed=config.seed)
     market = draw_market(config, data.num_classes, np.random.default_rng(config.seed))
-    values, costs = market.claims()
-    winner, surplus = select_by_surplus(values, costs)
-    fell_back = winner is None
-    if winner is None:
-        winner = int(np.argmax(surplus))
-        log.warning("every proposal has negative surplus; training the best one (%d) anyway", winner)
-    random_draw = int(np.random.default_rng(derive_seed(config.seed, 7)).integers(len(market.targets)))
-
     counts = data.train.label_counts(data.num_classes)
     budget = min([config.budget] + [sum(counts[l] for l in t) for t in market.targets])
+    values, costs = market.claims(budget, config.full_quality_samples)
+    selection = select_target(values, costs)
+    winner = selection.selected
+    fell_back = winner is None
+    if winner is None:
+        winner = int(np.argmax(selection.surplus))
+        log.warning("every proposal has negative surplus; training the best one (%d) anyway", winner)
+    random_draw = int(np.random.default_rng(derive_seed(config.seed, 7)).integers(len(market.targets)))
     intersection_mask = mask_from_labels(market.intersection)
     curves: dict[int, list[float]] = {}
     for target in market.targets:
@@ -173,7 +192,8 @@ def run_experiment(
         "quick": quick,
         "budget_samples": budget,
         "market": market.model_dump(),
-        "surplus": surplus,
+        "claims": {"owner_values": values, "station_costs": costs},
+        "selection": selection.model_dump(),
         "vcg_winner": winner,
         "vcg_selected_none": fell_back,
         "vcg_target": market.targets[winner],
@@ -186,10 +206,12 @@ def run_experiment(
             "random_draw": per_proposal[random_draw],
             "per_proposal": per_proposal,
         },
+        # mean over all rounds (area under the curve: speed and level) and over the last fifth
+        "mean": {"vcg": float(np.mean(vcg)), "random_expected": float(np.mean(random_expected))},
         "final": {"vcg": _tail_mean(vcg), "random_expected": _tail_mean(random_expected)},
         "seconds": time.perf_counter() - started,
     }
-    result["vcg_beats_random"] = result["final"]["vcg"] > result["final"]["random_expected"]
+    result["vcg_beats_random"] = result["mean"]["vcg"] > result["mean"]["random_expected"]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "cooperation.json").write_text(json.dumps(result, indent=2))
@@ -231,10 +253,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     result = run_experiment(args.out, quick=args.quick, seed=args.seed, dataset=args.dataset, data_dir=args.data_dir)
-    final = result["final"]
+    mean, final = result["mean"], result["final"]
     print(
-        f"common labels {result['market']['intersection']}: VCG target {result['vcg_target']} "
-        f"-> {final['vcg']:.4f}; random target (expected) -> {final['random_expected']:.4f} "
+        f"common labels {result['market']['intersection']}: mean accuracy over rounds (last fifth) -- "
+        f"VCG target {result['vcg_target']} {mean['vcg']:.4f} ({final['vcg']:.4f}); "
+        f"random target, expected {mean['random_expected']:.4f} ({final['random_expected']:.4f}) "
         f"[{'VCG wins' if result['vcg_beats_random'] else 'random wins'}] "
         f"({result['seconds']:.1f}s; {Path(args.out) / 'cooperation.json'}, cooperation.png)"
     )

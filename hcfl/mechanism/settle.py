@@ -1,8 +1,9 @@
 """`settle(instance) -> Settlement`: the whole settlement step of docs/mechanism.md, in plain ints.
 
 Choices docs/mechanism.md does not spell out (raised with the lead; keep the contract in step):
-- a selected proposal with no revealed owner or no revealed station is treated as unfunded (nobody
-  would pay, or nobody could be paid, and under `posted` S(m) = Σb - Σk no longer holds);
+- a round with no revealed owner or no revealed station is unfunded whatever the claims (nobody would
+  pay, or nobody could be paid; under `posted` S(m) = Σb - Σk would no longer hold). Making it depend
+  on m* instead would let a pivot dodge its tax by steering m* to a proposal (found by the tests);
 - an unfunded round charges no tax at all ("no taxes" in the unfunded rule), unlike a "none" selection,
   whose pivots are taxed.
 """
@@ -99,13 +100,13 @@ def settle(instance: Instance) -> Settlement:
 
     sum_values = sum_costs = c_max = total = None
     unfunded = False
-    if m_star is not None:
+    if not owners or not stations:
+        # Nobody to pay or nobody to be paid: unfunded whatever the claims (module docstring).
+        unfunded = True
+    elif m_star is not None:
         sum_values = sum(v[m_star] for v in values)
         sum_costs = sum(c[m_star] for c in costs)
-        if not owners or not stations:
-            # Nobody to pay or nobody to be paid: treated as unfunded (module docstring).
-            unfunded = True
-        elif rule == "paper-random":
+        if rule == "paper-random":
             capacities = [None if o.deposit is None else o.deposit - t for o, t in zip(owners, result.taxes)]
             total, c_max = paper_random_total(
                 sum_costs, sum_values, affordability(capacities, ow), instance.owner_pool, seed
