@@ -653,7 +653,8 @@ contract HCFLCrowdfund is ReentrancyGuard {
         if (k > 0) _netValues(roundId, r, w, k);
         (bool some, uint256 star) = ClarkeTax.select(w.s);
         r.surplus = w.s;
-        bool unfunded = k > 0 && w.nOwners == 0;
+        // nobody to pay, or nobody to be paid: the round cannot fund a model (docs/mechanism.md)
+        bool unfunded = k > 0 && (w.nOwners == 0 || w.who.length == w.nOwners);
         if (!unfunded && k > 0) {
             for (uint256 i; i < w.who.length; ++i) {
                 w.taxes[i] = ClarkeTax.tax(w.s, w.x[i], some, star);
@@ -865,7 +866,11 @@ contract HCFLCrowdfund is ReentrancyGuard {
         if (!punish) {
             _credit(roundId, winner, bond, CreditReason.BondReturn);
         } else {
-            uint256 others = owners.length - 1;
+            // the winner may not be among the revealed owners (a proposer need not commit), so count
+            uint256 others;
+            for (uint256 i; i < owners.length; ++i) {
+                if (owners[i] != winner) ++others;
+            }
             if (others == 0) {
                 ownerPool += bond;
             } else {

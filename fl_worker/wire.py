@@ -6,6 +6,7 @@ keys, shapes, dtypes and (by default) finiteness, and raises `WireFormatError` n
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Mapping
 
 import torch
@@ -39,8 +40,19 @@ def _normalize_hash(value: str) -> str:
     return text if text.startswith("0x") else "0x" + text
 
 
-def template_state(expected: ModelSpec | Mapping[str, Tensor]) -> Mapping[str, Tensor]:
-    return state_of(build_model(expected)) if isinstance(expected, ModelSpec) else expected
+Layout = dict[str, tuple[tuple[int, ...], torch.dtype]]
+
+
+@lru_cache(maxsize=16)
+def _spec_layout(spec: ModelSpec) -> Layout:
+    return {k: (tuple(v.shape), v.dtype) for k, v in state_of(build_model(spec)).items()}
+
+
+def expected_layout(expected: ModelSpec | Mapping[str, Tensor]) -> Layout:
+    """Key -> (shape, dtype) that a state dict for `expected` must have."""
+    if isinstance(expected, ModelSpec):
+        return _spec_layout(expected)
+    return {k: (tuple(v.shape), v.dtype) for k, v in expected.items()}
 
 
 def decode_state(
@@ -63,18 +75,18 @@ def decode_state(
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise WireFormatError(f"not a valid safetensors payload: {exc}") from exc
 
-    template = template_state(expected)
-    missing = sorted(set(template) - set(state))
-    extra = sorted(set(state) - set(template))
+    layout = expected_layout(expected)
+    missing = sorted(set(layout) - set(state))
+    extra = sorted(set(state) - set(layout))
     if missing or extra:
         parts = ([f"missing keys {missing}"] if missing else []) + ([f"unexpected keys {extra}"] if extra else [])
         raise WireFormatError("; ".join(parts))
-    for key, ref in template.items():
+    for key, (shape, dtype) in layout.items():
         got = state[key]
-        if tuple(got.shape) != tuple(ref.shape):
-            raise WireFormatError(f"{key}: shape {tuple(got.shape)}, expected {tuple(ref.shape)}")
-        if got.dtype != ref.dtype:
-            raise WireFormatError(f"{key}: dtype {got.dtype}, expected {ref.dtype}")
+        if tuple(got.shape) != shape:
+            raise WireFormatError(f"{key}: shape {tuple(got.shape)}, expected {shape}")
+        if got.dtype != dtype:
+            raise WireFormatError(f"{key}: dtype {got.dtype}, expected {dtype}")
         if not allow_nonfinite and got.dtype.is_floating_point and not bool(torch.isfinite(got).all()):
             raise WireFormatError(f"{key}: contains NaN or infinite values")
     return state

@@ -48,8 +48,8 @@ def load_mnist(data_dir: str | Path) -> Dataset:
     missing = [MNIST_FILES[k] for k, p in paths.items() if p is None]
     if missing:
         raise DatasetNotFoundError(
-            f"MNIST not found in {data_dir}: missing {', '.join(missing)} (each may be .gz). "
-            f"Expected the four IDX files {', '.join(MNIST_FILES.values())} in that directory."
+            f"MNIST not found in {data_dir}: missing {', '.join(missing)} "
+            f"(the original IDX files, optionally .gz, in that directory or in its MNIST/raw)"
         )
     arrays = {key: read_idx(p) for key, p in paths.items() if p is not None}
     x_tr = torch.from_numpy(arrays["train_images"].astype(np.float32)[:, None] / 255.0)

@@ -9,6 +9,7 @@ Reverts surface as :class:`ContractRevert` carrying the custom error's name and 
 """
 from __future__ import annotations
 
+import ast
 import logging
 import threading
 from collections.abc import Sequence
@@ -111,6 +112,14 @@ def _revert_data(exc: BaseException) -> str | None:
         for arg in getattr(seen, "args", ()):
             if isinstance(arg, (bytes, bytearray)):
                 return "0x" + bytes(arg).hex()
+            if isinstance(arg, str) and "reverted: b" in arg:  # eth-tester's eth_call: "execution reverted: b'..'"
+                literal = arg.split("reverted: ", 1)[1].strip()
+                try:
+                    value = ast.literal_eval(literal)
+                except (ValueError, SyntaxError):
+                    continue
+                if isinstance(value, bytes):
+                    return "0x" + value.hex()
         seen = seen.__cause__ or seen.__context__
     data = getattr(exc, "data", None)
     if isinstance(data, dict):
