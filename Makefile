@@ -35,8 +35,8 @@ compile: $(STAMP)/compiled
 demo: install
 	$(HCFL) demo
 
-test: install browser-deps
-	$(PY) -m pytest -q
+test: install
+	$(PY) -m pytest -q -p no:warnings
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not browser"

@@ -19,7 +19,9 @@ def test_quick_cooperation_vcg_beats_random(tmp_path):
     result = run_experiment(tmp_path, quick=True, seed=0)
     assert result["vcg_beats_random"], (result["mean"], result["final"])
     assert result["mean"]["vcg"] > result["mean"]["random_expected"]
-    assert set(result["market"]["intersection"]) <= set(result["vcg_target"])
+    trial = result["trials"][0]
+    assert set(trial["market"]["intersection"]) <= set(trial["vcg_target"])
+    assert not trial["vcg_selected_none"]
     saved = json.loads((tmp_path / "cooperation.json").read_text())
     assert saved["accuracy"]["vcg"] == result["accuracy"]["vcg"]
     assert (tmp_path / "cooperation.png").stat().st_size > 1000
