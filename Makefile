@@ -22,7 +22,8 @@ $(STAMP)/python: requirements.lock pyproject.toml
 
 $(STAMP)/node: package.json package-lock.json
 	@mkdir -p $(STAMP)
-	npm ci --no-fund --no-audit --loglevel=error
+	# npm ci rejects lockfiles without every platform's optional anvil binary (npm 11); install honours the lock
+	npm install --no-fund --no-audit --loglevel=error
 	@touch $@
 
 $(STAMP)/compiled: $(STAMP)/python $(STAMP)/node $(wildcard contracts/*.sol contracts/*/*.sol) hcfl/chain/solc_shim.js

@@ -26,6 +26,7 @@ import os
 import random
 import statistics
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.client import ContractRevert, HCFLClient, Participant, TxFailed
 from hcfl.chain.commitments import claims_commitment, vote_commitment
 from hcfl.chain.provider import BLOCK_GAS_LIMIT, Chain, connect
-from hcfl.chain.types import Phase, ProposalSpec, Role, RoundConfig
+from hcfl.chain.types import PAYMENT_RULE_NAMES, PaymentRule, Phase, ProposalSpec, Role, RoundConfig
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ class GasBench:
     search_k: int | None = None
     largest_n: int | None = None  # largest N settling in one block at search_k (capped at 256)
     search_probes: list[SettleGas] = field(default_factory=list)
+    worst_case: SettleGas | None = None  # N = 256, K = 20: the largest round the contract accepts
+    payment_rule: str = "paper-random"
     seconds: float = 0.0
 
     def action(self, name: str) -> ActionGas:
@@ -157,6 +160,8 @@ class GasBench:
             "largest_n": self.largest_n,
             "largest_n_without_cap_extrapolated": extrapolated_n(self) if self.search_k is not None else None,
             "search_probes": [asdict(s) for s in self.search_probes],
+            "worst_case": asdict(self.worst_case) if self.worst_case else None,
+            "payment_rule": self.payment_rule,
             "seconds": round(self.seconds, 1),
         }
 
@@ -165,10 +170,18 @@ class GasBench:
 class _Bench:
     """A deployed contract, a pool of funded keys, and helpers to push rounds through quickly."""
 
-    def __init__(self, chain: Chain, n_keys: int, phase_seconds: int, namespace: str = "hcfl-bench-gas") -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        n_keys: int,
+        phase_seconds: int,
+        payment_rule: PaymentRule = PaymentRule.PAPER_RANDOM,
+        namespace: str = "hcfl-bench-gas",
+    ) -> None:
         self.chain = chain
         self.client = HCFLClient.deploy(chain)
         self.cfg = RoundConfig(
+            payment_rule=payment_rule,
             join_duration=phase_seconds, propose_duration=phase_seconds, commit_duration=phase_seconds,
             reveal_duration=phase_seconds, train_duration=phase_seconds, vote_commit_duration=phase_seconds,
             vote_reveal_duration=phase_seconds,
@@ -221,8 +234,11 @@ class _Bench:
         out["join_owner"], out["join_station"] = rcs[: len(owners)], rcs[len(owners):]
         out["advance_join"] = [self.next_phase(rid)]
         props = []
+        posted = self.cfg.payment_rule == PaymentRule.POSTED
         for m in range(k):
-            spec = ProposalSpec(spec_hash=rng.randbytes(32), promised_acc_bps=8000, global_rounds=2, label_mask=0b11)
+            price = rng.randint(20 * len(stations), 75 * len(owners)) * GWEI if posted else 0
+            spec = ProposalSpec(spec_hash=rng.randbytes(32), promised_acc_bps=8000, global_rounds=2, label_mask=0b11,
+                                posted_price=price)
             props.append((owners[m % len(owners)], "propose",
                           (rid, spec.spec_hash, spec.uri, spec.arch_id, spec.promised_acc_bps, spec.global_rounds,
                            spec.label_mask, spec.posted_price), BOND, 600_000))
@@ -413,14 +429,16 @@ def _largest_n(
     while hi - lo > 1:
         lo_gas = results[lo].gas
         guess = (lo + hi) // 2
-        # secant guess from two fitting points, clamped to the open interval and mixed with bisection
+        # secant guess from the two largest fitting points, clamped to the middle half of (lo, hi) so that
+        # every probe shrinks the interval by at least a quarter
         pts = sorted((n, s.gas) for n, s in results.items() if s.fits and s.gas is not None)
         if len(pts) >= 2 and lo_gas is not None:
             (n1, g1), (n2, g2) = pts[-2], pts[-1]
             if n2 > n1 and g2 > g1:
                 slope = (g2 - g1) / (n2 - n1)
                 est = lo + int((BLOCK_GAS_LIMIT - lo_gas) / slope)
-                guess = max(lo + 1, min(hi - 1, est))
+                quarter = (hi - lo) // 4
+                guess = max(lo + max(1, quarter), min(hi - max(1, quarter), est))
         if probe(guess).fits:
             lo = guess
         else:
@@ -442,15 +460,17 @@ def run_bench(
     *,
     seed: int = 0,
     search_k: int | None = SEARCH_K,
+    worst_case: bool | None = None,
+    payment_rule: str = "paper-random",
     actions: bool = True,
     phase_seconds: int | None = None,
     progress: bool = True,
 ) -> GasBench:
     """Run the gas benchmark on `chain` (embedded, anvil or an RPC URL) and return the measurements.
 
-    `search_k`: the K at which to search the largest N that settles in one block (None: no search)."""
-    import time
-
+    `search_k`: the K at which to search the largest N that settles in one block (None: no search).
+    `worst_case`: also settle the largest round the contract accepts (N = 256, K = 20); default: when
+    searching. `payment_rule`: paper-random (default) or posted."""
     t0 = time.monotonic()
     ns, ks = sorted(set(ns)), sorted(set(ks))
     for n in ns:
@@ -465,9 +485,12 @@ def run_bench(
     try:
         if phase_seconds is None:
             phase_seconds = DEV_PHASE_SECONDS if ch.is_dev else 120
-        n_keys = 1 + max([*ns, 4, MAX_PARTICIPANTS if search_k is not None else 0])
+        if payment_rule not in PAYMENT_RULE_NAMES:
+            raise ValueError(f"unknown payment rule {payment_rule!r}: use {', '.join(PAYMENT_RULE_NAMES)}")
+        big = search_k is not None or bool(worst_case)
+        n_keys = 1 + max([*ns, 4, MAX_PARTICIPANTS if big else 0])
         log.info("deploying and funding %d keys on %s", n_keys, chain)
-        bench = _Bench(ch, n_keys, phase_seconds)
+        bench = _Bench(ch, n_keys, phase_seconds, PAYMENT_RULE_NAMES[payment_rule])
         action_rows: list[ActionGas] = []
         if actions:
             log.info("per-action rounds")
@@ -479,7 +502,7 @@ def run_bench(
             log.debug("N=%d K=%d settle gas %s", n, k, res.gas)
             settlement.append(res)
         result = GasBench(chain=chain, block_gas_limit=bench.block_gas_limit, actions=action_rows,
-                          settlement=settlement)
+                          settlement=settlement, payment_rule=payment_rule)
         if search_k is not None:
             known = {s.n: s for s in settlement if s.k == search_k}
             bar = tqdm(desc=f"largest N at K={search_k}", unit="probe", disable=not progress, file=sys.stderr)
@@ -493,6 +516,9 @@ def run_bench(
             finally:
                 bar.close()
             result.search_k, result.largest_n, result.search_probes = search_k, largest, probes
+        if worst_case if worst_case is not None else search_k is not None:
+            log.info("worst case: N=%d, K=%d", MAX_PARTICIPANTS, MAX_PROPOSALS)
+            result.worst_case = bench.measure_settle(MAX_PARTICIPANTS, MAX_PROPOSALS, seed)
         result.seconds = time.monotonic() - t0
         return result
     finally:
@@ -561,7 +587,8 @@ def largest_n_line(res: GasBench) -> str:
 
 
 def render(res: GasBench) -> str:
-    parts = [f"chain: {res.chain}, block gas limit {res.block_gas_limit:,}, {res.seconds:.0f} s", ""]
+    parts = [f"chain: {res.chain}, payment rule {res.payment_rule}, block gas limit {res.block_gas_limit:,}, "
+             f"{res.seconds:.0f} s", ""]
     if res.actions:
         parts += ["Gas per action (receipts' gasUsed; 2 owners + 2 stations unless stated)", "", action_table(res), ""]
     if res.settlement:
@@ -569,6 +596,10 @@ def render(res: GasBench) -> str:
                   settlement_table(res), ""]
     if res.search_k is not None:
         parts += [probes_table(res), "", largest_n_line(res)]
+    if res.worst_case is not None:
+        w = res.worst_case
+        verdict = "fits in one block" if w.fits else "does NOT fit in one block: such a round can never settle"
+        parts += [f"largest round the contract accepts (N={w.n}, K={w.k}): settle gasUsed {_fmt_gas(w.gas)}, {verdict}"]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -585,6 +616,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ks", type=_int_list, default=None, help=f"comma-separated K values (default {list(FULL_KS)})")
     parser.add_argument("--search-k", type=int, default=SEARCH_K,
                         help="K at which to search the largest N settling in one block (0: skip)")
+    parser.add_argument("--payment-rule", choices=sorted(PAYMENT_RULE_NAMES), default="paper-random",
+                        help="the rounds' payment rule (posted: random posted prices between the sides' claims)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random claims and salts")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the measurements as JSON")
 
@@ -593,7 +626,8 @@ def run(args: argparse.Namespace) -> int:
     ns = args.ns or (list(QUICK_NS) if args.quick else list(FULL_NS))
     ks = args.ks or (list(QUICK_KS) if args.quick else list(FULL_KS))
     search_k = args.search_k or None
-    res = run_bench(chain=args.chain, ns=ns, ks=ks, seed=args.seed, search_k=search_k)
+    res = run_bench(chain=args.chain, ns=ns, ks=ks, seed=args.seed, search_k=search_k,
+                    payment_rule=args.payment_rule)
     sys.stdout.write(render(res))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -40,3 +40,14 @@ def gwei(wei: int | float) -> float:
 def log_written(log: logging.Logger, *paths: Path) -> None:
     for p in paths:
         log.info("wrote %s", p)
+
+
+def save_figure(fig: Any, out_dir: Path, name: str) -> Path:
+    """Lay out, write `<name>.png` (120 dpi) and close a matplotlib figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = out_dir / f"{name}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -27,7 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from hcfl.experiments._common import GWEI, add_standard_arguments, log_written, pyplot, write_json
+from hcfl.experiments._common import save_figure, GWEI, add_standard_arguments, log_written, pyplot, write_json
 from hcfl.mechanism import Instance, settle
 from hcfl.mechanism.utility import true_utility
 
@@ -162,11 +162,7 @@ def _plot(out_dir: Path, gains: dict[str, list[float]]) -> Path:
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_ylabel("best misreport gain (% of true value)")
     ax.set_title("Unilateral misreport gain (grid of claim scalings)")
-    fig.tight_layout()
-    path = out_dir / f"{NAME}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, NAME)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

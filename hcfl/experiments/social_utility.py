@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from hcfl.experiments._common import GWEI, add_standard_arguments, gwei, log_written, pyplot, write_json
+from hcfl.experiments._common import save_figure, GWEI, add_standard_arguments, gwei, log_written, pyplot, write_json
 from hcfl.mechanism import Instance, settle
 
 NAME = "social-utility"
@@ -157,11 +157,7 @@ def _plot(out_dir: Path, accumulated: dict[str, list[float]], rounds: int) -> Pa
     ax.set_title("Fig. 5 — social utility (accuracy: modelled)")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path = out_dir / f"{NAME}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, NAME)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from hcfl.experiments._common import GWEI, add_standard_arguments, gwei, log_written, pyplot, write_json
+from hcfl.experiments._common import save_figure, GWEI, add_standard_arguments, gwei, log_written, pyplot, write_json
 from hcfl.mechanism import Instance, settle
 from hcfl.mechanism.utility import true_utility
 
@@ -165,11 +165,7 @@ def _plot(out_dir: Path, series: dict[str, dict[str, list[float]]], rounds: int)
     axes[0].set_ylabel("Accumulated true utility (Gwei)")
     axes[0].legend()
     fig.suptitle("Fig. 3 — honest vs dishonest owner")
-    fig.tight_layout()
-    path = out_dir / f"{NAME}.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, NAME)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
