@@ -20,10 +20,11 @@ $(STAMP)/python: requirements.lock pyproject.toml
 	$(PIP) install -q --no-deps -e .
 	@touch $@
 
-$(STAMP)/node: package.json package-lock.json
+$(STAMP)/node: package.json package-lock.json $(wildcard backend/ui/*) scripts/build_ui.mjs
 	@mkdir -p $(STAMP)
 	# npm ci rejects lockfiles without every platform's optional anvil binary (npm 11); install honours the lock
 	npm install --no-fund --no-audit --loglevel=error
+	npm run build:ui
 	@touch $@
 
 $(STAMP)/compiled: $(STAMP)/python $(STAMP)/node $(wildcard contracts/*.sol contracts/*/*.sol) hcfl/chain/solc_shim.js
@@ -36,7 +37,7 @@ compile: $(STAMP)/compiled
 demo: install
 	$(HCFL) demo
 
-test: install
+test: install browser-deps
 	$(PY) -m pytest -q -p no:warnings
 
 test-fast: install

@@ -149,7 +149,7 @@ contract HCFLCrowdfund is ReentrancyGuard {
     }
 
     // ------------------------------------------------------------------ constants
-    uint256 public constant MAX_PARTICIPANTS = 256;
+    uint256 public constant MAX_PARTICIPANTS = 200;
     uint256 public constant MAX_PROPOSALS = 20;
     uint256 public constant MAX_GLOBAL_ROUNDS = 10_000;
     uint256 public constant MAX_WEIGHT = type(uint64).max;

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # Contract caps (docs/mechanism.md, "Round phases").
-MAX_PARTICIPANTS = 256
+MAX_PARTICIPANTS = 200
 MAX_PROPOSALS = 20
 UINT256_MAX = 2**256 - 1
 BPS = 10_000

@@ -185,16 +185,16 @@ def test_join_wrong_phase(d, joining):
 @pytest.mark.skipif(not os.environ.get("HCFL_SLOW_TESTS"), reason="512 transactions (~30-60 s on the embedded "
                     "chain, whose pure-Python ECDSA dominates); run with HCFL_SLOW_TESTS=1")
 def test_too_many_participants(d):
-    """256 participants fill a round; the 257th join reverts (256 fundings + 256 joins)."""
+    """200 participants fill a round; the 201st join reverts (200 fundings + 200 joins)."""
     rid = d.new_round()
-    keys = funded_accounts(d.chain, [f"crowd{i}" for i in range(256)], 10**16, namespace="hcfl-contract-tests")
+    keys = funded_accounts(d.chain, [f"crowd{i}" for i in range(200)], 10**16, namespace="hcfl-contract-tests")
     crowd = [d.client.as_participant(k) for k in keys]
     for i, p in enumerate(crowd):
         d.send(p, "join", rid, int(Role.OWNER if i % 2 else Role.STATION), 1, value=1)
     rv = d.client.round(rid)
-    assert rv.owner_count + rv.station_count == 256
+    assert rv.owner_count + rv.station_count == 200
     assert_reverts(d, lambda: d.o1.join(rid, Role.OWNER, deposit=1), "TooManyParticipants")
-    assert d.client.accounting().deposits == 256
+    assert d.client.accounting().deposits == 200
 
 
 # ============================================================================ advance (Joining, Proposing)

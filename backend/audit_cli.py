@@ -1,0 +1,72 @@
+"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N]`: replay every event of an
+HCFLCrowdfund deployment, recompute each round with the Python reference and check the books.
+
+Exit status: 0 when every settled round is verified and the books balance, 1 on any mismatch or when
+the address is not an HCFLCrowdfund deployment on that node (with a message saying which)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+
+class AuditSetupError(Exception):
+    """The node or the address cannot be audited (no node, no code, not HCFLCrowdfund)."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="recompute every round of a deployment from its events and check the books")
+    p.add_argument("--rpc", required=True, help="JSON-RPC URL of the node (e.g. http://127.0.0.1:8545)")
+    p.add_argument("--contract", required=True, help="address of the HCFLCrowdfund deployment")
+    p.add_argument("--from-block", type=int, default=0,
+                   help="first block to replay (default 0; the books are only fully checked from the deployment)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (amounts as decimal strings)")
+    p.set_defaults(func=run)
+
+
+def open_client(rpc: str, contract: str):
+    """An HCFLClient for `contract` on `rpc`, after checking that it really is an HCFLCrowdfund deployment."""
+    from eth_utils import is_address, to_checksum_address
+    from web3 import Web3
+
+    from hcfl.chain.client import ContractRevert, HCFLClient
+
+    if not is_address(contract):
+        raise AuditSetupError(f"--contract {contract!r} is not an Ethereum address")
+    address = to_checksum_address(contract)
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+    try:
+        chain_id = int(w3.eth.chain_id)
+    except Exception as exc:  # noqa: BLE001 - any transport failure means "no node there"
+        raise AuditSetupError(f"no EVM node answers at {rpc}: {exc}") from exc
+    code = bytes(w3.eth.get_code(address))
+    if not code:
+        raise AuditSetupError(f"no contract code at {address} on chain {chain_id} ({rpc}): "
+                              "wrong address, or a deployment on another chain")
+    client = HCFLClient(w3, address)
+    try:
+        client.round_count()
+        client.accounting()
+    except (ContractRevert, Exception) as exc:  # noqa: BLE001
+        raise AuditSetupError(f"{address} on chain {chain_id} is not an HCFLCrowdfund deployment "
+                              f"(its code does not answer roundCount()/accounting(): {exc})") from exc
+    return client
+
+
+def run(args: argparse.Namespace) -> int:
+    from backend.auditor import audit, format_report
+
+    try:
+        client = open_client(args.rpc, args.contract)
+    except AuditSetupError as exc:
+        print(f"hcfl audit: error: {exc}", file=sys.stderr)
+        return 1
+    report = audit(client, from_block=args.from_block)
+    if args.json:
+        print(json.dumps(report.model_dump(mode="json"), indent=2))
+    else:
+        print(format_report(report))
+    return 0 if report.ok else 1

@@ -1,0 +1,45 @@
+"""`hcfl serve`: the coordinator (FastAPI + uvicorn)."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the coordinator: HTTP API, deadline driver, training (docs/protocol.md)")
+    p.add_argument("--chain", default="embedded", help="embedded (default) | anvil | RPC URL")
+    p.add_argument("--contract", help="HCFLCrowdfund address; a fresh one is deployed when absent")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--db", default="hcfl-coordinator.sqlite", help="SQLite file of the coordinator's state")
+    p.add_argument("--data-dir", default="hcfl-data", help="folder for model files")
+    p.add_argument("--key-file", type=Path, help="gas payer's private key (hex) for advance/settle; default: the dev funder")
+    p.add_argument("--poll", type=float, default=2.0, help="seconds between deadline checks")
+    p.add_argument("--round-timeout", type=float, default=120.0,
+                   help="close a global round this many seconds after it opened once >= 1 station uploaded")
+    p.add_argument("--fast-forward", action="store_true",
+                   help="dev chains only: jump the clock to a commit/reveal/vote deadline once everybody acted")
+    p.add_argument("--dataset-dir", help="local copy of mnist/cifar10 for the coordinator's validation split")
+    p.add_argument("--log-level", default="info", help="uvicorn's log level")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.app import Settings, create_app
+
+    settings = Settings(
+        chain=args.chain, contract=args.contract, host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
+        key_file=str(args.key_file) if args.key_file else None, poll=args.poll, round_timeout=args.round_timeout,
+        fast_forward=args.fast_forward, dataset_dir=args.dataset_dir,
+    )
+    if args.fast_forward and args.chain not in ("embedded", "anvil"):
+        log.warning("--fast-forward only works on dev chains; it is ignored unless the node is anvil")
+    app = create_app(settings)
+    log.info("serving on http://%s:%d (OpenAPI docs at /docs)", args.host, args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, log_config=None)
+    return 0

@@ -1,0 +1,290 @@
+"""Request and response models of the coordinator's HTTP API (docs/protocol.md).
+
+Amounts of wei and other uint256 values travel as decimal strings (browsers lose precision above
+2^53); small integers (phases, bps, counts, indices) stay JSON numbers.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fl_worker.models import ModelSpec
+
+Hex32 = str  # "0x" + 64 hex digits
+MAX_PARAMETERS = 20_000_000  # a spec whose model is larger is refused (memory on a 2-core box)
+
+DATASET_SHAPES: dict[str, tuple[tuple[int, int, int] | None, int]] = {
+    # dataset -> (input shape, number of classes); synthetic accepts any (C, H, W)
+    "digits": ((1, 8, 8), 10),
+    "mnist": ((1, 28, 28), 10),
+    "cifar10": ((3, 32, 32), 10),
+    "synthetic": ((1, 8, 8), 10),
+}
+
+
+class TrainingPlan(BaseModel):
+    """How the selected base stations train a proposal's model (posted next to its ModelSpec)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dataset: Literal["digits", "mnist", "cifar10", "synthetic"] = "digits"
+    data_dir: str | None = Field(default=None, max_length=4096, description="the station's local dataset dir (mnist/cifar10)")
+    clients_per_station: int = Field(default=2, ge=1, le=64)
+    partition: Literal["dirichlet", "label-skew", "iid"] = "dirichlet"
+    alpha: float = Field(default=0.5, gt=0, le=1e6)
+    heterogeneity: float = Field(default=0.8, ge=0, le=1)
+    seed: int = Field(default=0, ge=0, lt=2**32)
+    edge_rounds: int = Field(default=1, ge=1, le=100, description="kappa: edge aggregations per global round")
+    local_epochs: int = Field(default=1, ge=1, le=100, description="E")
+    batch_size: int = Field(default=32, ge=1, le=65536)
+    lr: float = Field(default=0.05, gt=0, le=10)
+    samples_per_station: int | None = Field(default=None, ge=1, le=10**9)
+
+
+def model_parameters(spec: ModelSpec) -> int:
+    """Parameter count without allocating the weights (built on torch's meta device)."""
+    import torch
+
+    from fl_worker.models import ARCHITECTURES
+
+    with torch.device("meta"):
+        model = ARCHITECTURES[spec.arch](spec)
+    return sum(p.numel() for p in model.parameters())
+
+
+class SpecIn(BaseModel):
+    """`POST /api/specs` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: ModelSpec
+    training: TrainingPlan = TrainingPlan()
+
+    @field_validator("spec")
+    @classmethod
+    def _bounded(cls, spec: ModelSpec) -> ModelSpec:
+        if max(spec.input_shape) > 512 or spec.num_classes > 1000 or len(spec.hidden) > 16 or max(spec.hidden) > 8192:
+            raise ValueError("spec too large (dims <= 512, classes <= 1000, <= 16 layers of width <= 8192)")
+        if spec.init_seed >= 2**63:
+            raise ValueError("init_seed must be < 2^63")
+        if spec.arch == "resnet" and spec.input_shape[1] * spec.input_shape[2] > 64 * 64:
+            raise ValueError("resnet inputs are limited to 64x64")
+        n = model_parameters(spec)
+        if n > MAX_PARAMETERS:
+            raise ValueError(f"model has {n} parameters, more than the {MAX_PARAMETERS} allowed")
+        return spec
+
+    @model_validator(mode="after")
+    def _fits_dataset(self) -> "SpecIn":
+        shape, classes = DATASET_SHAPES[self.training.dataset]
+        if self.training.dataset != "synthetic" and tuple(self.spec.input_shape) != shape:
+            raise ValueError(f"dataset {self.training.dataset} has inputs {shape}, the spec says {self.spec.input_shape}")
+        if self.training.dataset == "synthetic" and tuple(self.spec.input_shape) != shape:
+            raise ValueError(f"the synthetic dataset has inputs {shape}")
+        if self.spec.num_classes < classes:
+            raise ValueError(f"dataset {self.training.dataset} has {classes} classes; the model outputs {self.spec.num_classes}")
+        return self
+
+
+class SpecCreated(BaseModel):
+    omega: Hex32
+    uri: str
+
+
+class SpecOut(BaseModel):
+    omega: Hex32
+    spec: ModelSpec
+    training: TrainingPlan
+
+
+# ------------------------------------------------------------------ chain views
+class RoundConfigOut(BaseModel):
+    join_duration: int
+    propose_duration: int
+    commit_duration: int
+    reveal_duration: int
+    train_duration: int
+    vote_commit_duration: int
+    vote_reveal_duration: int
+    non_reveal_penalty_bps: int
+    punish_threshold_bps: int
+    payment_rule: str
+    owner_share_rule: str
+    station_share_rule: str
+    min_bond: str
+
+
+class RoundSummary(BaseModel):
+    round_id: int
+    phase: str
+    phase_id: int
+    phase_end: int
+    creator: str
+    owner_count: int
+    station_count: int
+    proposal_count: int
+    settled: bool
+    selected_some: bool
+    selected: int | None
+    unfunded: bool
+    total_payment: str
+    seed: str
+    escrow: str
+    finalized: bool
+    global_model_hash: Hex32
+    achieved_acc_bps: int
+    punished: bool
+    punish_votes: int
+    keep_votes: int
+    cfg: RoundConfigOut
+
+
+class ProposalOut(BaseModel):
+    index: int
+    proposer: str
+    spec_hash: Hex32
+    uri: str
+    arch_id: int
+    promised_acc_bps: int
+    global_rounds: int
+    label_mask: int
+    bond: str
+    posted_price: str
+    spec_known: bool = Field(description="the coordinator holds the ModelSpec and TrainingPlan for spec_hash")
+
+
+class ParticipantOut(BaseModel):
+    address: str
+    role: str
+    committed: bool
+    revealed: bool
+    deposit: str
+    capability: str
+    reported_rounds: int
+    claims: list[str]
+
+
+class RoundDetail(RoundSummary):
+    proposals: list[ProposalOut]
+    owners: list[ParticipantOut]
+    stations: list[ParticipantOut]
+    surplus: list[str]
+    scores: list[str]
+
+
+class EventOut(BaseModel):
+    name: str
+    args: dict[str, Any]
+    block: int
+    tx_hash: Hex32
+    log_index: int
+
+
+class FundsRow(BaseModel):
+    address: str
+    deposits: str = "0"
+    bonds: str = "0"
+    payments: str = "0"
+    taxes: str = "0"
+    penalties: str = "0"
+    rewards: str = "0"
+    credits: str = "0"
+    withdrawn: str = "0"
+    credit_balance: str = "0"
+
+
+class FundsOut(BaseModel):
+    contract: str
+    balance: str
+    accounting: dict[str, str]
+    solvent: bool
+    accounts: list[FundsRow]
+
+
+class HealthOut(BaseModel):
+    ok: bool
+    chain_id: int
+    contract: str
+    block: int
+
+
+class ChainOut(BaseModel):
+    chain_id: int
+    contract: str
+    rpc: str
+    kind: str
+    abi: list[dict[str, Any]]
+
+
+# ------------------------------------------------------------------ training
+class TaskOut(BaseModel):
+    status: Literal["train", "wait", "done"]
+    round_id: int | None = None
+    global_round: int | None = None
+    global_model_hash: Hex32 | None = None
+    spec: ModelSpec | None = None
+    training: TrainingPlan | None = None
+    label_mask: int | None = None
+    station_index: int | None = None
+    num_stations: int | None = None
+    global_rounds: int | None = Field(default=None, description="t")
+    reason: str | None = None
+
+
+class StationUpload(BaseModel):
+    address: str
+    samples: int
+    accuracy_bps: int
+    update_hash: Hex32
+
+
+class HistoryEntry(BaseModel):
+    global_round: int
+    accuracy: float | None
+    global_model_hash: Hex32 = Field(description="hash of the global model produced by this round (starts round g+1)")
+    stations: list[StationUpload]
+
+
+class TrainingResult(BaseModel):
+    global_model_hash: Hex32
+    achieved_acc_bps: int
+    scores: list[int]
+    stations: list[str]
+
+
+class TrainingOut(BaseModel):
+    round_id: int
+    global_round: int
+    t: int
+    status: Literal["waiting", "training", "done"]
+    stations: list[str] = []
+    uploaded: list[str] = Field(default=[], description="stations that uploaded for the current global round")
+    initial_model_hash: Hex32 | None = None
+    history: list[HistoryEntry] = []
+    result: TrainingResult | None = None
+    note: str | None = None
+
+
+class UploadAccepted(BaseModel):
+    accepted: bool
+    update_hash: Hex32
+    global_round: int
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    ok: bool | None = None
+
+
+# ------------------------------------------------------------------ JSON-RPC
+class RpcRequest(BaseModel):
+    """One JSON-RPC 2.0 request (the pass-through also takes a JSON array of up to 50)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jsonrpc: Literal["2.0"] = "2.0"
+    id: int | str | None = None
+    method: str = Field(..., max_length=64)
+    params: list[Any] | dict[str, Any] = []

@@ -1,0 +1,452 @@
+"""The coordinator's training state machine (docs/protocol.md, "Training").
+
+Per round in `Training` on chain: open g = 0 with the spec's initial model, accept signed station
+uploads for the current g, close g when every selected station uploaded (or `round_timeout` seconds
+after it opened with at least one upload), average by samples, evaluate on the validation split,
+open g + 1; after t global rounds compute contribution scores and publish the result the winner signs.
+Every step is written to the Store first, so a restarted coordinator continues at the stored g.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import is_address, to_checksum_address
+
+from backend.chain_watch import ChainGateway, hex32
+from backend.schemas import TrainingPlan
+from backend.store import GlobalRow, Store, TrainingRow, UploadRow
+from hcfl.chain.types import Phase, Role
+
+log = logging.getLogger(__name__)
+
+MAX_MODEL_BYTES = 256 * 1024 * 1024
+
+
+class ApiError(Exception):
+    """A refusal with an HTTP status (mapped to {"detail": ...} by the app)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def checksum(address: str, what: str = "address") -> str:
+    if not isinstance(address, str) or not is_address(address):
+        raise ApiError(422, f"{what} is not a 20-byte hex address: {address!r}"[:200])
+    return to_checksum_address(address)
+
+
+def recover_signer(message: str, signature: str) -> str:
+    """The address that personal_sign'ed `message` (EIP-191); ApiError(400) for a malformed signature."""
+    text = signature.strip()
+    if text.startswith(("0x", "0X")):
+        text = text[2:]
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ApiError(400, "signature is not hex") from None
+    if len(raw) != 65:
+        raise ApiError(400, f"signature must be 65 bytes, got {len(raw)}")
+    try:
+        return Account.recover_message(encode_defunct(text=message), signature=raw)
+    except Exception as exc:  # noqa: BLE001 - eth_keys raises several types for bad (r, s, v)
+        raise ApiError(400, f"invalid signature: {type(exc).__name__}") from None
+
+
+def update_message(chain_id: int, contract: str, rid: int, g: int, update_hash: str, samples: int, accuracy_bps: int) -> str:
+    return f"hcfl-update:{chain_id}:{contract}:{rid}:{g}:{update_hash}:{samples}:{accuracy_bps}"
+
+
+def download_message(chain_id: int, contract: str, rid: int) -> str:
+    return f"hcfl-download:{chain_id}:{contract}:{rid}"
+
+
+def signed_by(messages: list[str], signature: str, expected: str) -> bool:
+    """True when `signature` over one of `messages` recovers to `expected` (contract spelled checksummed or lower)."""
+    return any(recover_signer(m, signature) == expected for m in messages)
+
+
+# ------------------------------------------------------------------ data the coordinator evaluates on
+@dataclass
+class _Validation:
+    split: Any  # fl_worker Split or None
+
+
+class ValidationData:
+    """Cached validation splits: the test split of the plan's dataset (seeded as the plan says)."""
+
+    def __init__(self, dataset_dir: str | None = None) -> None:
+        self.dataset_dir = dataset_dir
+        self._cache: dict[tuple[str, str | None, int], _Validation] = {}
+        self._lock = threading.Lock()
+
+    def get(self, plan: TrainingPlan):
+        key = (plan.dataset, plan.data_dir, plan.seed)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = _Validation(self._load(plan))
+            return self._cache[key].split
+
+    def _load(self, plan: TrainingPlan):
+        from fl_worker.data import load_dataset
+
+        for directory in (self.dataset_dir, plan.data_dir):
+            if plan.dataset in ("mnist", "cifar10") and directory is None:
+                continue
+            try:
+                return load_dataset(plan.dataset, directory, seed=plan.seed).test
+            except Exception as exc:  # noqa: BLE001 - missing local copy: train without validation
+                log.warning("no validation data for %s in %s: %s", plan.dataset, directory, exc)
+        return None
+
+
+class TrainingManager:
+    def __init__(self, store: Store, gw: ChainGateway, *, round_timeout: float = 120.0, poll: float = 1.0,
+                 dataset_dir: str | None = None) -> None:
+        self.store = store
+        self.gw = gw
+        self.round_timeout = float(round_timeout)
+        self.poll = poll
+        self.validation = ValidationData(dataset_dir)
+        self.lock = threading.RLock()
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._skip: set[int] = set()  # rounds that will never train (finished without Training)
+        self._warned: set[int] = set()
+        self._specs: dict[str, tuple[Any, TrainingPlan]] = {}
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="hcfl-training", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        import fl_worker.contribution  # noqa: F401 - pay the imports (scikit-learn, ...) before the first close
+        import fl_worker.data  # noqa: F401
+        import fl_worker.hfl  # noqa: F401
+
+        for tr in self.store.trainings("training"):
+            log.info("round %d: resuming training at global round %d/%d", tr.round_id, tr.g, tr.t)
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - keep the worker alive; the next tick retries
+                log.exception("training tick failed")
+            self.wake.wait(self.poll)
+            self.wake.clear()
+
+    # ------------------------------------------------------------ specs
+    def spec_of(self, omega: str):
+        from fl_worker.models import ModelSpec
+
+        omega = omega.lower()
+        if omega not in self._specs:
+            stored = self.store.get_spec(omega)
+            if stored is None:
+                return None
+            self._specs[omega] = (ModelSpec.model_validate(stored[0]), TrainingPlan.model_validate(stored[1]))
+        return self._specs[omega]
+
+    # ------------------------------------------------------------ the worker's step
+    def tick(self) -> None:
+        count = self.gw.round_count()
+        for rid in range(count):
+            if rid in self._skip:
+                continue
+            tr = self.store.get_training(rid)
+            if tr is not None and tr.status != "training":
+                self._skip.add(rid)
+                continue
+            view = self.gw.round(rid)
+            if tr is None:
+                if view.phase == Phase.TRAINING:
+                    self._open(rid, view)
+                elif view.phase == Phase.FINISHED:
+                    self._skip.add(rid)
+                continue
+            if view.phase != Phase.TRAINING:
+                with self.lock:
+                    log.warning("round %d left Training on chain at global round %d/%d; training stops", rid, tr.g, tr.t)
+                    self.store.set_status(rid, "abandoned")
+                continue
+            self._maybe_close(tr)
+
+    def _open(self, rid: int, view) -> None:
+        from fl_worker.models import build_model, state_of
+        from fl_worker.wire import encode_state, state_hash
+
+        proposal = self.gw.proposals(rid)[view.selected]
+        omega = hex32(proposal.spec_hash)
+        found = self.spec_of(omega)
+        if found is None:
+            if rid not in self._warned:
+                log.warning("round %d: selected proposal's spec %s is unknown here (POST /api/specs); cannot train", rid, omega)
+                self._warned.add(rid)
+            return
+        spec, _plan = found
+        _owners, stations = self.gw.revealed_members(rid)
+        data = encode_state(state_of(build_model(spec)))
+        h = state_hash(data)
+        path = self.store.round_dir(rid) / "global-0.safetensors"
+        Store.write_file(path, data)
+        with self.lock:
+            if self.store.get_training(rid) is not None:
+                return
+            self.store.open_training(
+                TrainingRow(round_id=rid, omega=omega, status="training", g=0, t=int(proposal.global_rounds),
+                            label_mask=int(proposal.label_mask), stations=stations, opened_at=time.time()),
+                GlobalRow(rid, 0, h, str(path), None),
+            )
+        log.info("round %d: training opened: %s, t=%d, %d stations, label mask %#x, initial model %s",
+                 rid, spec.arch, proposal.global_rounds, len(stations), proposal.label_mask, h[:12])
+
+    def _maybe_close(self, tr: TrainingRow) -> None:
+        ups = self.store.uploads(tr.round_id, tr.g)
+        everyone = {u.station for u in ups} >= set(tr.stations)
+        timed_out = ups and time.time() - tr.opened_at >= self.round_timeout
+        if everyone or timed_out:
+            with self.lock:
+                current = self.store.get_training(tr.round_id)
+                if current is None or current.status != "training" or current.g != tr.g:
+                    return
+                self._close(current, self.store.uploads(tr.round_id, tr.g))
+
+    def _close(self, tr: TrainingRow, ups: list[UploadRow]) -> None:
+        import torch
+
+        from fl_worker.hfl import StationResult, aggregate_stations
+        from fl_worker.local import evaluate
+        from fl_worker.models import build_model
+        from fl_worker.wire import decode_state, encode_state, state_hash
+
+        t0 = time.perf_counter()
+        spec, plan = self.spec_of(tr.omega)
+        prev = self.store.get_global(tr.round_id, tr.g)
+        prev_state = decode_state(Path(prev.path).read_bytes(), spec, prev.hash)
+        order = {a: j for j, a in enumerate(tr.stations)}
+        results = []
+        for u in sorted(ups, key=lambda u: order.get(u.station, 10**9)):
+            state = decode_state(Path(u.path).read_bytes(), spec, u.update_hash)
+            results.append(StationResult(order[u.station], tr.g, state, u.samples, u.accuracy_bps / 10_000))
+        with torch.no_grad():
+            if sum(r.samples for r in results) > 0:
+                new_state = aggregate_stations(results)
+            else:
+                new_state = {k: v.clone() for k, v in prev_state.items()}
+        validation = self.validation.get(plan)
+        accuracy: float | None = None
+        if validation is not None:
+            model = build_model(spec)
+            model.load_state_dict(new_state)
+            try:
+                accuracy = evaluate(model, validation, tr.label_mask)
+            except ValueError as exc:
+                log.warning("round %d: cannot evaluate: %s", tr.round_id, exc)
+        data = encode_state(new_state)
+        h = state_hash(data)
+        g_next = tr.g + 1
+        path = self.store.round_dir(tr.round_id) / f"global-{g_next}.safetensors"
+        Store.write_file(path, data)
+        done = g_next >= tr.t
+        result = None
+        if done:
+            result = self._result(tr, spec, validation, results, prev_state, h, accuracy)
+        self.store.advance_training(tr.round_id, GlobalRow(tr.round_id, g_next, h, str(path), accuracy), done=done, result=result)
+        log.info("round %d: global round %d/%d closed: %d/%d stations, %d samples, accuracy %s, model %s (%.2fs)",
+                 tr.round_id, tr.g + 1, tr.t, len(results), len(tr.stations), sum(r.samples for r in results),
+                 "n/a" if accuracy is None else f"{accuracy:.4f}", h[:12], time.perf_counter() - t0)
+        if done:
+            log.info("round %d: training done: final model %s, accuracy %s bps, scores %s; the winner may finalize",
+                     tr.round_id, h[:12], result["achieved_acc_bps"], result["scores"])
+
+    def _result(self, tr: TrainingRow, spec, validation, results, prev_state, final_hash: str,
+                accuracy: float | None) -> dict[str, Any]:
+        from fl_worker.contribution import contribution_scores, to_score_ints
+
+        by_station = {tr.stations[r.station_id]: r for r in results}
+        scored: list[int] | None = None
+        live = [r for r in results]
+        if validation is not None and live:
+            try:
+                raw = contribution_scores(
+                    [(r.state, r.samples) for r in live], spec, validation,
+                    method="shapley" if len(live) <= 8 else "loo", labels_mask=tr.label_mask,
+                    previous_global=prev_state,
+                )
+                scored = to_score_ints(raw)
+            except ValueError as exc:
+                log.warning("round %d: contribution scores unavailable (%s); using sample shares", tr.round_id, exc)
+        if scored is None:  # no validation data: sample shares in bps
+            total = sum(r.samples for r in live) or 1
+            scored = [r.samples * 10_000 // total for r in live]
+        per_live = {tr.stations[r.station_id]: s for r, s in zip(live, scored)}
+        scores = [int(per_live.get(a, 0)) for a in tr.stations]
+        if accuracy is None:  # fall back to the stations' own sample-weighted accuracy
+            total = sum(r.samples for r in by_station.values()) or 1
+            achieved = sum(int(round(r.local_accuracy * 10_000)) * r.samples for r in by_station.values()) // total
+        else:
+            achieved = int(round(accuracy * 10_000))
+        return {"global_model_hash": final_hash, "achieved_acc_bps": max(0, min(10_000, achieved)),
+                "scores": scores, "stations": list(tr.stations)}
+
+    # ------------------------------------------------------------ requests
+    def _known_round(self, rid: int) -> None:
+        if rid < 0 or rid >= self.gw.round_count():
+            raise ApiError(404, f"unknown round {rid}")
+
+    def task(self, rid: int, station: str) -> dict[str, Any]:
+        self._known_round(rid)
+        station = checksum(station, "station")
+        tr = self.store.get_training(rid)
+        if tr is None:
+            view = self.gw.round(rid)
+            p = self.gw.participant(rid, station)
+            if p.role != Role.STATION:
+                raise ApiError(403, f"{station} is not a station of round {rid}")
+            if view.phase < Phase.TRAINING:
+                return {"status": "wait", "reason": "round not in Training yet"}
+            if view.phase == Phase.TRAINING:
+                if not p.revealed:
+                    raise ApiError(403, f"{station} is not a selected (revealed) station of round {rid}")
+                return {"status": "wait", "reason": "training not opened yet (is the proposal's spec posted?)"}
+            return {"status": "done", "reason": "round over without training here"}
+        if station not in tr.stations:
+            raise ApiError(403, f"{station} is not a selected station of round {rid}")
+        if tr.status != "training":
+            return {"status": "done"}
+        if any(u.station == station for u in self.store.uploads(rid, tr.g)):
+            return {"status": "wait", "reason": f"already uploaded for global round {tr.g}"}
+        spec, plan = self.spec_of(tr.omega)
+        g = self.store.get_global(rid, tr.g)
+        return {
+            "status": "train", "round_id": rid, "global_round": tr.g, "global_model_hash": g.hash,
+            "spec": spec.model_dump(mode="json"), "training": plan.model_dump(mode="json"),
+            "label_mask": tr.label_mask, "station_index": tr.stations.index(station),
+            "num_stations": len(tr.stations), "global_rounds": tr.t,
+        }
+
+    def global_model(self, rid: int, g: int) -> tuple[bytes, str]:
+        self._known_round(rid)
+        tr = self.store.get_training(rid)
+        if tr is None:
+            raise ApiError(404, f"round {rid} has no training state (not in Training yet)")
+        if g < 0:
+            raise ApiError(404, f"no global round {g}")
+        if g >= tr.t:
+            raise ApiError(403, "the final model is only for paying owners: GET /api/rounds/{rid}/models/final")
+        row = self.store.get_global(rid, g)
+        if row is None:
+            raise ApiError(404, f"global model {g} of round {rid} does not exist yet (current global round {tr.g})")
+        return Path(row.path).read_bytes(), row.hash
+
+    def upload(self, rid: int, g: int, station: str, samples: int, accuracy_bps: int, signature: str, body: bytes) -> dict[str, Any]:
+        from fl_worker.wire import WireFormatError, decode_state, state_hash
+
+        self._known_round(rid)
+        station = checksum(station, "X-HCFL-Station")
+        update_hash = state_hash(body)
+        contract = self.gw.address
+        msgs = [update_message(self.gw.chain_id, c, rid, g, update_hash, samples, accuracy_bps) for c in (contract, contract.lower())]
+        if not signed_by(msgs, signature, station):
+            raise ApiError(403, "signature does not recover to X-HCFL-Station for this upload")
+        view = self.gw.round(rid)
+        if view.phase != Phase.TRAINING:
+            raise ApiError(409, f"round {rid} is not in Training")
+        p = self.gw.participant(rid, station)
+        if p.role != Role.STATION or not p.revealed:
+            raise ApiError(403, f"{station} is not a revealed station of round {rid}")
+        tr = self.store.get_training(rid)
+        if tr is None:
+            raise ApiError(409, f"training of round {rid} has not opened yet")
+        if station not in tr.stations:
+            raise ApiError(403, f"{station} is not a selected station of round {rid}")
+        if tr.status != "training":
+            raise ApiError(409, f"training of round {rid} is over")
+        if g != tr.g:
+            raise ApiError(409, f"global round {g} is not the current one ({tr.g})")
+        if any(u.station == station for u in self.store.uploads(rid, g)):
+            raise ApiError(409, f"{station} already uploaded for global round {g}")
+        spec, _plan = self.spec_of(tr.omega)
+        try:
+            decode_state(body, spec, max_bytes=MAX_MODEL_BYTES)
+        except WireFormatError as exc:
+            raise ApiError(400, f"model rejected: {exc}"[:500]) from None
+        path = self.store.round_dir(rid) / f"update-{g}-{station}.safetensors"
+        Store.write_file(path, body)
+        with self.lock:
+            current = self.store.get_training(rid)
+            if current is None or current.g != g or current.status != "training":
+                raise ApiError(409, f"global round {g} closed meanwhile")
+            if not self.store.add_upload(UploadRow(rid, g, station, samples, accuracy_bps, update_hash, str(path), time.time())):
+                raise ApiError(409, f"{station} already uploaded for global round {g}")
+            n = len(self.store.uploads(rid, g))
+        log.info("round %d: global round %d: upload %d/%d from %s (%d samples, %d bps)",
+                 rid, g, n, len(tr.stations), station, samples, accuracy_bps)
+        self.wake.set()
+        return {"accepted": True, "update_hash": update_hash, "global_round": g}
+
+    def final_model(self, rid: int, owner: str, signature: str) -> tuple[bytes, str]:
+        self._known_round(rid)
+        owner = checksum(owner, "X-HCFL-Owner")
+        contract = self.gw.address
+        msgs = [download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())]
+        if not signed_by(msgs, signature, owner):
+            raise ApiError(403, "signature does not recover to X-HCFL-Owner")
+        p = self.gw.participant(rid, owner)
+        if p.role != Role.OWNER or not p.revealed:
+            raise ApiError(403, f"{owner} is not a revealed (paying) owner of round {rid}")
+        tr = self.store.get_training(rid)
+        if tr is None or tr.status != "done":
+            raise ApiError(409, f"round {rid} has no final model yet")
+        row = self.store.get_global(rid, tr.t)
+        return Path(row.path).read_bytes(), row.hash
+
+    def training_view(self, rid: int) -> dict[str, Any]:
+        self._known_round(rid)
+        tr = self.store.get_training(rid)
+        if tr is None:
+            view = self.gw.round(rid)
+            t = 0
+            note = None
+            if view.selected_index is not None and view.phase >= Phase.TRAINING:
+                t = int(self.gw.proposals(rid)[view.selected_index].global_rounds)
+            status = "waiting" if view.phase <= Phase.TRAINING else "done"
+            if view.phase == Phase.TRAINING:
+                note = "training not opened yet (is the selected proposal's spec posted?)"
+            return {"round_id": rid, "global_round": 0, "t": t, "status": status, "history": [], "result": None, "note": note}
+        globals_ = {gr.g: gr for gr in self.store.globals_of(rid)}
+        ups = self.store.uploads(rid)
+        history = []
+        for g in range(min(tr.g, tr.t)):
+            produced = globals_.get(g + 1)
+            history.append({
+                "global_round": g, "accuracy": produced.accuracy if produced else None,
+                "global_model_hash": produced.hash if produced else "",
+                "stations": [{"address": u.station, "samples": u.samples, "accuracy_bps": u.accuracy_bps,
+                              "update_hash": u.update_hash} for u in ups if u.g == g],
+            })
+        status = "training" if tr.status == "training" else "done"
+        return {
+            "round_id": rid, "global_round": tr.g, "t": tr.t, "status": status, "stations": tr.stations,
+            "uploaded": [u.station for u in ups if u.g == tr.g] if tr.status == "training" else [],
+            "initial_model_hash": globals_[0].hash if 0 in globals_ else None, "history": history,
+            "result": tr.result, "note": "training stopped: the round left Training on chain" if tr.status == "abandoned" else None,
+        }

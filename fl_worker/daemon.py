@@ -1,0 +1,656 @@
+"""The base-station aggregator daemon (`hcfl aggregator`): pulls work from the coordinator, trains the
+station's edge clients, uploads the station model and reports the round on chain with its own key.
+
+Protocol: docs/protocol.md ("Training (daemons)"). One loop iteration:
+
+    GET  /api/rounds/{rid}/task?station=ME
+      train -> GET /api/rounds/{rid}/models/global/{g}   (X-HCFL-Model-Hash == keccak(body) == task hash,
+                                                          decoded with fl_worker.wire.decode_state)
+               build this station's clients from the TrainingPlan, StationTrainer.train_global_round
+               PUT /api/rounds/{rid}/updates/{g}          (safetensors, EIP-191 signature of update_message)
+               reportTraining(rid, g, updateHash, samples, accuracyBps) on chain
+      wait  -> sleep --poll
+      done  -> exit 0 (with --forever: go on with the next round ids this station serves)
+
+What the coordinator says about the round is checked against the chain before any training: the spec's
+ω and the label mask must be the selected proposal's, and the station index / count must be this key's
+position among the round's revealed stations. Models are only ever parsed as safetensors.
+
+Network failures (coordinator or node down, 5xx) are retried with exponential backoff capped at
+`max_backoff`; SIGTERM/SIGINT abandons the training step in progress (or finishes the short upload /
+report step), logs and returns 0.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal, TypeVar
+
+import httpx
+import numpy as np
+import torch
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from web3 import Web3
+
+from fl_worker.data import load_dataset
+from fl_worker.data.base import Split
+from fl_worker.hfl import StationConfig, StationResult, StationTrainer
+from fl_worker.local import TrainConfig, set_deterministic
+from fl_worker.models import ModelSpec, build_model
+from fl_worker.partition import PartitionConfig, partition
+from fl_worker.wire import WireFormatError, decode_state, state_hash
+
+log = logging.getLogger("hcfl.aggregator")
+
+T = TypeVar("T")
+
+MODEL_HASH_HEADER = "X-HCFL-Model-Hash"
+
+
+# ============================================================================ wire-level schemas
+class TrainingPlan(BaseModel):
+    """How stations train (docs/protocol.md; mirrors `backend/schemas.py`). Unknown fields are ignored so
+    that a newer coordinator does not break older daemons."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    dataset: Literal["digits", "mnist", "cifar10", "synthetic"] = "digits"
+    data_dir: str | None = None
+    clients_per_station: int = Field(default=2, ge=1, le=1000)
+    partition: Literal["dirichlet", "label-skew", "label_skew", "iid"] = "dirichlet"
+    alpha: float = Field(default=0.5, gt=0)
+    heterogeneity: float = Field(default=0.8, ge=0, le=1)
+    seed: int = Field(default=0, ge=0)
+    edge_rounds: int = Field(default=1, ge=1, le=1000)
+    local_epochs: int = Field(default=1, ge=1, le=1000)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=0.05, gt=0)
+    samples_per_station: int | None = Field(default=None, ge=1)
+
+
+class TrainTask(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["train"]
+    round_id: int = Field(ge=0)
+    global_round: int = Field(ge=0)
+    global_model_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    spec: ModelSpec
+    training: TrainingPlan
+    label_mask: int = Field(gt=0)
+    station_index: int = Field(ge=0)
+    num_stations: int = Field(ge=1)
+
+    @field_validator("global_model_hash")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return v.lower()
+
+
+class ChainInfo(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    chain_id: int
+    contract: str
+    rpc: str = "/rpc"
+
+
+class DaemonConfig(BaseModel):
+    """Everything `hcfl aggregator` is started with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    coordinator: str = Field(description="base URL of the coordinator, e.g. http://127.0.0.1:8000")
+    key: SecretStr = Field(description="the station's private key (hex)")
+    round_id: int = Field(ge=0)
+    rpc: str | None = Field(default=None, description="JSON-RPC URL; default {coordinator}/rpc")
+    data_dir: Path | None = None
+    poll: float = Field(default=2.0, gt=0)
+    max_backoff: float = Field(default=30.0, gt=0)
+    forever: bool = False
+    http_timeout: float = Field(default=60.0, gt=0)
+    max_model_bytes: int = Field(default=512 * 2**20, gt=0)
+
+    @field_validator("coordinator")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("coordinator must be an http(s):// URL")
+        return v
+
+    @classmethod
+    def key_from_file(cls, path: Path) -> SecretStr:
+        text = path.read_text().strip()
+        try:
+            Account.from_key(text)
+        except Exception as exc:  # noqa: BLE001 - eth-keys raises several kinds
+            raise ValueError(f"{path} does not hold a hex private key") from exc
+        return SecretStr(text)
+
+
+# ============================================================================ signatures
+def update_message(chain_id: int, contract: str, round_id: int, global_round: int, update_hash: str,
+                   samples: int, accuracy_bps: int) -> str:
+    """The text a station signs (EIP-191 personal_sign) for an upload; see docs/protocol.md."""
+    return (f"hcfl-update:{int(chain_id)}:{to_checksum_address(contract)}:{int(round_id)}:{int(global_round)}:"
+            f"{update_hash.lower()}:{int(samples)}:{int(accuracy_bps)}")
+
+
+def sign_update(account: LocalAccount, message: str) -> str:
+    return "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+
+
+def recover_signer(message: str, signature: str) -> str:
+    """Checksummed address that signed `message` (raises ValueError on a malformed signature)."""
+    return to_checksum_address(Account.recover_message(encode_defunct(text=message), signature=signature))
+
+
+# ============================================================================ errors
+class DaemonError(Exception):
+    """Something the daemon cannot fix by retrying (bad config, not a station of the round, ...)."""
+
+
+class RejectedModel(Exception):
+    """The coordinator's global model or task failed a check; the step is refused (and retried later)."""
+
+
+class Stopping(Exception):
+    """Raised out of a step when SIGTERM/SIGINT asks the daemon to stop."""
+
+
+class _Transient(Exception):
+    """A failure worth retrying (5xx answer)."""
+
+
+@dataclass(frozen=True)
+class _RoundView:
+    """What the chain says about the round (the daemon checks the coordinator's task against it)."""
+
+    omega: str
+    label_mask: int
+    t: int
+    stations: tuple[str, ...]  # revealed stations in join order
+    phase: int
+
+
+# ============================================================================ the daemon
+class AggregatorDaemon:
+    def __init__(self, config: DaemonConfig) -> None:
+        self.config = config
+        self.account: LocalAccount = Account.from_key(config.key.get_secret_value())
+        self.address: str = self.account.address
+        self.round_id = config.round_id
+        self._stop = threading.Event()
+        self._in_training = False
+        self._http = httpx.Client(base_url=config.coordinator, timeout=config.http_timeout)
+        self._chain: ChainInfo | None = None
+        self._client: Any = None  # hcfl.chain.client.HCFLClient, connected lazily
+        self._participant: Any = None
+        self._trainers: dict[tuple[Any, ...], StationTrainer] = {}
+        self._dataset_cache: dict[tuple[str, str | None, int], Any] = {}
+        self.rounds_done = 0
+        self._reconciled: set[int] = set()
+
+    # ------------------------------------------------------------------ signals
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if not self._stop.is_set():
+            log.info("%s received: stopping%s", name, " (abandoning the training step)" if self._in_training else "")
+        self._stop.set()
+        if self._in_training:
+            self._in_training = False
+            raise Stopping(name)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _sleep(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise Stopping("stop requested")
+
+    # ------------------------------------------------------------------ retry
+    def _retry(self, what: str, fn: Callable[[], T]) -> T:
+        """Run `fn` until it succeeds, backing off exponentially (capped) on network / 5xx failures."""
+        delay = min(0.5, self.config.max_backoff)
+        failures = 0
+        while True:
+            if self.stopping:
+                raise Stopping("stop requested")
+            try:
+                result = fn()
+                if failures:
+                    log.info("%s: reachable again after %d failed attempt(s)", what, failures)
+                return result
+            except (httpx.TransportError, _Transient, OSError, TimeoutError) as exc:
+                failures += 1
+                log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(exc).__name__, _short(exc), delay)
+            except Exception as exc:  # web3 wraps connection errors in several types
+                if not _is_network_error(exc):
+                    raise
+                failures += 1
+                log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(exc).__name__, _short(exc), delay)
+            self._sleep(delay)
+            delay = min(delay * 2, self.config.max_backoff)
+
+    def _get(self, path: str, **params: Any) -> httpx.Response:
+        response = self._http.get(path, params=params or None)
+        if response.status_code >= 500:
+            raise _Transient(f"GET {path}: HTTP {response.status_code}")
+        return response
+
+    # ------------------------------------------------------------------ chain
+    def _connect(self) -> None:
+        from hcfl.chain.client import HCFLClient
+
+        def fetch() -> ChainInfo:
+            r = self._get("/api/chain")
+            if r.status_code != 200:
+                raise DaemonError(f"GET /api/chain: HTTP {r.status_code}: {_detail(r)}")
+            return ChainInfo.model_validate(r.json())
+
+        self._chain = self._retry("GET /api/chain", fetch)
+        rpc = self.config.rpc or f"{self.config.coordinator}/rpc"
+        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": self.config.http_timeout}))
+        chain_id = self._retry(f"chain id from {rpc}", lambda: int(w3.eth.chain_id))
+        if chain_id != self._chain.chain_id:
+            raise DaemonError(f"{rpc} is chain {chain_id} but the coordinator uses chain {self._chain.chain_id}")
+        self._client = HCFLClient(w3, self._chain.contract)
+        self._participant = self._client.as_participant(self.account)
+        log.info("station %s: coordinator %s, contract %s on chain %d via %s", self.address,
+                 self.config.coordinator, self._client.address, chain_id, rpc)
+
+    def _round_view(self, round_id: int) -> _RoundView:
+        from hcfl.chain.client import ContractRevert
+
+        c = self._client
+
+        def read() -> _RoundView:
+            try:
+                view = c.round(round_id)
+            except ContractRevert as exc:
+                raise DaemonError(f"round {round_id} is not on chain ({exc.error})") from exc
+            props = c.proposals(round_id)
+            _, members = c.members(round_id)
+            revealed = tuple(a for a in members if c.participant(round_id, a).revealed)
+            if not view.selected_some or not props:
+                return _RoundView("", 0, 0, revealed, int(view.phase))
+            p = props[view.selected]
+            return _RoundView("0x" + bytes(p.spec_hash).hex(), int(p.label_mask), int(p.global_rounds), revealed,
+                              int(view.phase))
+
+        return self._retry(f"round {round_id} from the chain", read)
+
+    # ------------------------------------------------------------------ main loop
+    def run(self) -> int:
+        """Serve until the round is done (or forever); returns the process exit status."""
+        set_deterministic(threads=1)
+        torch.set_num_threads(1)
+        log.info("aggregator for station %s, round %d (poll %.1fs, max backoff %.1fs%s)", self.address,
+                 self.round_id, self.config.poll, self.config.max_backoff, ", forever" if self.config.forever else "")
+        try:
+            self._connect()
+            while not self.stopping:
+                try:
+                    status = self._step()
+                except (Stopping, DaemonError):
+                    raise
+                except Exception:  # a long-running daemon logs, backs off and carries on
+                    log.exception("round %d: step failed; retrying after a pause", self.round_id)
+                    self._backoff_after_rejection()
+                    continue
+                if status == "done":
+                    log.info("round %d: training is over (%d global round(s) served by this daemon)",
+                             self.round_id, self.rounds_done)
+                    if not self.config.forever:
+                        return 0
+                    self._next_round()
+                elif status == "skip":
+                    self._next_round()
+                elif status == "wait":
+                    self._sleep(self.config.poll)
+        except Stopping:
+            pass
+        except DaemonError as exc:
+            log.error("%s", exc)
+            return 1
+        finally:
+            self._http.close()
+        log.info("stopped cleanly")
+        return 0
+
+    def _next_round(self) -> None:
+        self.round_id += 1
+        self.rounds_done = 0
+        log.info("waiting for round %d", self.round_id)
+
+    def _step(self) -> str:
+        """One poll of the task endpoint and, if there is work, the whole global round. Returns
+        'train' (did one), 'wait', 'done' or 'skip' (not a station of this round, with --forever)."""
+        rid = self.round_id
+        r = self._retry(f"GET task of round {rid}", lambda: self._get(f"/api/rounds/{rid}/task", station=self.address))
+        if r.status_code == 404:
+            if self.config.forever:
+                return "wait"
+            raise DaemonError(f"round {rid} is unknown to the coordinator: {_detail(r)}")
+        if r.status_code == 403:
+            return self._not_selected(rid, _detail(r))
+        if r.status_code != 200:
+            log.warning("task of round %d: HTTP %d: %s", rid, r.status_code, _detail(r))
+            return "wait"
+        body = r.json()
+        status = body.get("status") if isinstance(body, dict) else None
+        if rid not in self._reconciled:
+            self._reconcile(rid)
+        if status in ("wait", "done"):
+            return str(status)
+        try:
+            task = TrainTask.model_validate(body)
+        except ValidationError as exc:
+            log.error("round %d: malformed task from the coordinator, not training it: %s", rid, exc)
+            self._sleep(self.config.poll)
+            return "wait"
+        try:
+            self._train_round(task)
+        except RejectedModel as exc:
+            log.error("round %d g=%d: %s -- not training it", rid, task.global_round, exc)
+            self._backoff_after_rejection()
+        return "train"
+
+    def _not_selected(self, rid: int, detail: str) -> str:
+        """403: not (yet) a selected station. Before Training a member that joined just waits."""
+        from hcfl.chain.types import Phase, Role
+
+        view = self._round_view(rid)
+        me = self._retry("participant view", lambda: self._client.participant(rid, self.address))
+        if me.role == Role.STATION and view.phase < Phase.TRAINING:
+            log.debug("round %d is in phase %d; waiting for Training", rid, view.phase)
+            return "wait"
+        if self.config.forever:
+            log.info("round %d: this station is not selected (%s); skipping it", rid, detail)
+            return "skip"
+        raise DaemonError(f"station {self.address} is not a selected station of round {rid}: {detail}")
+
+    def _reconcile(self, rid: int) -> None:
+        """Report on chain what this station uploaded in earlier global rounds but never reported (the daemon
+        died between the upload and the transaction): the coordinator's history holds those uploads."""
+        from hcfl.chain.types import Phase
+
+        self._reconciled.add(rid)
+        r = self._retry(f"GET training of round {rid}", lambda: self._get(f"/api/rounds/{rid}/training"))
+        if r.status_code != 200:
+            log.debug("round %d: no training history (HTTP %d)", rid, r.status_code)
+            return
+        try:
+            history = r.json().get("history") or []
+            mine = [(int(h["global_round"]), s) for h in history for s in h.get("stations", [])
+                    if str(s.get("address", "")).lower() == self.address.lower()]
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("round %d: unreadable training history (%s); not reconciling", rid, exc)
+            return
+        if not mine or self._round_view(rid).phase != Phase.TRAINING:
+            return
+        for g, entry in mine:
+            if self._retry("hasReported", lambda: self._client.has_reported(rid, self.address, g)):
+                continue
+            update_hash = str(entry["update_hash"]).lower()
+            samples, accuracy_bps = int(entry["samples"]), int(entry["accuracy_bps"])
+            tx = self._report(rid, g, update_hash, samples, accuracy_bps)
+            log.info("round %d g=%d: reported an earlier upload that was never reported: samples=%d accuracy_bps=%d "
+                     "update=%s tx=%s", rid, g, samples, accuracy_bps, update_hash, tx)
+
+    def _backoff_after_rejection(self) -> None:
+        self._rejections = getattr(self, "_rejections", 0) + 1
+        self._sleep(min(self.config.poll * 2 ** (self._rejections - 1), self.config.max_backoff))
+
+    # ------------------------------------------------------------------ one global round
+    def _train_round(self, task: TrainTask) -> None:
+        rid, g = task.round_id, task.global_round
+        if rid != self.round_id:
+            raise RejectedModel(f"task is for round {rid}, not {self.round_id}")
+        view = self._round_view(rid)
+        self._check_task(task, view)
+        t0 = time.perf_counter()
+        global_state = self._download_global(task)
+        trainer = self._trainer(task)
+        log.info("round %d g=%d/%d: training %d samples on %d client(s) (station %d of %d)", rid, g, view.t,
+                 trainer.samples, len(trainer.clients), task.station_index, task.num_stations)
+        self._in_training = True
+        try:
+            result: StationResult = trainer.train_global_round(global_state, g)
+        finally:
+            self._in_training = False
+        if self.stopping:
+            raise Stopping("stop requested")
+        train_s = time.perf_counter() - t0
+        body = result.encode()
+        update_hash = state_hash(body)
+        accuracy_bps = max(0, min(10_000, result.local_accuracy_bps))
+        if result.samples == 0:
+            log.warning("round %d g=%d: this station holds no sample of labels %#x; uploading the unchanged model",
+                        rid, g, task.label_mask)
+        if not self._upload(task, body, update_hash, result.samples, accuracy_bps):
+            return
+        self._rejections = 0
+        tx = self._report(rid, g, update_hash, result.samples, accuracy_bps)
+        self.rounds_done += 1
+        log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
+                 rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, time.perf_counter() - t0,
+                 update_hash, tx)
+
+    def _check_task(self, task: TrainTask, view: _RoundView) -> None:
+        from hcfl.chain.types import Phase
+
+        if view.phase != Phase.TRAINING:
+            raise RejectedModel(f"the coordinator says train but round {task.round_id} is in phase "
+                                f"{Phase(view.phase).name} on chain")
+        if task.spec.omega != view.omega:
+            raise RejectedModel(f"spec ω {task.spec.omega} is not the selected proposal's {view.omega}")
+        if task.label_mask != view.label_mask:
+            raise RejectedModel(f"label mask {task.label_mask:#x} is not the proposal's {view.label_mask:#x}")
+        if task.global_round >= view.t:
+            raise RejectedModel(f"global round {task.global_round} is out of range (t = {view.t})")
+        if self.address not in view.stations:
+            raise DaemonError(f"station {self.address} is not a revealed station of round {task.round_id}")
+        index = view.stations.index(self.address)
+        if (task.station_index, task.num_stations) != (index, len(view.stations)):
+            raise RejectedModel(f"station index {task.station_index}/{task.num_stations} does not match the chain's "
+                                f"{index}/{len(view.stations)}")
+
+    def _download_global(self, task: TrainTask) -> dict[str, torch.Tensor]:
+        rid, g = task.round_id, task.global_round
+        path = f"/api/rounds/{rid}/models/global/{g}"
+        cap = min(self.config.max_model_bytes, _model_bytes(task.spec) + 2**20)
+
+        def fetch() -> tuple[bytes, str | None]:
+            with self._http.stream("GET", path) as r:
+                if r.status_code >= 500:
+                    raise _Transient(f"GET {path}: HTTP {r.status_code}")
+                if r.status_code != 200:
+                    r.read()
+                    raise RejectedModel(f"GET {path}: HTTP {r.status_code}: {_detail(r)}")
+                chunks, size = [], 0
+                for chunk in r.iter_bytes():
+                    size += len(chunk)
+                    if size > cap:
+                        raise RejectedModel(f"global model {g} is larger than {cap} bytes; refused")
+                    chunks.append(chunk)
+                return b"".join(chunks), r.headers.get(MODEL_HASH_HEADER)
+
+        data, header = self._retry(f"GET {path}", fetch)
+        actual = state_hash(data)
+        if header is None:
+            raise RejectedModel(f"global model {g} came without {MODEL_HASH_HEADER}")
+        if header.lower() != task.global_model_hash:
+            raise RejectedModel(f"global model {g}: {MODEL_HASH_HEADER} {header} differs from the task's "
+                                f"{task.global_model_hash}")
+        if actual != task.global_model_hash:
+            raise RejectedModel(f"global model {g}: hash mismatch: announced {task.global_model_hash}, "
+                                f"the {len(data)} bytes received hash to {actual}")
+        try:
+            return decode_state(data, task.spec, task.global_model_hash, max_bytes=cap)
+        except WireFormatError as exc:
+            raise RejectedModel(f"global model {g} is not a valid model for the spec: {exc}") from exc
+
+    def _trainer(self, task: TrainTask) -> StationTrainer:
+        plan = task.training
+        key = (task.round_id, task.spec, plan, task.label_mask, task.station_index, task.num_stations)
+        if key not in self._trainers:
+            self._trainers.clear()
+            clients = self._station_clients(plan, task.station_index, task.num_stations, task.label_mask)
+            config = StationConfig(
+                edge_rounds=plan.edge_rounds,
+                train=TrainConfig(local_epochs=plan.local_epochs, batch_size=plan.batch_size, lr=plan.lr),
+                seed=plan.seed,
+            )
+            self._trainers[key] = StationTrainer(task.spec, clients, config, station_id=task.station_index,
+                                                 labels_mask=task.label_mask)
+        return self._trainers[key]
+
+    def _station_clients(self, plan: TrainingPlan, index: int, count: int, label_mask: int) -> list[Split]:
+        data_dir = self.config.data_dir or (Path(plan.data_dir) if plan.data_dir else None)
+        cache_key = (plan.dataset, str(data_dir) if data_dir else None, plan.seed)
+        if cache_key not in self._dataset_cache:
+            try:
+                self._dataset_cache[cache_key] = load_dataset(plan.dataset, data_dir, seed=plan.seed)
+            except FileNotFoundError as exc:
+                raise DaemonError(str(exc)) from exc
+        train = self._dataset_cache[cache_key].train
+        return station_clients(train, plan, index, count, label_mask)
+
+    def _upload(self, task: TrainTask, body: bytes, update_hash: str, samples: int, accuracy_bps: int) -> bool:
+        assert self._chain is not None
+        rid, g = task.round_id, task.global_round
+        message = update_message(self._chain.chain_id, self._chain.contract, rid, g, update_hash, samples, accuracy_bps)
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "X-HCFL-Station": self.address,
+            "X-HCFL-Samples": str(samples),
+            "X-HCFL-Accuracy-Bps": str(accuracy_bps),
+            "X-HCFL-Signature": sign_update(self.account, message),
+        }
+        path = f"/api/rounds/{rid}/updates/{g}"
+
+        def put() -> httpx.Response:
+            r = self._http.put(path, content=body, headers=headers)
+            if r.status_code >= 500:
+                raise _Transient(f"PUT {path}: HTTP {r.status_code}")
+            return r
+
+        r = self._retry(f"PUT {path}", put)
+        if r.status_code == 200:
+            answer = r.json()
+            if str(answer.get("update_hash", update_hash)).lower() != update_hash:
+                log.warning("round %d g=%d: coordinator acknowledged hash %s, not %s", rid, g,
+                            answer.get("update_hash"), update_hash)
+            return True
+        log.warning("round %d g=%d: upload refused (HTTP %d: %s); not reporting this round", rid, g, r.status_code,
+                    _detail(r))
+        return False
+
+    def _report(self, rid: int, g: int, update_hash: str, samples: int, accuracy_bps: int) -> str:
+        from hcfl.chain.client import ContractRevert
+
+        attempts = 0
+
+        def send() -> str:
+            nonlocal attempts
+            attempts += 1
+            try:
+                receipt = self._participant.report_training(rid, g, bytes.fromhex(update_hash[2:]), samples, accuracy_bps)
+            except ContractRevert as exc:
+                if exc.error == "AlreadyReported":
+                    log.info("round %d g=%d: already reported on chain", rid, g)
+                    return "already-reported"
+                log.error("round %d g=%d: reportTraining reverted: %s", rid, g, exc)
+                return f"reverted:{exc.error}"
+            except Exception as exc:
+                if _is_network_error(exc):
+                    raise
+                # e.g. 'nonce too low' when the key was used elsewhere: re-read the nonce and try again
+                self._client.nonces.forget(self.address)
+                if attempts >= 3:
+                    log.error("round %d g=%d: reportTraining failed %d times (%s: %s); giving up on it", rid, g,
+                              attempts, type(exc).__name__, _short(exc))
+                    return f"failed:{type(exc).__name__}"
+                raise _Transient(f"reportTraining: {type(exc).__name__}: {_short(exc)}") from exc
+            return "0x" + bytes(receipt["transactionHash"]).hex()
+
+        return self._retry(f"reportTraining({rid}, {g})", send)
+
+
+# ============================================================================ data
+def station_clients(train: Split, plan: TrainingPlan, index: int, count: int, label_mask: int) -> list[Split]:
+    """Station `index` of `count`: its clients' datasets from the plan's two-level partition of the training
+    split, restricted to `label_mask` (and to `samples_per_station` samples, spread over the clients)."""
+    method = {"label-skew": "label_skew"}.get(plan.partition, plan.partition)
+    config = PartitionConfig(method=method, stations=count, clients_per_station=plan.clients_per_station,
+                             alpha=plan.alpha, degree=plan.heterogeneity, seed=plan.seed)
+    parts = partition(train.y.numpy(), config)
+    clients = [train.subset(torch.as_tensor(idx, dtype=torch.int64)).filter_labels(label_mask) for idx in parts[index]]
+    cap = plan.samples_per_station
+    total = sum(len(c) for c in clients)
+    if cap is not None and total > cap:
+        keep = [len(c) * cap // total for c in clients]
+        for i in np.argsort([-len(c) for c in clients], kind="stable")[: cap - sum(keep)]:
+            keep[int(i)] += 1
+        clients = [c.subset(range(k)) for c, k in zip(clients, keep)]
+    return clients
+
+
+def _model_bytes(spec: ModelSpec) -> int:
+    return sum(v.numel() * v.element_size() for v in build_model(spec).state_dict().values())
+
+
+# ============================================================================ helpers
+def _detail(r: httpx.Response) -> str:
+    try:
+        body = r.json()
+        if isinstance(body, dict) and "detail" in body:
+            return str(body["detail"])
+    except Exception:  # noqa: BLE001 - not JSON
+        pass
+    return r.text[:200]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    """web3 / requests / aiohttp connection failures (anything in the cause chain)."""
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError,
+                             httpx.TransportError)):
+            return True
+        if isinstance(seen, requests.HTTPError) and seen.response is not None and seen.response.status_code >= 500:
+            return True
+        name = type(seen).__name__
+        if name in ("ProviderConnectionError", "TimeExhausted", "Web3RPCError") and "connect" in str(seen).lower():
+            return True
+        if name in ("ProviderConnectionError", "TimeExhausted"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
