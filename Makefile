@@ -6,9 +6,10 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HCFL := $(VENV)/bin/hcfl
 STAMP := build/.stamps
+FUZZ_VENV := .venv-fuzz
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install demo test test-fast bench-gas compile clean browser-deps
+.PHONY: install demo test test-fast bench-gas compile clean browser-deps fuzz-deps
 
 install: $(STAMP)/python $(STAMP)/node $(STAMP)/compiled
 
@@ -37,11 +38,19 @@ compile: $(STAMP)/compiled
 demo: install
 	$(HCFL) demo
 
-test: install browser-deps
+test: install browser-deps fuzz-deps
 	$(PY) -m pytest -q -p no:warnings
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not browser"
+
+# schemathesis needs a newer hypothesis than eth-brownie pins, so it lives in its own venv and fuzzes
+# the coordinator over HTTP
+fuzz-deps: $(FUZZ_VENV)/bin/schemathesis
+
+$(FUZZ_VENV)/bin/schemathesis:
+	$(PY_BOOT) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/pip install -q schemathesis==4.32.5
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install Debian chromium; browser tests will be skipped"

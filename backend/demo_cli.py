@@ -1,6 +1,5 @@
-"""`hcfl demo`: the README's main job. For now it runs the scripted crowdfunding round on the embedded
-chain (or a spawned anvil) and checks the books; the coordinator-driven demo with real training replaces
-it when the coordinator exists (issue 5)."""
+"""`hcfl demo`: the README's main job — a full crowdfunding round end-to-end with real processes
+(coordinator, three aggregator daemons), real training on digits, the vote, payouts and the audit."""
 from __future__ import annotations
 
 import argparse
@@ -13,22 +12,23 @@ log = logging.getLogger(__name__)
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run a full crowdfunding round end-to-end on a local chain")
-    p.add_argument("--chain", default="embedded", help="embedded (default) | anvil | RPC URL of a dev node")
+    p.add_argument("--chain", default="embedded", help="embedded (default) | anvil (spawned)")
+    p.add_argument("--quick", action="store_true", help="2 global rounds instead of 5")
     p.add_argument("--json", type=Path, help="write the report as JSON here")
+    p.add_argument("--plot", type=Path, help="write the training curve as PNG here")
+    p.add_argument("--keep", type=Path, help="keep the coordinator's and daemons' logs in this folder")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hcfl.chain.provider import connect
-    from hcfl.chain.scripted_round import as_dict, run_scripted_round, summary_table
+    from backend.demo import Demo, render, save_plot
 
-    with connect(args.chain) as chain:
-        result = run_scripted_round(chain, progress=True)
-    print(f"round {result.round_id} on {args.chain}: selected proposal {result.selected}, surplus {result.surplus}")
-    print(f"total payment C = {result.total_payment} wei, winner punished: {result.punished}")
-    print(summary_table(result))
-    print(f"{result.transactions} transactions; books balance: {result.solvent}; "
-          f"left in the contract: {result.final_balance} wei (recycle pools {result.pools})")
+    workdir = args.keep.resolve() if args.keep else None
+    demo = Demo(chain=args.chain, quick=args.quick, workdir=workdir)
+    report = demo.run()
+    print(render(report))
     if args.json:
-        args.json.write_text(json.dumps(as_dict(result), indent=2))
-    return 0 if result.solvent else 1
+        args.json.write_text(json.dumps(report.as_json(), indent=2))
+    if args.plot:
+        save_plot(report, args.plot)
+    return 0 if report.audit.get("ok") else 1

@@ -260,6 +260,7 @@ class TrainingOut(BaseModel):
     status: Literal["waiting", "training", "done"]
     stations: list[str] = []
     uploaded: list[str] = Field(default=[], description="stations that uploaded for the current global round")
+    pending: list[StationUpload] = Field(default=[], description="the current global round's uploads")
     initial_model_hash: Hex32 | None = None
     history: list[HistoryEntry] = []
     result: TrainingResult | None = None

@@ -447,6 +447,8 @@ class TrainingManager:
         return {
             "round_id": rid, "global_round": tr.g, "t": tr.t, "status": status, "stations": tr.stations,
             "uploaded": [u.station for u in ups if u.g == tr.g] if tr.status == "training" else [],
+            "pending": [{"address": u.station, "samples": u.samples, "accuracy_bps": u.accuracy_bps,
+                         "update_hash": u.update_hash} for u in ups if u.g == tr.g] if tr.status == "training" else [],
             "initial_model_hash": globals_[0].hash if 0 in globals_ else None, "history": history,
             "result": tr.result, "note": "training stopped: the round left Training on chain" if tr.status == "abandoned" else None,
         }

@@ -138,10 +138,13 @@ class _NonceBook:
         self._next: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def take(self, w3: Web3, address: str) -> int:
+    def take(self, w3: Web3, address: str, fresh: bool = True) -> int:
+        """The next nonce; `fresh` re-reads the chain (another process may sign with the same key, as a
+        station's daemon does), otherwise the local count continues (pipelined sends)."""
         with self._lock:
-            if address not in self._next:
-                self._next[address] = w3.eth.get_transaction_count(address, "pending")
+            if fresh or address not in self._next:
+                chain_next = w3.eth.get_transaction_count(address, "pending")
+                self._next[address] = max(chain_next, self._next.get(address, 0)) if not fresh else chain_next
             n = self._next[address]
             self._next[address] = n + 1
             return n
@@ -299,7 +302,7 @@ class Participant:
                 raise c.errors.decode(_revert_data(exc)) from exc
             gas = min(gas, 30_000_000)
         tx["gas"] = gas
-        tx["nonce"] = c.nonces.take(w3, self.address)
+        tx["nonce"] = c.nonces.take(w3, self.address, fresh=wait)
         built = call.build_transaction(tx)
         signed = self.account.sign_transaction(built)
         try:

@@ -64,6 +64,7 @@ def test_restart_resumes_training(tmp_path):
         after = _training(base, rid)
         assert after["status"] == "training" and after["global_round"] == 1
         assert after["history"] == before["history"] and after["uploaded"] == [a.account.address]
+        assert after["pending"] == before["pending"] and after["pending"][0]["address"] == a.account.address
         assert after["initial_model_hash"] == before["initial_model_hash"]
         assert a.step(base, rid, cid, client.address) == "wait"  # its upload for g = 1 survived
         g1 = httpx.get(f"{base}/api/rounds/{rid}/models/global/1")

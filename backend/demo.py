@@ -1,0 +1,399 @@
+"""The end-to-end demo (`hcfl demo`): a whole crowdfunding round with real processes.
+
+It starts the coordinator (`hcfl serve`) as a subprocess on the embedded chain (or on an anvil it
+spawns), then plays three model owners and three base stations with their own keys: join with deposits,
+publish two model specs and propose them, commit and reveal sealed claims. The contract selects and
+settles; three real aggregator daemons (`hcfl aggregator` subprocesses, talking HTTP on loopback)
+train the selected model on scikit-learn digits and report on chain; the winner finalizes with the
+coordinator's published result; the other owners download the model, evaluate it on their own data and
+vote; everybody withdraws; the auditor recomputes everything.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from tqdm import tqdm
+from web3 import Web3
+
+from hcfl.chain.accounts import derive_key, fund
+from hcfl.chain.client import HCFLClient, Participant
+from hcfl.chain.commitments import new_salt
+from hcfl.chain.provider import Chain, anvil_key, spawn_anvil
+from hcfl.chain.types import ProposalSpec, Role, RoundConfig, ShareRule
+
+log = logging.getLogger(__name__)
+GWEI = 10**9
+HCFL = [sys.executable, "-m", "hcfl.cli"]
+
+SPEC = {"arch": "mlp", "input_shape": [1, 8, 8], "hidden": [64], "init_seed": 7}
+PLAN = {"dataset": "digits", "clients_per_station": 3, "partition": "dirichlet", "alpha": 1.0, "seed": 0,
+        "edge_rounds": 2, "local_epochs": 2, "batch_size": 32, "lr": 0.1}
+ALL_LABELS = 0x3FF
+LOW_LABELS = 0x01F  # digits 0-4
+# sealed claims (wei) for proposal 0 (all ten digits) and proposal 1 (digits 0-4)
+OWNER_CLAIMS = {"owner-1": [120 * GWEI, 40 * GWEI], "owner-2": [90 * GWEI, 110 * GWEI], "owner-3": [80 * GWEI, 20 * GWEI]}
+STATION_CLAIMS = {"station-1": [50 * GWEI, 30 * GWEI], "station-2": [40 * GWEI, 35 * GWEI], "station-3": [55 * GWEI, 30 * GWEI]}
+
+
+@dataclass
+class DemoReport:
+    chain: str
+    contract: str
+    round_id: int
+    selected: int | None
+    surplus: list[int]
+    taxes: dict[str, int]
+    total_payment: int | None
+    owner_payments: dict[str, int]
+    station_rewards: dict[str, int]
+    promised_accuracy: float | None
+    final_accuracy: float | None
+    accuracy_curve: list[float | None]
+    owner_evaluations: dict[str, float]
+    votes: dict[str, bool]
+    punished: bool | None
+    withdrawn: dict[str, int]
+    transactions: int
+    audit: dict[str, Any]
+    seconds: float
+    logs: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _personal_sign(account: LocalAccount, message: str) -> str:
+    return "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+
+
+class Demo:
+    """Runs one demo round; `run()` returns the report. Everything it starts, it stops."""
+
+    def __init__(self, chain: str = "embedded", quick: bool = False, workdir: Path | None = None,
+                 progress: bool = True) -> None:
+        self.chain_kind = chain
+        self.quick = quick
+        self.progress = progress
+        self.global_rounds = 2 if quick else 5
+        self._tmp = tempfile.TemporaryDirectory(prefix="hcfl-demo-") if workdir is None else None
+        if workdir is not None:
+            # a fresh folder each run: a coordinator database from an earlier run on a fresh embedded chain
+            # (same deterministic contract address) would otherwise be resumed
+            workdir.mkdir(parents=True, exist_ok=True)
+            workdir = Path(tempfile.mkdtemp(prefix=time.strftime("run-%Y%m%d-%H%M%S-"), dir=workdir))
+        self.workdir = Path(self._tmp.name) if self._tmp else workdir
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.anvil: Chain | None = None
+        self.base = ""
+        self.names = [*OWNER_CLAIMS, *STATION_CLAIMS]
+
+    # ------------------------------------------------------------------ processes
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        node_bin = str(Path(__file__).resolve().parents[1] / "node_modules" / ".bin")
+        env["PATH"] = node_bin + os.pathsep + env.get("PATH", "")
+        out = open(self.workdir / log_name, "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen([*HCFL, *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+        self.procs.append(proc)
+        return proc
+
+    def _start_coordinator(self) -> None:
+        port = _free_port()
+        chain_arg = "embedded"
+        if self.chain_kind == "anvil":
+            self.anvil = spawn_anvil()
+            chain_arg = self.anvil.rpc_url or ""
+        elif self.chain_kind != "embedded":
+            chain_arg = self.chain_kind
+        self.coordinator = self._spawn(
+            ["serve", "--chain", chain_arg, "--port", str(port), "--db", str(self.workdir / "coordinator.sqlite"),
+             "--data-dir", str(self.workdir / "models"), "--poll", "0.3", "--round-timeout", "120", "--fast-forward",
+             "--log-level", "warning"],
+            "coordinator.log",
+        )
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while True:
+            if self.coordinator.poll() is not None:
+                raise RuntimeError(f"the coordinator exited; see {self.workdir / 'coordinator.log'}")
+            try:
+                if httpx.get(f"{self.base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the coordinator did not answer within 180 s")
+            time.sleep(0.3)
+        info = httpx.get(f"{self.base}/api/chain", timeout=10).json()
+        rpc = self.anvil.rpc_url if self.anvil else f"{self.base}/rpc"
+        self.rpc_url = rpc
+        self.w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 120}))
+        self.client = HCFLClient(self.w3, info["contract"])
+        self.chain_id = int(info["chain_id"])
+
+    def _funder(self) -> LocalAccount:
+        # not the coordinator's gas payer (dev account 0), so their nonces never race
+        if self.chain_kind == "embedded":
+            return Account.from_key((2).to_bytes(32, "big"))
+        return anvil_key(1)
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if self.anvil is not None:
+            self.anvil.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # ------------------------------------------------------------------ helpers
+    def _phase(self, rid: int) -> str:
+        return str(httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()["phase"])
+
+    def _wait_phase(self, rid: int, *phases: str, timeout: float = 300) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            current = self._phase(rid)
+            if current in phases:
+                return current
+            if self.coordinator.poll() is not None:
+                raise RuntimeError(f"the coordinator exited; see {self.workdir / 'coordinator.log'}")
+            time.sleep(0.3)
+        raise TimeoutError(f"round {rid} did not reach {phases} within {timeout} s (still {current})")
+
+    def _evaluate_final(self, rid: int, owner: LocalAccount, labels_mask: int, sample_seed: int) -> float:
+        """An owner downloads the final model (it paid) and measures it on its own data."""
+        import torch
+
+        from fl_worker.data import load_dataset
+        from fl_worker.data.base import Split
+        from fl_worker.local import evaluate
+        from fl_worker.models import ModelSpec
+        from fl_worker.wire import decode_state
+
+        msg = f"hcfl-download:{self.chain_id}:{self.client.address}:{rid}"
+        r = httpx.get(f"{self.base}/api/rounds/{rid}/models/final", timeout=60,
+                      headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": _personal_sign(owner, msg)})
+        r.raise_for_status()
+        spec = ModelSpec(**SPEC)
+        state = decode_state(r.content, spec, r.headers.get("X-HCFL-Model-Hash"))
+        test = load_dataset("digits", seed=PLAN["seed"]).test
+        g = torch.Generator().manual_seed(sample_seed)
+        pick = torch.randperm(len(test.y), generator=g)[: max(50, len(test.y) * 2 // 3)]  # this owner's own samples
+        return float(evaluate(state, Split(test.X[pick], test.y[pick]), labels_mask, spec=spec))
+
+    def _count_transactions(self, from_block: int) -> int:
+        latest = self.w3.eth.block_number
+        return sum(len(self.w3.eth.get_block(b)["transactions"]) for b in range(from_block, latest + 1))
+
+    # ------------------------------------------------------------------ the round
+    def run(self) -> DemoReport:
+        t0 = time.monotonic()
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        bar = tqdm(total=10, desc="demo", unit="step", disable=not self.progress)
+
+        def step(text: str) -> None:
+            bar.set_postfix_str(text)
+            bar.update()
+            log.info(text)
+
+        try:
+            self._start_coordinator()
+            step("coordinator up")
+            start_block = self.w3.eth.block_number
+            keys = {n: derive_key(n, namespace=f"hcfl-demo-{self.client.address}") for n in self.names}
+            fund(Chain(kind="rpc", w3=self.w3, funder=self._funder()), [k.address for k in keys.values()], 10 * 10**18)
+            people: dict[str, Participant] = {n: self.client.as_participant(k) for n, k in keys.items()}
+            by_addr = {p.address: n for n, p in people.items()}
+
+            cfg = RoundConfig(join_duration=15, propose_duration=10, commit_duration=600, reveal_duration=600,
+                              train_duration=3600, vote_commit_duration=600, vote_reveal_duration=600,
+                              station_share_rule=ShareRule.CONTRIBUTION)
+            rid = people["owner-1"].create_round(cfg)
+            for n, p in people.items():
+                p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=10**18, capability=1)
+            step(f"round {rid}: 3 owners and 3 stations joined")
+            self._wait_phase(rid, "Proposing")
+            omega = httpx.post(f"{self.base}/api/specs", json={"spec": SPEC, "training": PLAN}, timeout=30).json()["omega"]
+            for n, mask, acc in (("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)):
+                people[n].propose(rid, ProposalSpec(spec_hash=bytes.fromhex(omega[2:]), uri=f"/api/specs/{omega}",
+                                                    arch_id=1, promised_acc_bps=acc, global_rounds=self.global_rounds,
+                                                    label_mask=mask), bond=10**16)
+            step("two proposals posted")
+            self._wait_phase(rid, "Committing")
+            claims = {**OWNER_CLAIMS, **STATION_CLAIMS}
+            salts = {n: new_salt() for n in self.names}
+            for n, p in people.items():
+                p.commit_claims(rid, claims[n], salts[n])
+            step("sealed claims committed")
+            self._wait_phase(rid, "Revealing")
+            for n, p in people.items():
+                p.reveal(rid, claims[n], salts[n])
+            phase = self._wait_phase(rid, "Training", "Finished")
+            view = self.client.round(rid)
+            settled = [e for e in self.client.events(from_block=start_block, round_id=rid) if e.name == "ParticipantSettled"]
+            taxes = {by_addr[e.args["account"]]: int(e.args["tax"]) for e in settled}
+            payments = {by_addr[e.args["account"]]: int(e.args["payment"]) for e in settled if e.args["role"] == int(Role.OWNER)}
+            surplus, _ = self.client.outcome(rid)
+            step(f"settled: proposal {view.selected_index} selected, C = {view.total_payment} wei")
+            report = DemoReport(
+                chain=self.chain_kind, contract=self.client.address, round_id=rid, selected=view.selected_index,
+                surplus=surplus, taxes=taxes, total_payment=view.total_payment if phase == "Training" else None,
+                owner_payments=payments, station_rewards={}, promised_accuracy=None, final_accuracy=None,
+                accuracy_curve=[], owner_evaluations={}, votes={}, punished=None, withdrawn={}, transactions=0,
+                audit={}, seconds=0.0,
+            )
+            if phase == "Training":
+                self._train_vote(rid, people, keys, by_addr, report, step)
+            else:
+                bar.update(4)
+            for n, p in people.items():
+                credit = self.client.credit_of(p.address)
+                if credit:
+                    p.withdraw()
+                    report.withdrawn[n] = credit
+            step("everyone withdrew")
+            from backend.auditor import audit
+
+            result = audit(self.client)
+            report.audit = json.loads(result.model_dump_json())
+            report.audit["ok"] = bool(getattr(result, "ok", False))
+            report.transactions = self._count_transactions(start_block)
+            report.seconds = round(time.monotonic() - t0, 1)
+            step(f"audit: {'ok' if report.audit['ok'] else 'MISMATCH'}")
+            return report
+        finally:
+            bar.close()
+            self.close()
+
+    def _train_vote(self, rid: int, people: dict[str, Participant], keys: dict[str, LocalAccount],
+                    by_addr: dict[str, str], report: DemoReport, step: Any) -> None:
+        keydir = self.workdir / "keys"
+        keydir.mkdir(exist_ok=True)
+        for n in STATION_CLAIMS:
+            path = keydir / f"{n}.key"
+            path.write_text(keys[n].key.hex())
+            path.chmod(0o600)
+            self._spawn(["aggregator", "--coordinator", self.base, "--key", str(path), "--round", str(rid),
+                         "--rpc", self.rpc_url, "--poll", "0.5", "--max-backoff", "5"], f"aggregator-{n}.log")
+        step("3 aggregator daemons started")
+        proposal = self.client.proposals(rid)[report.selected or 0]
+        report.promised_accuracy = proposal.promised_acc_bps / 10_000
+        t = proposal.global_rounds
+        curve = tqdm(total=t, desc="global rounds", unit="round", disable=not self.progress, leave=False)
+        result = None
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            training = httpx.get(f"{self.base}/api/rounds/{rid}/training", timeout=30).json()
+            history = training.get("history") or []
+            if len(history) > curve.n:
+                curve.update(len(history) - curve.n)
+                last = history[-1].get("accuracy")
+                curve.set_postfix_str(f"accuracy {last:.3f}" if last is not None else "")
+            if training.get("result"):
+                result = training["result"]
+                report.accuracy_curve = [h.get("accuracy") for h in history]
+                break
+            time.sleep(0.5)
+        curve.close()
+        if result is None:
+            raise TimeoutError("training did not finish within 30 minutes")
+        winner = by_addr[proposal.proposer]
+        report.final_accuracy = result["achieved_acc_bps"] / 10_000
+        people[winner].finalize_training(rid, bytes.fromhex(result["global_model_hash"][2:]), int(result["achieved_acc_bps"]),
+                                         [int(s) for s in result["scores"]])
+        step(f"trained {t} global rounds; {winner} finalized at {report.final_accuracy:.1%}")
+        self._wait_phase(rid, "VoteCommitting")
+        voters = [n for n in OWNER_CLAIMS if n != winner]
+        salts = {}
+        for i, n in enumerate(voters):
+            accuracy = self._evaluate_final(rid, keys[n], proposal.label_mask, sample_seed=100 + i)
+            report.owner_evaluations[n] = round(accuracy, 4)
+            punish = accuracy < report.promised_accuracy
+            report.votes[n] = punish
+            salts[n] = new_salt()
+            people[n].commit_vote(rid, punish, salts[n])
+        self._wait_phase(rid, "VoteRevealing")
+        for n in voters:
+            people[n].reveal_vote(rid, report.votes[n], salts[n])
+        self._wait_phase(rid, "Finished")
+        view = self.client.round(rid)
+        report.punished = view.punished
+        rewards = [e for e in self.client.events(round_id=rid) if e.name == "StationRewarded"]
+        report.station_rewards = {by_addr[e.args["station"]]: int(e.args["reward"]) for e in rewards}
+        step(f"vote: punished={view.punished}")
+
+
+def render(report: DemoReport) -> str:
+    """The settlement table and the training curve, as text."""
+    lines = [f"round {report.round_id} on {report.chain} (contract {report.contract})",
+             f"surplus per proposal (gwei): {[s / GWEI for s in report.surplus]}; selected: {report.selected}",
+             f"total payment C: {report.total_payment} wei", "",
+             "| participant | tax (gwei) | pays (gwei) | reward (gwei) | withdrew (ETH) |", "|---|---:|---:|---:|---:|"]
+    for n in [*OWNER_CLAIMS, *STATION_CLAIMS]:
+        lines.append(f"| {n} | {report.taxes.get(n, 0) / GWEI:g} | {report.owner_payments.get(n, 0) / GWEI:g} | "
+                     f"{report.station_rewards.get(n, 0) / GWEI:g} | {report.withdrawn.get(n, 0) / 10**18:.9f} |")
+    if report.accuracy_curve:
+        lines += ["", "training curve (validation accuracy per global round):"]
+        for g, acc in enumerate(report.accuracy_curve):
+            bar = "#" * int(round((acc or 0) * 40))
+            lines.append(f"  g={g:<2} {acc if acc is None else f'{acc:.3f}'} {bar}")
+        lines.append(f"promised {report.promised_accuracy:.1%}, achieved {report.final_accuracy:.1%}; "
+                     f"owners measured {report.owner_evaluations}; votes to punish {report.votes}; punished: {report.punished}")
+    lines.append(f"{report.transactions} transactions; audit ok: {report.audit.get('ok')}; {report.seconds} s")
+    return "\n".join(lines)
+
+
+def save_plot(report: DemoReport, path: Path) -> None:
+    if not report.accuracy_curve:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(range(len(report.accuracy_curve)), [a or 0 for a in report.accuracy_curve], marker="o", label="global model")
+    if report.promised_accuracy is not None:
+        ax.axhline(report.promised_accuracy, linestyle="--", color="grey", label="promised")
+    ax.set_xlabel("global round")
+    ax.set_ylabel("validation accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def copy_logs(demo_dir: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for f in demo_dir.glob("*.log"):
+        shutil.copy(f, target / f.name)
