@@ -328,6 +328,9 @@ class Demo:
             raise TimeoutError("training did not finish within 30 minutes")
         winner = by_addr[proposal.proposer]
         report.final_accuracy = result["achieved_acc_bps"] / 10_000
+        report.extra["contribution_scores_bps"] = {
+            by_addr.get(a, a): int(sc) for a, sc in zip(result.get("stations", []), result["scores"])
+        }
         people[winner].finalize_training(rid, bytes.fromhex(result["global_model_hash"][2:]), int(result["achieved_acc_bps"]),
                                          [int(s) for s in result["scores"]])
         step(f"trained {t} global rounds; {winner} finalized at {report.final_accuracy:.1%}")
@@ -368,6 +371,9 @@ def render(report: DemoReport) -> str:
             lines.append(f"  g={g:<2} {acc if acc is None else f'{acc:.3f}'} {bar}")
         lines.append(f"promised {report.promised_accuracy:.1%}, achieved {report.final_accuracy:.1%}; "
                      f"owners measured {report.owner_evaluations}; votes to punish {report.votes}; punished: {report.punished}")
+    if report.extra.get("contribution_scores_bps"):
+        lines.append(f"contribution scores (Shapley, bps; rewards are split by them, a score <= 0 earns nothing): "
+                     f"{report.extra['contribution_scores_bps']}")
     lines.append(f"{report.transactions} transactions; audit ok: {report.audit.get('ok')}; {report.seconds} s")
     return "\n".join(lines)
 

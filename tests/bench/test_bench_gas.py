@@ -48,7 +48,7 @@ def test_render_and_json(tiny: gas.GasBench) -> None:
 
 
 def test_largest_n_search_bisects() -> None:
-    # synthetic gas = 1M + 100k per participant: fits up to N = 290, so the cap (256) binds
+    # synthetic gas = 1M + 100k per participant: fits up to N = 290, so the cap (200) binds
     def fake(limit_per_n: int):
         def measure(n: int) -> gas.SettleGas:
             g = 1_000_000 + limit_per_n * n
@@ -58,7 +58,7 @@ def test_largest_n_search_bisects() -> None:
     measure = fake(100_000)
     known = {n: measure(n) for n in (10, 50, 100)}
     largest, probes = gas._largest_n(measure, known)
-    assert largest == 256 and [p.n for p in probes] == [256]
+    assert largest == 200 and [p.n for p in probes] == [200]
     # 200k per participant: fits up to N = 145
     measure = fake(200_000)
     known = {n: measure(n) for n in (10, 50, 100, 150, 200)}

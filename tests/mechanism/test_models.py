@@ -32,7 +32,7 @@ def test_non_revealed_participants_need_no_claims():
         ({"owners": [O], "stations": [S], "proposals": [{"proposer": "s"}, {"proposer": "a"}]}, "not an owner"),
         ({"owners": [O], "stations": [S], "proposals": [{"proposer": "a"}]}, "K=1"),
         ({"owners": [{"id": "a", "values": [0] * 21}]}, "at most 20 proposals"),
-        ({"owners": [{"id": f"o{i}", "values": [0]} for i in range(257)]}, "at most 256"),
+        ({"owners": [{"id": f"o{i}", "values": [0]} for i in range(201)]}, "at most 200"),
         ({"owners": [O], "stations": [S], "non_reveal_penalty_bps": 10001}, "non_reveal_penalty_bps"),
         ({"owners": [{"id": "", "values": [1, 2]}]}, "owners.0.id"),
         ({"owners": [{"id": "a", "values": [1, True]}]}, "owners.0.values.1"),
