@@ -59,6 +59,8 @@ class ChainGateway:
         self._rpc_http: httpx.Client | None = None
         self._embedded_fn: Callable[[str, Any], Any] | None = None
         self.chain_id = client.chain_id
+        self._events: list[ChainEvent] = []
+        self._events_next = 0  # first block not yet in the event cache
 
     @property
     def address(self) -> str:
@@ -123,8 +125,19 @@ class ChainGateway:
             return self.client.proposals(rid)
 
     def events(self, round_id: int | None = None) -> list[ChainEvent]:
+        """All contract events (optionally one round's), from a cache that only fetches new blocks: the
+        read API, funds and audit would otherwise rescan the whole log history on every request."""
         with self.lock:
-            return self.client.events(round_id=round_id)
+            latest = int(self.chain.w3.eth.block_number)
+            if latest + 1 < self._events_next:  # the chain went back (dev-node revert): start over
+                self._events, self._events_next = [], 0
+            if latest >= self._events_next:
+                self._events.extend(self.client.events(from_block=self._events_next, to_block=latest))
+                self._events_next = latest + 1
+            cached = list(self._events)
+        if round_id is None:
+            return cached
+        return [e for e in cached if e.args.get("roundId", round_id) == round_id]
 
     # ------------------------------------------------------------ permissionless transactions
     def advance(self, rid: int, phase: Phase) -> bool:
