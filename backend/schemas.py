@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fl_worker.models import ModelSpec
+from fl_worker.plan import TrainingPlan  # noqa: F401  (re-exported: the coordinator's API model)
 
 Hex32 = str  # "0x" + 64 hex digits
 MAX_PARAMETERS = 20_000_000  # a spec whose model is larger is refused (memory on a 2-core box)
@@ -21,25 +22,6 @@ DATASET_SHAPES: dict[str, tuple[tuple[int, int, int] | None, int]] = {
     "cifar10": ((3, 32, 32), 10),
     "synthetic": ((1, 8, 8), 10),
 }
-
-
-class TrainingPlan(BaseModel):
-    """How the selected base stations train a proposal's model (posted next to its ModelSpec)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    dataset: Literal["digits", "mnist", "cifar10", "synthetic"] = "digits"
-    data_dir: str | None = Field(default=None, max_length=4096, description="the station's local dataset dir (mnist/cifar10)")
-    clients_per_station: int = Field(default=2, ge=1, le=64)
-    partition: Literal["dirichlet", "label-skew", "iid"] = "dirichlet"
-    alpha: float = Field(default=0.5, gt=0, le=1e6)
-    heterogeneity: float = Field(default=0.8, ge=0, le=1)
-    seed: int = Field(default=0, ge=0, lt=2**32)
-    edge_rounds: int = Field(default=1, ge=1, le=100, description="kappa: edge aggregations per global round")
-    local_epochs: int = Field(default=1, ge=1, le=100, description="E")
-    batch_size: int = Field(default=32, ge=1, le=65536)
-    lr: float = Field(default=0.05, gt=0, le=10)
-    samples_per_station: int | None = Field(default=None, ge=1, le=10**9)
 
 
 def model_parameters(spec: ModelSpec) -> int:

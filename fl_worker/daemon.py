@@ -46,6 +46,7 @@ from fl_worker.data import load_dataset
 from fl_worker.data.base import Split
 from fl_worker.hfl import StationConfig, StationResult, StationTrainer
 from fl_worker.local import TrainConfig, set_deterministic
+from fl_worker.plan import TrainingPlan as SharedTrainingPlan
 from fl_worker.models import ModelSpec, build_model
 from fl_worker.partition import PartitionConfig, partition
 from fl_worker.wire import WireFormatError, decode_state, state_hash
@@ -58,24 +59,11 @@ MODEL_HASH_HEADER = "X-HCFL-Model-Hash"
 
 
 # ============================================================================ wire-level schemas
-class TrainingPlan(BaseModel):
-    """How stations train (docs/protocol.md; mirrors `backend/schemas.py`). Unknown fields are ignored so
-    that a newer coordinator does not break older daemons."""
+class TrainingPlan(SharedTrainingPlan):
+    """The coordinator's plan as a daemon reads it: unknown fields are ignored, so that a newer
+    coordinator does not break older daemons."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-    dataset: Literal["digits", "mnist", "cifar10", "synthetic"] = "digits"
-    data_dir: str | None = None
-    clients_per_station: int = Field(default=2, ge=1, le=1000)
-    partition: Literal["dirichlet", "label-skew", "label_skew", "iid"] = "dirichlet"
-    alpha: float = Field(default=0.5, gt=0)
-    heterogeneity: float = Field(default=0.8, ge=0, le=1)
-    seed: int = Field(default=0, ge=0)
-    edge_rounds: int = Field(default=1, ge=1, le=1000)
-    local_epochs: int = Field(default=1, ge=1, le=1000)
-    batch_size: int = Field(default=32, ge=1)
-    lr: float = Field(default=0.05, gt=0)
-    samples_per_station: int | None = Field(default=None, ge=1)
 
 
 class TrainTask(BaseModel):
