@@ -164,7 +164,7 @@ def test_killed_daemon_is_tolerated_and_paid_less(env: Env, daemons: Callable[..
     survivor, victim = env.stations
     # the victim is held (told to wait) from g=1 on, so it dies with exactly one report; g=0 closes when both
     # uploaded, later rounds by the driver's round timeout, lowered once the victim is gone
-    driver = env.driver(rid, t, round_timeout=60.0, hold={victim.address: 1}).start()
+    driver = env.driver(rid, t, round_timeout=3600.0, hold={victim.address: 1}).start()
     try:
         a = daemons(survivor, driver.url, rid)
         b = daemons(victim, driver.url, rid)

@@ -65,7 +65,7 @@ def test_two_daemons_against_the_coordinator(anvil: Chain, tmp_path: Path) -> No
     log = tmp_path / "coordinator.log"
     cmd = [sys.executable, "-m", "hcfl.cli", "serve", "--chain", str(anvil.rpc_url), "--contract", client.address,
            "--port", str(port), "--db", str(tmp_path / "coord.sqlite"), "--data-dir", str(tmp_path / "models"),
-           "--poll", "0.5", "--round-timeout", "60"]
+           "--poll", "0.5", "--round-timeout", "600"]  # only a missing station waits for it
     with open(log, "ab") as out:
         coord = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                  env={**os.environ, "OMP_NUM_THREADS": "1"})
