@@ -474,21 +474,9 @@ class Coordinator:
             raise
 
     def _wait(self, startup_s: float) -> None:
-        import httpx
+        from backend.health import wait_until_serving
 
-        deadline = time.monotonic() + startup_s
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"hcfl serve exited with {self.proc.returncode}: {self.tail()}")
-            try:
-                r = httpx.get(self.url + "/api/health", timeout=5)
-                if r.status_code == 200 and r.json().get("ok"):
-                    return
-            except Exception:  # noqa: BLE001 - not up yet
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"hcfl serve did not answer /api/health within {startup_s:.0f} s: {self.tail()}")
-            time.sleep(0.2)
+        wait_until_serving(self.url, proc=self.proc, timeout=startup_s, log_path=self.log_path)
 
     def tail(self) -> str:
         try:

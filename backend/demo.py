@@ -31,6 +31,7 @@ from eth_account.signers.local import LocalAccount
 from tqdm import tqdm
 from web3 import Web3
 
+from backend.health import wait_until_serving
 from hcfl.chain.accounts import derive_key, fund
 from hcfl.chain.client import HCFLClient, Participant
 from hcfl.chain.commitments import new_salt
@@ -135,18 +136,7 @@ class Demo:
             "coordinator.log",
         )
         self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while True:
-            if self.coordinator.poll() is not None:
-                raise RuntimeError(f"the coordinator exited; see {self.workdir / 'coordinator.log'}")
-            try:
-                if httpx.get(f"{self.base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the coordinator did not answer within 180 s")
-            time.sleep(0.3)
+        wait_until_serving(self.base, proc=self.coordinator, timeout=180, log_path=self.workdir / "coordinator.log")
         info = httpx.get(f"{self.base}/api/chain", timeout=10).json()
         rpc = self.anvil.rpc_url if self.anvil else f"{self.base}/rpc"
         self.rpc_url = rpc

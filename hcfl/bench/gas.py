@@ -313,6 +313,22 @@ class _Bench:
             self.send_all(calls)
 
     # -------------------------------------------------------------- per-action rounds
+    def _record_round(self, add: Callable[[str, list[Any]], None], rid: int, rc: dict[str, list[Any]], k: int) -> None:
+        """Record the set-up actions of a 4-participant round with K proposals, then settle it."""
+        add("createRound", rc["createRound"])
+        add("join (owner)", rc["join_owner"])
+        add("join (station)", rc["join_station"])
+        add("propose", rc["propose"])
+        add("commit", rc["commit"])
+        add(f"reveal (K={k})", rc["reveal"])
+        add("advance Joining -> Proposing", rc["advance_join"])
+        add("advance Proposing -> Committing", rc["advance_propose"])
+        add("advance Committing -> Revealing", rc["advance_commit"])
+        settle_rc = self.settle_within_block(rid)
+        if settle_rc is None:
+            raise RuntimeError("a 4-participant settlement did not fit in one block")
+        add(f"settle (N=4, K={k})", [settle_rc])
+
     def measure_actions(self, seed: int) -> list[ActionGas]:
         rng = random.Random(f"hcfl-bench-gas/{seed}/actions")
         acc: dict[str, list[int]] = {name: [] for name in ACTION_ROWS}
@@ -330,19 +346,7 @@ class _Bench:
         o1, o2, s1, s2 = self.action_keys
         # (a) the full life of a small round, K = 1, with a vote
         rid, rc = self.round_to_reveal_end([o1, o2], [s1, s2], 1, rng)
-        add("createRound", rc["createRound"])
-        add("join (owner)", rc["join_owner"])
-        add("join (station)", rc["join_station"])
-        add("propose", rc["propose"])
-        add("commit", rc["commit"])
-        add("reveal (K=1)", rc["reveal"])
-        add("advance Joining -> Proposing", rc["advance_join"])
-        add("advance Proposing -> Committing", rc["advance_propose"])
-        add("advance Committing -> Revealing", rc["advance_commit"])
-        settle_rc = self.settle_within_block(rid)
-        if settle_rc is None:
-            raise RuntimeError("a 4-participant settlement did not fit in one block")
-        add("settle (N=4, K=1)", [settle_rc])
+        self._record_round(add, rid, rc, 1)
         view = self.client.round(rid)
         if view.phase != Phase.TRAINING:
             raise RuntimeError(f"the per-action round selected no model (phase {view.phase.name})")
@@ -360,19 +364,7 @@ class _Bench:
 
         # (b) K = 10: reveal and settle cost with ten claims each; the winner never finalizes
         rid, rc = self.round_to_reveal_end([o1, o2], [s1, s2], 10, rng)
-        add("createRound", rc["createRound"])
-        add("join (owner)", rc["join_owner"])
-        add("join (station)", rc["join_station"])
-        add("propose", rc["propose"])
-        add("commit", rc["commit"])
-        add("reveal (K=10)", rc["reveal"])
-        add("advance Joining -> Proposing", rc["advance_join"])
-        add("advance Proposing -> Committing", rc["advance_propose"])
-        add("advance Committing -> Revealing", rc["advance_commit"])
-        settle_rc = self.settle_within_block(rid)
-        if settle_rc is None:
-            raise RuntimeError("a 4-participant settlement did not fit in one block")
-        add("settle (N=4, K=10)", [settle_rc])
+        self._record_round(add, rid, rc, 10)
         if self.client.round(rid).phase == Phase.TRAINING:
             add("advance Training -> Finished (winner failed)", [self.next_phase(rid)])
         add("withdraw", [p.withdraw() for p in (o1, o2, s1, s2) if self.client.credit_of(p.address) > 0])

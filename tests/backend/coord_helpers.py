@@ -20,6 +20,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from backend.health import wait_until_serving
 from hcfl.chain.client import HCFLClient, Participant
 from hcfl.chain.commitments import new_salt
 from hcfl.chain.types import ProposalSpec, Role, RoundConfig
@@ -38,18 +39,7 @@ def free_port() -> int:
 
 
 def wait_health(base: str, timeout: float = 120.0, proc: subprocess.Popen | None = None) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"coordinator exited with {proc.returncode}")
-        try:
-            r = httpx.get(f"{base}/api/health", timeout=5)
-            if r.status_code == 200:
-                return r.json()
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{base} did not come up in {timeout} s")
+    return wait_until_serving(base, proc=proc, timeout=timeout)
 
 
 class ThreadServer:

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.health import wait_until_serving
 from hcfl.chain import commitments
 from hcfl.chain.client import ContractRevert, HCFLClient, TxFailed
 from hcfl.chain.provider import anvil_key, spawn_anvil
@@ -139,19 +140,7 @@ def coordinator(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("the coordinator exited:\n" + (tmp_path / "coordinator.log").read_text()[-4000:])
-            try:
-                health = httpx.get(f"{base}/api/health", timeout=2).json()
-                if health.get("ok"):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the coordinator did not answer within 120 s")
-            time.sleep(0.3)
+        health = wait_until_serving(base, proc=proc, timeout=120, log_path=tmp_path / "coordinator.log")
         yield chain, base, health["contract"], tmp_path
     finally:
         proc.terminate()

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.health import wait_until_serving
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.client import HCFLClient
 from hcfl.chain.provider import Chain, spawn_anvil
@@ -23,20 +24,6 @@ from .test_daemon import MASK, PLAN, SPEC, Daemon, free_port
 pytestmark = pytest.mark.anvil
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait_health(base: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"hcfl serve exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"hcfl serve did not answer in {timeout}s:\n{log.read_text(errors='replace')}")
 
 
 @pytest.fixture
@@ -71,7 +58,7 @@ def test_two_daemons_against_the_coordinator(anvil: Chain, tmp_path: Path) -> No
                                  env={**os.environ, "OMP_NUM_THREADS": "1"})
     daemons: list[Daemon] = []
     try:
-        _wait_health(base, coord, log)
+        wait_until_serving(base, proc=coord, log_path=log)
         r = httpx.post(f"{base}/api/specs", json={"spec": SPEC.model_dump(mode="json"),
                                                   "training": PLAN.model_dump(mode="json")}, timeout=30)
         assert r.status_code == 201, r.text
