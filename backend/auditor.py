@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -259,11 +259,15 @@ def _pools_before(pool_events: list[tuple[int, dict[str, Any]]], index: int) -> 
     return {"owner_pool": int(prev["args"]["ownerPool"]), "station_pool": int(prev["args"]["stationPool"])}
 
 
-def audit(client: HCFLClient, from_block: int = 0, *,
+def audit(client: HCFLClient, from_block: int = 0, *, events: Sequence[ChainEvent] | None = None,
           tamper: Callable[[list[dict[str, Any]]], None] | None = None) -> AuditReport:
-    """Replay every event of `client`'s contract from `from_block` and check it (module docstring)."""
+    """Replay every event of `client`'s contract from `from_block` and check it (module docstring).
+    `events`: the contract's events from `from_block` to the latest block when the caller already holds
+    them (the coordinator's event cache), so they are not fetched again."""
     head = int(client.w3.eth.block_number)
-    events = [normalize_event(e) for e in client.events(from_block=from_block, to_block=head)]
+    if events is None:
+        events = client.events(from_block=from_block, to_block=head)
+    events = [normalize_event(e) for e in events]
     if tamper is not None:
         tamper(events)
 
