@@ -7,9 +7,10 @@ PIP := $(VENV)/bin/pip
 HCFL := $(VENV)/bin/hcfl
 STAMP := build/.stamps
 FUZZ_VENV := .venv-fuzz
+SLITHER_VENV := .venv-slither
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install demo test test-fast bench-gas compile clean browser-deps fuzz-deps
+.PHONY: install demo test test-fast bench-gas compile clean browser-deps fuzz-deps slither-deps slither
 
 install: $(STAMP)/python $(STAMP)/node $(STAMP)/compiled
 
@@ -38,7 +39,7 @@ compile: $(STAMP)/compiled
 demo: install
 	$(HCFL) demo
 
-test: install browser-deps fuzz-deps
+test: install browser-deps fuzz-deps slither-deps
 	$(PY) -m pytest -q -p no:warnings
 
 test-fast: install
@@ -51,6 +52,17 @@ fuzz-deps: $(FUZZ_VENV)/bin/schemathesis
 $(FUZZ_VENV)/bin/schemathesis:
 	$(PY_BOOT) -m venv $(FUZZ_VENV)
 	$(FUZZ_VENV)/bin/pip install -q schemathesis==4.32.5
+
+# Slither pins its own dependencies (they conflict with eth-brownie's), so it gets its own venv too; it
+# compiles through the solc-js shim (scripts/slither_check.py) and its findings are triaged in docs/security.md
+slither-deps: $(SLITHER_VENV)/bin/slither
+
+$(SLITHER_VENV)/bin/slither:
+	$(PY_BOOT) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/pip install -q slither-analyzer==0.11.6
+
+slither: install slither-deps
+	$(SLITHER_VENV)/bin/python scripts/slither_check.py
 
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "warning: could not install Debian chromium; browser tests will be skipped"
