@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend import schemas
 from backend.auditor import audit
+from backend.limits import JsonBodyLimits, restore_recursion_limit
 from backend.chain_watch import (
     RPC_ALLOWED,
     RPC_MAX_BATCH,
@@ -172,6 +173,7 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         coord = coordinator or await run_in_threadpool(Coordinator.from_settings, settings)
+        restore_recursion_limit()  # connecting may have imported py-evm, which raises it again
         app.state.coordinator = coord
         coord.start()
         try:
@@ -186,6 +188,8 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
                     "Protocol: docs/protocol.md.",
         lifespan=lifespan,
     )
+    restore_recursion_limit()
+    app.add_middleware(JsonBodyLimits, max_bytes=RPC_MAX_BYTES)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
