@@ -11,6 +11,7 @@ contract ReentrantReceiver {
     uint256 public reentryAttempts;
     bool public reentrySucceeded;
     bytes public lastRevert;
+    bool public rejecting;
 
     constructor(address target_) {
         target = target_;
@@ -19,6 +20,11 @@ contract ReentrantReceiver {
     /// @notice Sets the calldata replayed from the receive hook.
     function setReentry(bytes calldata data) external {
         reentryData = data;
+    }
+
+    /// @notice While set, every payment to this contract reverts (a client that cannot take ether).
+    function setRejecting(bool on) external {
+        rejecting = on;
     }
 
     /// @notice Calls the target with arbitrary calldata and value; bubbles up its revert.
@@ -33,6 +39,7 @@ contract ReentrantReceiver {
     }
 
     receive() external payable {
+        require(!rejecting, "rejecting payments");
         if (reentryAttempts == 0 && reentryData.length != 0) {
             reentryAttempts = 1;
             (bool ok, bytes memory ret) = target.call(reentryData);
