@@ -35,7 +35,8 @@ COMMAND = "hcfl bench edge-payouts"
 SIZES: tuple[int, ...] = (1, 8, 64, 1024)
 CLAIMS_PER_SIZE = 4
 WINDOW = 7 * 24 * 3600
-FUND = 10**19  # per key: gas at dev prices plus, for the station, every posting's total
+FUND = 10**19  # per key: gas at dev prices (the station also gets every posting's total)
+MAX_AMOUNT = 10**15  # leaf amounts are uniform in [1, MAX_AMOUNT] wei
 
 
 @dataclass
@@ -75,7 +76,8 @@ def measure(chain: Chain, sizes: Sequence[int] = SIZES, claims: int = CLAIMS_PER
     contract = EdgePayoutsClient.deploy(chain)
     station_key = derive_key("station", f"bench-edge/{seed}")
     claimant_keys = [derive_key(f"client/{n}/{i}", f"bench-edge/{seed}") for n in sizes for i in range(min(claims, n))]
-    fund(chain, [station_key.address] + [k.address for k in claimant_keys], FUND)
+    fund(chain, [k.address for k in claimant_keys], FUND)
+    fund(chain, [station_key.address], FUND + MAX_AMOUNT * sum(sizes))
     station = contract.as_party(station_key)
     keys = iter(claimant_keys)
     rows: list[ClaimRow] = []
@@ -84,7 +86,7 @@ def measure(chain: Chain, sizes: Sequence[int] = SIZES, claims: int = CLAIMS_PER
     for n in tqdm(sizes, desc="tree sizes", unit="tree", disable=not progress, file=sys.stderr):
         mine = [next(keys) for _ in range(min(claims, n))]
         filler = [to_checksum_address(keccak(text=f"filler/{n}/{i}")[-20:]) for i in range(n - len(mine))]
-        amounts = {a: rng.randint(1, 10**15) for a in [k.address for k in mine] + filler}
+        amounts = {a: rng.randint(1, MAX_AMOUNT) for a in [k.address for k in mine] + filler}
         tree = PayoutTree.build(amounts)
         key = keccak(text=f"bench-edge/{seed}/{n}")
         announce_gas = int(station.announce_rule(key, keccak(text="rule/equal"))["gasUsed"])
