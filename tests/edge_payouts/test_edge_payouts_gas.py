@@ -2,6 +2,8 @@
 measured by the same code as `hcfl bench edge-payouts`, on the embedded chain and on anvil."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from hcfl.bench.edge_payouts import SIZES, measure, per_element, render
@@ -35,3 +37,14 @@ def test_table_lists_every_size(bench) -> None:
     for r in bench.rows:
         assert f"| {r.leaves} | {r.proof_length} |" in table
     assert f"{bench.deployed_bytes} bytes deployed" in table
+
+
+def test_cli_prints_table_and_writes_json(tmp_path, capsys) -> None:
+    from hcfl.cli import main
+
+    out = tmp_path / "edge.json"
+    assert main(["bench", "edge-payouts", "--chain", "embedded", "--sizes", "2,16", "--claims", "1",
+                 "--json", str(out)]) == 0
+    assert "| 16 | 4 |" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["command"] == "hcfl bench edge-payouts" and [r["leaves"] for r in data["rows"]] == [2, 16]
