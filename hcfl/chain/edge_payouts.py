@@ -206,3 +206,40 @@ class EdgeParty(Participant):
 
     def reclaim(self, key: bytes) -> Any:
         return self.transact("reclaim", key)
+
+
+def audit_posting(contract: EdgePayoutsClient, manifest: PayoutManifest, *, rule_hash: bytes | None = None,
+                  training_start: int | None = None, from_block: int = 0) -> list[str]:
+    """What disagrees between a station's published manifest and the chain ([] when nothing does): the
+    manifest's own root and total, the posted root and funding, the announced rule (and, given
+    `training_start`, that it was announced before), and every `Claimed` event against its leaf."""
+    try:
+        tree = manifest.tree()
+    except ValueError as exc:
+        return [f"manifest: {exc}"]
+    station, key = manifest.station, bytes.fromhex(manifest.round_key[2:])
+    rule, posted = contract.rule(station, key), contract.payout(station, key)
+    problems: list[str] = []
+    if rule.rule_hash == bytes(32):
+        problems.append("no rule announced")
+    elif rule_hash is not None and rule.rule_hash != rule_hash:
+        problems.append(f"announced rule 0x{rule.rule_hash.hex()} is not the expected 0x{rule_hash.hex()}")
+    if training_start is not None and rule.announced_at >= training_start:
+        problems.append(f"rule announced at {rule.announced_at}, not before training started at {training_start}")
+    if posted.root == bytes(32):
+        return problems + ["no payouts posted"]
+    if posted.root != tree.root:
+        problems.append(f"posted root 0x{posted.root.hex()} is not the manifest's 0x{tree.root.hex()}")
+    if posted.funded != tree.total:
+        problems.append(f"funded {posted.funded} wei but the leaves sum to {tree.total}")
+    paid = 0
+    for ev in contract.events(from_block):
+        if ev.name != "Claimed" or ev.args["station"] != station or bytes(ev.args["roundKey"]) != key:
+            continue
+        client, amount = ev.args["client"], int(ev.args["amount"])
+        paid += amount
+        if tree.amounts.get(client) != amount:
+            problems.append(f"{client} claimed {amount} wei, its leaf says {tree.amounts.get(client)}")
+    if paid != posted.claimed:
+        problems.append(f"Claimed events sum to {paid} wei, the contract counts {posted.claimed}")
+    return problems

@@ -363,3 +363,27 @@ def test_gas_fee_helper_matches_balance(e: Env) -> None:
     before = e.balance(e.c1)
     r = e.c1.claim(e.s1.address, KEY, tree)
     assert e.balance(e.c1) == before + 12345 - fee(r)
+
+
+# ============================================================================ audit of a posting
+def test_audit_posting_agrees_and_flags_differences(e: Env) -> None:
+    from hcfl.chain.edge_payouts import audit_posting
+
+    tree = e.post(e.s1, {"c1": 40, "c2": 60})
+    e.c1.claim(e.s1.address, KEY, tree)
+    m = tree.manifest(e.s1.address, KEY)
+    announced = e.c.rule(e.s1.address, KEY).announced_at
+    assert audit_posting(e.c, m, rule_hash=RULE, training_start=announced + 1) == []
+    assert audit_posting(e.c, m, rule_hash=keccak(text="other"))[0].startswith("announced rule")
+    assert "not before training" in audit_posting(e.c, m, training_start=announced)[0]
+    # a manifest that is not what was posted (c2 promised more than the root holds)
+    lie = e.tree({"c1": 40, "c2": 61}).manifest(e.s1.address, KEY)
+    found = audit_posting(e.c, lie)
+    assert any("posted root" in p for p in found) and any("funded 100" in p for p in found)
+    assert audit_posting(e.c, m.model_copy(update={"root": "0x" + "00" * 32}))[0].startswith("manifest:")
+    # an underfunded posting and a station that never posted
+    greedy = e.tree({"c3": 1000, "c4": 1000})
+    e.s2.announce_rule(KEY, RULE)
+    e.s2.transact("postPayouts", KEY, greedy.root, WINDOW, value=1500)
+    assert audit_posting(e.c, greedy.manifest(e.s2.address, KEY)) == ["funded 1500 wei but the leaves sum to 2000"]
+    assert audit_posting(e.c, tree.manifest(e.x.address, KEY)) == ["no rule announced", "no payouts posted"]
