@@ -112,7 +112,7 @@ class PayoutManifest(BaseModel):
     """The published payout list of one posting (JSON); `tree()` rebuilds it and checks the root."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    station: str
+    station: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     round_key: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
     root: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
     total: int = Field(gt=0)
@@ -217,7 +217,7 @@ def audit_posting(contract: EdgePayoutsClient, manifest: PayoutManifest, *, rule
         tree = manifest.tree()
     except ValueError as exc:
         return [f"manifest: {exc}"]
-    station, key = manifest.station, bytes.fromhex(manifest.round_key[2:])
+    station, key = to_checksum_address(manifest.station), bytes.fromhex(manifest.round_key[2:])
     rule, posted = contract.rule(station, key), contract.payout(station, key)
     problems: list[str] = []
     if rule.rule_hash == bytes(32):
