@@ -154,6 +154,26 @@ class _NonceBook:
             self._next.pop(address, None)
 
 
+def deploy_contract(chain_or_w3: Any, name: str, deployer: LocalAccount | None = None, *args: Any) -> Any:
+    """Deploy the compiled contract `name` (constructor `args`) signed by `deployer` (default: the chain's
+    funder); returns the receipt, whose `contractAddress` is the new contract."""
+    w3 = getattr(chain_or_w3, "w3", chain_or_w3)
+    deployer = deployer or chain_or_w3.funder
+    art = artifact(name)
+    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    tx = factory.constructor(*args).build_transaction(
+        {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending"),
+         "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id}
+    )
+    tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
+    signed = deployer.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=120)
+    if receipt["status"] != 1:
+        raise TxFailed(f"deployment of {name} failed")
+    log.info("deployed %s at %s (gas %d)", name, receipt["contractAddress"], receipt["gasUsed"])
+    return receipt
+
+
 class HCFLClient:
     """Read access to a deployed HCFLCrowdfund plus the factory for signing participants."""
 
@@ -175,21 +195,8 @@ class HCFLClient:
     @classmethod
     def deploy(cls, chain_or_w3: Any, deployer: LocalAccount | None = None) -> "HCFLClient":
         """Deploy a fresh HCFLCrowdfund; `deployer` defaults to the chain's funder."""
-        w3 = getattr(chain_or_w3, "w3", chain_or_w3)
-        deployer = deployer or chain_or_w3.funder
-        art = artifact(CONTRACT_NAME)
-        factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-        tx = factory.constructor().build_transaction(
-            {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending"),
-             "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id}
-        )
-        tx["gas"] = int(w3.eth.estimate_gas(tx) * 1.2)
-        signed = deployer.sign_transaction(tx)
-        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=120)
-        if receipt["status"] != 1:
-            raise TxFailed("deployment failed")
-        log.info("deployed %s at %s (gas %d)", CONTRACT_NAME, receipt["contractAddress"], receipt["gasUsed"])
-        client = cls(w3, receipt["contractAddress"], art["abi"])
+        receipt = deploy_contract(chain_or_w3, CONTRACT_NAME, deployer)
+        client = cls(getattr(chain_or_w3, "w3", chain_or_w3), receipt["contractAddress"])
         client.deploy_receipt = receipt
         return client
 

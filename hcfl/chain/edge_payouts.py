@@ -1,0 +1,245 @@
+"""Edge payouts (contracts/EdgePayouts.sol, docs/mechanism.md "Edge payouts"): the payout tree a station
+posts, and a typed client in which stations and edge clients sign their own transactions.
+
+    amounts = allocate(reward_wei, {client: weight, ...})       # or integer amounts straight from a rule
+    tree = PayoutTree.build(amounts)                              # Σ leaves == tree.total, to the wei
+    contract = EdgePayoutsClient.deploy(chain)
+    station = contract.as_party(station_key)
+    station.announce_rule(key, rule_hash)                         # before training
+    station.post_payouts(key, tree, claim_window=7 * 86400)       # funds exactly tree.total
+    contract.as_party(client_key).claim(station.address, key, tree)
+
+Reverts surface as hcfl.chain.client.ContractRevert with the custom error's name and arguments.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import encode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field
+from web3 import Web3
+
+from hcfl.chain.client import HCFLClient, Participant, deploy_contract
+from hcfl.chain.compile import artifact
+from hcfl.mechanism.shares import split
+from hcfl.merkle import MerkleTree
+
+CONTRACT_NAME = "EdgePayouts"
+LEAF_TYPES = ("address", "uint256")  # EdgePayouts.claim: keccak256(bytes.concat(keccak256(abi.encode(client, amount))))
+UINT256_MAX = 2**256 - 1
+
+
+def round_key(hcfl_address: str, round_id: int) -> bytes:
+    """The round key stations use for an HCFLCrowdfund round: keccak256(abi.encode(hcflContract, roundId))."""
+    return keccak(encode(["address", "uint256"], [to_checksum_address(hcfl_address), int(round_id)]))
+
+
+def _ordered(clients: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Checksummed clients in ascending address order; two spellings of one address are an error."""
+    out: dict[str, Any] = {}
+    for client, value in clients.items():
+        addr = to_checksum_address(client)  # raises on anything that is not a 20-byte address
+        if addr in out:
+            raise ValueError(f"client {addr} appears twice")
+        out[addr] = value
+    return sorted(out.items(), key=lambda kv: int(kv[0], 16))
+
+
+def allocate(total: int, weights: Mapping[str, int]) -> dict[str, int]:
+    """The rounding rule: `total` wei split by integer `weights` with hcfl.mechanism.shares.split (floor,
+    then one wei each to the first positive-weight clients), clients in ascending address order."""
+    if not weights:
+        raise ValueError("no clients to pay")
+    for client, w in weights.items():
+        if isinstance(w, bool) or not isinstance(w, int):
+            raise TypeError(f"weight of {client} must be an int, got {type(w).__name__}")
+    ordered = _ordered(weights)
+    return dict(zip((a for a, _ in ordered), split(int(total), [w for _, w in ordered])))
+
+
+@dataclass(frozen=True)
+class PayoutTree:
+    """Leaves (client, amount) in ascending client order over hcfl.merkle; serves each client's proof."""
+
+    amounts: dict[str, int]
+    tree: MerkleTree
+
+    @classmethod
+    def build(cls, amounts: Mapping[str, int]) -> PayoutTree:
+        """Tree of `{client: amount in wei}`; every amount in [0, 2^256), the total positive."""
+        for client, a in amounts.items():
+            if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a <= UINT256_MAX:
+                raise ValueError(f"amount of {client} must be an int in [0, 2^256), got {a!r}")
+        ordered = _ordered(amounts)
+        if not ordered:
+            raise ValueError("a payout tree needs at least one client")
+        if sum(a for _, a in ordered) == 0:
+            raise ValueError("a payout tree must pay something")
+        return cls(dict(ordered), MerkleTree.build(LEAF_TYPES, ordered))
+
+    @property
+    def total(self) -> int:
+        """What the station must fund: Σ leaf amounts."""
+        return sum(self.amounts.values())
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    def amount(self, client: str) -> int:
+        return self.amounts[to_checksum_address(client)]
+
+    def proof(self, client: str) -> list[bytes]:
+        addr = to_checksum_address(client)
+        if addr not in self.amounts:
+            raise KeyError(f"{addr} is not in this payout tree")
+        return self.tree.proof(list(self.amounts).index(addr))
+
+    def manifest(self, station: str, key: bytes) -> PayoutManifest:
+        """What the station publishes next to the root so that anyone can recompute it and every proof."""
+        return PayoutManifest(station=to_checksum_address(station), round_key="0x" + key.hex(),
+                              root="0x" + self.root.hex(), total=self.total,
+                              leaves=[(a, v) for a, v in self.amounts.items()])
+
+
+class PayoutManifest(BaseModel):
+    """The published payout list of one posting (JSON); `tree()` rebuilds it and checks the root."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    station: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    round_key: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    root: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
+    total: int = Field(gt=0)
+    leaves: list[tuple[str, int]] = Field(min_length=1, max_length=1_000_000)
+
+    def tree(self) -> PayoutTree:
+        tree = PayoutTree.build(dict(self.leaves))
+        if len(tree.amounts) != len(self.leaves):
+            raise ValueError("duplicate client in the manifest")
+        if "0x" + tree.root.hex() != self.root.lower() or tree.total != self.total:
+            raise ValueError("the manifest's leaves do not give its root and total")
+        return tree
+
+    @classmethod
+    def from_json(cls, text: str) -> PayoutManifest:
+        return cls.model_validate(json.loads(text))
+
+
+@dataclass(frozen=True)
+class RuleView:
+    rule_hash: bytes
+    announced_at: int
+
+
+@dataclass(frozen=True)
+class PayoutView:
+    root: bytes
+    funded: int
+    claimed: int
+    reclaimed: int
+    posted_at: int
+    deadline: int
+
+    @property
+    def held(self) -> int:
+        """Wei of this posting still in the contract."""
+        return self.funded - self.claimed - self.reclaimed
+
+
+class EdgePayoutsClient:
+    """Read access to a deployed EdgePayouts and the factory for signing parties. The generic plumbing
+    (constructor, call with custom-error decoding, events, balance, chain id) is HCFLClient's: those methods
+    use only w3/address/contract/errors/nonces, so they are reused here, not copied."""
+
+    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]] | None = None) -> None:
+        HCFLClient.__init__(self, w3, address, abi or artifact(CONTRACT_NAME)["abi"])  # type: ignore[arg-type]
+
+    call = HCFLClient.call
+    events = HCFLClient.events
+    balance = HCFLClient.balance
+    chain_id = HCFLClient.chain_id
+
+    @classmethod
+    def deploy(cls, chain_or_w3: Any, deployer: LocalAccount | None = None) -> EdgePayoutsClient:
+        receipt = deploy_contract(chain_or_w3, CONTRACT_NAME, deployer)
+        client = cls(getattr(chain_or_w3, "w3", chain_or_w3), receipt["contractAddress"])
+        client.deploy_receipt = receipt
+        return client
+
+    def as_party(self, account: LocalAccount | str) -> EdgeParty:
+        return EdgeParty(self, Account.from_key(account) if isinstance(account, str) else account)  # type: ignore[arg-type]
+
+    def rule(self, station: str, key: bytes) -> RuleView:
+        h, at = self.call("ruleOf", to_checksum_address(station), key)
+        return RuleView(bytes(h), int(at))
+
+    def payout(self, station: str, key: bytes) -> PayoutView:
+        root, *rest = self.call("payoutOf", to_checksum_address(station), key)
+        return PayoutView(bytes(root), *(int(x) for x in rest))
+
+    def is_claimed(self, station: str, key: bytes, client: str) -> bool:
+        return bool(self.call("isClaimed", to_checksum_address(station), key, to_checksum_address(client)))
+
+
+class EdgeParty(Participant):
+    """A station or an edge client signing its own EdgePayouts transactions."""
+
+    def announce_rule(self, key: bytes, rule_hash: bytes) -> Any:
+        return self.transact("announceRule", key, rule_hash)
+
+    def post_payouts(self, key: bytes, tree: PayoutTree, claim_window: int) -> Any:
+        """Posts `tree`'s root and funds exactly its total."""
+        return self.transact("postPayouts", key, tree.root, int(claim_window), value=tree.total)
+
+    def claim(self, station: str, key: bytes, tree: PayoutTree) -> Any:
+        """Claims this party's own leaf of `tree` (the station's published tree)."""
+        return self.claim_with(station, key, tree.amount(self.address), tree.proof(self.address))
+
+    def claim_with(self, station: str, key: bytes, amount: int, proof: list[bytes]) -> Any:
+        return self.transact("claim", to_checksum_address(station), key, int(amount), list(proof))
+
+    def reclaim(self, key: bytes) -> Any:
+        return self.transact("reclaim", key)
+
+
+def audit_posting(contract: EdgePayoutsClient, manifest: PayoutManifest, *, rule_hash: bytes | None = None,
+                  training_start: int | None = None, from_block: int = 0) -> list[str]:
+    """What disagrees between a station's published manifest and the chain ([] when nothing does): the
+    manifest's own root and total, the posted root and funding, the announced rule (and, given
+    `training_start`, that it was announced before), and every `Claimed` event against its leaf."""
+    try:
+        tree = manifest.tree()
+    except ValueError as exc:
+        return [f"manifest: {exc}"]
+    station, key = to_checksum_address(manifest.station), bytes.fromhex(manifest.round_key[2:])
+    rule, posted = contract.rule(station, key), contract.payout(station, key)
+    problems: list[str] = []
+    if rule.rule_hash == bytes(32):
+        problems.append("no rule announced")
+    elif rule_hash is not None and rule.rule_hash != rule_hash:
+        problems.append(f"announced rule 0x{rule.rule_hash.hex()} is not the expected 0x{rule_hash.hex()}")
+    if training_start is not None and rule.announced_at >= training_start:
+        problems.append(f"rule announced at {rule.announced_at}, not before training started at {training_start}")
+    if posted.root == bytes(32):
+        return problems + ["no payouts posted"]
+    if posted.root != tree.root:
+        problems.append(f"posted root 0x{posted.root.hex()} is not the manifest's 0x{tree.root.hex()}")
+    if posted.funded != tree.total:
+        problems.append(f"funded {posted.funded} wei but the leaves sum to {tree.total}")
+    paid = 0
+    for ev in contract.events(from_block):
+        if ev.name != "Claimed" or ev.args["station"] != station or bytes(ev.args["roundKey"]) != key:
+            continue
+        client, amount = ev.args["client"], int(ev.args["amount"])
+        paid += amount
+        if tree.amounts.get(client) != amount:
+            problems.append(f"{client} claimed {amount} wei, its leaf says {tree.amounts.get(client)}")
+    if paid != posted.claimed:
+        problems.append(f"Claimed events sum to {paid} wei, the contract counts {posted.claimed}")
+    return problems
