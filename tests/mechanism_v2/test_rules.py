@@ -388,3 +388,22 @@ def test_every_example_conserves_wei():
     for rnd, cfg in ((PIVOT, {}), ({**CONTRIB, "training": {"t": 2, "reported": {"s1": 1}}}, {}),
                      (_vote_round([{"voter": "h", "punish": True}], deposits=(5, 5, 5)), {"vote_deposit": 2})):
         assert conserved(run([rnd, rnd], **cfg))
+
+
+# --- what the eligibility filter costs ------------------------------------------------------------
+
+
+def test_sole_valuer_is_not_taxed_and_can_veto():
+    # The only owner values the model at 1, the posted price is 2 (Equal shares): S = 1 - 0 > 0 selects it
+    # and the owner pays 2 (ex-post utility -1). Without the owner nothing is eligible, so m_-p = "none"
+    # and its Clarke difference is 0 - S_-p(m*) = -2 < 0: max(0, .) charges 0 instead of paying 2 back.
+    # Claiming 0 makes the proposal ineligible (none selected): utility 0 > -1. Truthfulness is exact only
+    # where the truthful Clarke difference is >= 0 (tests/mechanism_v2/test_properties.py).
+    rnd = {"participants": [owner("a", 100, [1]), station("s", 100, [0])], "proposals": [prop("a", 2)],
+           "training": full("s")}
+    r = one(rnd)
+    a = r.participants["a"]
+    assert r.selected == 0 and a.m_minus is None and a.clarke_difference == -2 and a.tax == 0
+    assert 1 - a.payment - a.tax == -1
+    lie = one({**rnd, "participants": [owner("a", 100, [0]), station("s", 100, [0])]})
+    assert lie.selected is None and lie.participants["a"].tax == 0

@@ -231,7 +231,8 @@ class ParticipantResult(_Frozen):
     capped_claims: list[int] | None  # revealed participants
     weight: int | None  # effective share weight at m* (revealed participants)
     m_minus: int | None  # m_-p (revealed participants; None = "none")
-    tax_unclipped: int  # max(0, S_-p(m_-p) - S_-p(m*))
+    clarke_difference: int  # S_-p(m_-p) - S_-p(m*), signed (< 0 only when m* is not eligible without p)
+    tax_unclipped: int  # max(0, clarke_difference)
     tax: int  # charged, after the clips; to the side's campaign pool
     payment: int  # owner: cumfloor(C - D_o) by the owner rule
     nominal_share: int  # s_p(m*) (owner; vote weight) / r_p(m*) (station)

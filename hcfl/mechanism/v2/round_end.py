@@ -150,7 +150,7 @@ def finish_round(st: Settled) -> RoundResult:
             capped_claims=st.capped.get(pid),
             weight=st.owner_weight.get(pid, st.station_weight.get(pid)),
             m_minus=st.m_minus.get(pid),
-            tax_unclipped=st.tax_raw.get(pid, 0), tax=tax, payment=pay,
+            clarke_difference=st.clarke_difference.get(pid, 0), tax_unclipped=st.tax_raw.get(pid, 0), tax=tax, payment=pay,
             nominal_share=st.nominal_share.get(pid, 0),
             station_share=station_share.get(pid, 0) if m_star is not None else 0,
             reward=reward.get(pid, 0), forfeit=forfeit.get(pid, 0),

@@ -73,6 +73,7 @@ class Settled:
     nominal_share: dict[str, int] = field(default_factory=dict)  # s_p(m*) / r_p(m*) (0 when none)
     station_share: dict[str, int] = field(default_factory=dict)  # share of E by the station rule at m*
     m_minus: dict[str, int | None] = field(default_factory=dict)
+    clarke_difference: dict[str, int] = field(default_factory=dict)  # S_-p(m_-p) - S_-p(m*), signed
     tax_raw: dict[str, int] = field(default_factory=dict)
     tax: dict[str, int] = field(default_factory=dict)
     penalty: dict[str, int] = field(default_factory=dict)
@@ -213,7 +214,9 @@ def _tax(st: Settled, p: Participant, x: list[int], sum_b_minus: list[int], pick
     s_minus = [st.surplus[m] - x[m] for m in range(k)]
     m_p = pick(s_minus, sum_b_minus)
     st.m_minus[p.id] = m_p
-    raw = 0 if st.unfunded else max(0, value_at(s_minus, m_p) - value_at(s_minus, m_star))
+    diff = value_at(s_minus, m_p) - value_at(s_minus, m_star)
+    st.clarke_difference[p.id] = 0 if st.unfunded else diff
+    raw = 0 if st.unfunded else max(0, diff)
     st.tax_raw[p.id] = raw
     if p.role == "owner":
         pay = st.payment[p.id]
