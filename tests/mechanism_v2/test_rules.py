@@ -407,3 +407,33 @@ def test_sole_valuer_is_not_taxed_and_can_veto():
     assert 1 - a.payment - a.tax == -1
     lie = one({**rnd, "participants": [owner("a", 100, [0]), station("s", 100, [0])]})
     assert lie.selected is None and lie.participants["a"].tax == 0
+
+
+# --- defect 5: C under paper-random is bounded -------------------------------------------------
+
+ETH = 10**18
+
+
+def _inflation_round(seed: int, honest_deposit: int) -> dict:
+    # 3 honest owners value the model at 1 ETH; a Sybil owner of the station claims 99 ETH (deposit 100 ETH).
+    return {
+        "participants": [*[owner(f"h{i}", honest_deposit, [ETH]) for i in range(3)], owner("sybil", 100 * ETH, [99 * ETH]),
+                         station("s", ETH, [ETH // 2])],
+        "proposals": [prop("sybil", 0)],
+        "training": full("s"),
+        "seed": seed,
+    }
+
+
+def test_paper_random_c_bounded_by_price_cap_and_affordability():
+    for seed in range(0, 10**6, 9973):
+        # Equal owners, honest deposits 2 ETH: A = 4 * (2 ETH - 1); maxPrice 3 ETH binds first.
+        r = one(_inflation_round(seed, 2 * ETH), payment_rule="paper-random", max_price=3 * ETH)
+        assert r.c_max == 3 * ETH and ETH // 2 <= r.total_payment <= 3 * ETH
+        assert all(r.participants[f"h{i}"].payment <= 3 * ETH // 4 + 1 for i in range(3))
+        # without a useful cap, affordability: every owner pays at most its deposit - 1
+        r = one(_inflation_round(seed, 2 * ETH), payment_rule="paper-random")
+        assert r.c_max == 4 * (2 * ETH - 1) and all(r.participants[f"h{i}"].payment <= 2 * ETH - 1 for i in range(3))
+        # Proportional owners: nobody pays more than its claim (the honest owners pay ~1% of C)
+        r = one(_inflation_round(seed, 2 * ETH), payment_rule="paper-random", owner_share_rule="proportional")
+        assert all(r.participants[f"h{i}"].payment <= ETH for i in range(3))
