@@ -1,7 +1,9 @@
 """Hand-worked examples, one per rule of the v2 mechanism (docs/mechanism.md, "v2")."""
 from __future__ import annotations
 
+import pytest
 from eth_abi import encode
+from pydantic import ValidationError
 from eth_hash.auto import keccak
 
 from hcfl.mechanism.v2 import cumfloor, non_reveal_penalty, salt_seed, shares
@@ -437,3 +439,34 @@ def test_paper_random_c_bounded_by_price_cap_and_affordability():
         # Proportional owners: nobody pays more than its claim (the honest owners pay ~1% of C)
         r = one(_inflation_round(seed, 2 * ETH), payment_rule="paper-random", owner_share_rule="proportional")
         assert all(r.participants[f"h{i}"].payment <= ETH for i in range(3))
+
+
+# --- defect 6: a tiny deposit no longer cancels the round ---------------------------------------
+
+
+def test_small_deposit_owner_bounds_c_only_under_equal():
+    def rnd(tiny: int) -> dict:
+        return {"participants": [owner("h1", 10 * ETH, [5 * ETH]), owner("h2", 10 * ETH, [5 * ETH]),
+                                 owner("tiny", tiny, [0]), station("s", ETH, [ETH])],
+                "proposals": [prop("h1", 0)], "training": full("s"), "seed": 0}
+    # Equal with minOwnerDeposit = 1: a 1-wei owner makes A = 0, Cmax = 0 < Σk: unfunded (v1's defect,
+    # now only possible when the campaign allows 1-wei owners).
+    assert one(rnd(1), payment_rule="paper-random").unfunded
+    # the campaign's minimum deposit closes it: the 1-wei owner cannot join
+    with pytest.raises(ValidationError, match="min_owner_deposit"):
+        one(rnd(1), payment_rule="paper-random", min_owner_deposit=ETH)
+    # Stake: minRatio = (2 - 1)/2 for the 2-wei owner, A = floor(W/2): the round is funded
+    r = one(rnd(2), payment_rule="paper-random", owner_share_rule="stake")
+    assert not r.unfunded and r.affordability == (20 * ETH + 2) // 2
+    assert r.total_payment == ETH - 1  # seed 0: C = Σk, the station's cost capped to deposit - 1
+    # Proportional: A is unbounded
+    r = one(rnd(2), payment_rule="paper-random", owner_share_rule="proportional")
+    assert not r.unfunded and r.affordability is None
+
+
+def test_bonds_of_proposals_not_selected_are_credited_back_at_settlement():
+    rnd = {"participants": [owner("a", 100, [50, 10]), owner("b", 100, [40, 10]), station("s", 100, [0, 0])],
+           "proposals": [prop("a", 20, bond=5), prop("b", 20, bond=9)], "training": full("s")}
+    r = one(rnd)
+    assert r.selected == 0 and r.bond == 5 and r.participants["b"].bond_credit == 9
+    assert r.participants["a"].bond_credit == 5  # not punished (no vote): its bond comes back at the end
