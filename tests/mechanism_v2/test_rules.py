@@ -108,7 +108,7 @@ def test_posted_affordability_filter():
     assert r.participants["a"].payment == 6 and r.participants["b"].payment == 13  # floor(190/30)=6, 19-6
 
 
-def test_proportional_posted_bound_sum_costs_le_price_le_sum_values():
+def test_proportional_posted_bounds_sum_costs_le_price_le_sum_values():
     rnd = {
         "participants": [owner("a", 100, [30, 30, 30]), station("s", 100, [10, 10, 10])],
         "proposals": [prop("a", 31), prop("a", 9), prop("a", 20)],
@@ -117,6 +117,11 @@ def test_proportional_posted_bound_sum_costs_le_price_le_sum_values():
     r = one(rnd, owner_share_rule="proportional", station_share_rule="proportional")
     assert r.eligible == [False, False, True] and r.selected == 2 and r.affordability is None
     assert r.participants["a"].payment == 20 and r.participants["s"].station_share == 20
+    # each bound belongs to its Proportional side: owners C_m <= Σb, stations Σk <= C_m
+    r = one(rnd, owner_share_rule="proportional")
+    assert r.eligible == [False, True, True] and r.selected == 1
+    r = one(rnd, station_share_rule="proportional")
+    assert r.eligible == [True, False, True] and r.selected == 0
     r = one(rnd)  # Equal rules: no such bound
     assert r.eligible == [True, True, True] and r.selected == 0
 
@@ -470,3 +475,13 @@ def test_bonds_of_proposals_not_selected_are_credited_back_at_settlement():
     r = one(rnd)
     assert r.selected == 0 and r.bond == 5 and r.participants["b"].bond_credit == 9
     assert r.participants["a"].bond_credit == 5  # not punished (no vote): its bond comes back at the end
+
+
+def test_vote_weight_is_the_share_of_c_under_paper_random():
+    # paper-random: weights are shares of the round's C, not of the posted price (here 200)
+    rnd = {**_vote_round([{"voter": "h", "punish": True}, {"voter": "y0", "punish": False}]), "seed": 7}
+    r = one(rnd, payment_rule="paper-random", min_owner_deposit=100)
+    assert r.c_max == 495 and r.total_payment == 17  # Cmax = min(Σb 1000, A = 99*5); C = 10 + 7 % 486
+    # cumfloor(17, i, i+1, 5) in reveal order: 3, 6-3, 10-6, 13-10, 17-13
+    assert [r.participants[p].nominal_share for p in ("w", "h", "y0", "y1", "y2")] == [3, 3, 4, 3, 4]
+    assert r.punish_weight == 3 and r.keep_weight == 4 and not r.punished

@@ -69,11 +69,6 @@ class CampaignConfig(_Frozen):
     pool_draw_bps: Bps = 2500
     vote_deposit: Wei = 0
 
-    @property
-    def proportional(self) -> bool:
-        """Either side uses the Proportional share rule (adds the Posted bound Σk <= C_m <= Σb)."""
-        return self.owner_share_rule == "proportional" or self.station_share_rule == "proportional"
-
 
 class Participant(_Frozen):
     """A joined participant, in join order.
@@ -235,7 +230,7 @@ class ParticipantResult(_Frozen):
     tax_unclipped: int  # max(0, clarke_difference)
     tax: int  # charged, after the clips; to the side's campaign pool
     payment: int  # owner: cumfloor(C - D_o) by the owner rule
-    nominal_share: int  # s_p(m*) (owner; vote weight) / r_p(m*) (station)
+    nominal_share: int  # cumfloor(C, weights at m*): s_p(m*) (owner; vote weight) / r_p(m*) (station)
     station_share: int  # station: share of E = C + D_s before reporting
     reward: int  # station: station_share * reported / t
     forfeit: int  # station: station_share - reward, to stationPool
