@@ -26,3 +26,17 @@ def test_misreport_gain_v2_posted_truthful_and_proportional_is_not(tmp_path):
         assert Fraction(s[f"posted / {share}"]["max_gain_exact_wei"]) <= 0
     assert s["posted / proportional"]["max_gain_pct"] > 1.0
     assert s["paper-random (expected C) / proportional"]["share_with_positive_gain"] > 0.5
+
+
+def test_cli_entry_points(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    hcfl = Path(sys.executable).with_name("hcfl")
+    for args, name in ((["participation"], "participation"), (["misreport-gain", "--rules", "v2"], "misreport-gain-v2")):
+        proc = subprocess.run([str(hcfl), "experiment", *args, "--quick", "--out", str(tmp_path / name)],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("| payment rule")
+        assert (tmp_path / name / f"{name}.json").exists() and (tmp_path / name / f"{name}.png").exists()
