@@ -11,11 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hcfl.mechanism.models import BPS, UINT256_MAX
+from hcfl.mechanism.models import BPS, MAX_PROPOSALS, UINT256_MAX
 
 MAX_DURATION = 365 * 24 * 60 * 60  # seconds (defect 8)
-MAX_PROPOSALS = 20
-MAX_PROPOSALS_PER_OWNER = 20
+MAX_PROPOSALS_PER_OWNER = MAX_PROPOSALS
 MAX_PRICE = 2**128 - 1
 MAX_ROUNDS = 1000  # per campaign in one reference run (input size, not a contract rule)
 MAX_PARTICIPANTS = 20_000  # per round in one reference run (input size; the contract has no cap)

@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from eth_hash.auto import keccak
-
+from hcfl.chain import commitments
 from hcfl.mechanism.clarke import first_argmax, value_at
 from hcfl.mechanism.models import BPS
 from hcfl.mechanism.v2.cumfloor import effective, shares
@@ -23,12 +22,9 @@ NEG_INF = -math.inf
 
 
 def salt_seed(salts: list[str | None]) -> int:
-    """uint256(keccak256(abi.encode(bytes32 xorOfRevealedSalts))); a missing salt counts as zero."""
-    acc = 0
-    for s in salts:
-        if s is not None:
-            acc ^= int(s, 16)
-    return int.from_bytes(keccak(acc.to_bytes(32, "big")), "big")
+    """uint256(keccak256(abi.encode(bytes32 xorOfRevealedSalts))) (hcfl.chain.commitments, the one
+    definition); the reference lets a missing salt count as zero."""
+    return commitments.salt_seed([bytes.fromhex(s[2:]) for s in salts if s is not None])
 
 
 def non_reveal_penalty(deposit: int, bps: int, floor: int) -> int:
