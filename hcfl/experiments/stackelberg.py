@@ -6,7 +6,8 @@ T_min = 1, s = 0; the rate box is r1 in [min gamma T, (1+ln 2) max gamma T], r2 
 - Gamma sweep: n = 10, gamma ~ U[G, G+4] for G = 1..6, delta ~ U[1, 2];
 - Delta sweep: n = 10, delta ~ U[D, D+1] for D = 0..5 (floored at 0.01), gamma ~ U[1, 5];
 - n sweep: n = 5..30, gamma ~ U[3, 5], delta ~ U[2, 4].
-Each configuration: 10 runs (3 with --quick); within a run all methods face the same clients.
+Each configuration: 10 runs (3 with --quick); within a run all methods face the same clients, and run j
+uses the same uniforms at every point of a sweep (common random numbers), so a trend is not seed noise.
 
 Checks reported in the JSON (and asserted by tests/edge): iFedCrowd's r1 rises with Gamma and r2 with
 Delta; U(iFedCrowd) >= U(Random), U(MAX) in every run; MAX gives the highest mean worker utility in
@@ -34,9 +35,10 @@ ALPHA, BETA = 80.0, 50.0
 log = logging.getLogger(__name__)
 
 
-def _clients(rng: np.random.Generator, n: int, g: tuple[float, float], d: tuple[float, float]) -> list[ifc.ClientCost]:
-    gs = rng.uniform(*g, n)
-    ds = np.maximum(rng.uniform(*d, n), 0.01)
+def _clients(u: np.ndarray, n: int, g: tuple[float, float], d: tuple[float, float]) -> list[ifc.ClientCost]:
+    """n clients from the run's uniforms u (shape (2, 30)): gamma = g0 + (g1-g0) u[0], delta likewise."""
+    gs = g[0] + (g[1] - g[0]) * u[0, :n]
+    ds = np.maximum(d[0] + (d[1] - d[0]) * u[1, :n], 0.01)
     return [ifc.ClientCost(float(a), float(b), 1.0) for a, b in zip(gs, ds)]
 
 
@@ -57,10 +59,15 @@ def _one_run(clients: list[ifc.ClientCost], rng: np.random.Generator) -> dict[st
     }
 
 
-def _sweep(label: str, xs: list[float], make, runs: int, rng: np.random.Generator) -> dict[str, Any]:
+def _sweep(label: str, xs: list[float], make, runs: int, seed: int) -> dict[str, Any]:
+    """Common random numbers: run j draws the same uniforms (and Random's rates) at every x."""
     per_run: list[list[dict[str, dict[str, float]]]] = []
     for x in tqdm(xs, desc=f"{NAME} {label}", leave=False):
-        per_run.append([_one_run(make(x), rng) for _ in range(runs)])
+        cfg = []
+        for j in range(runs):
+            rng = np.random.default_rng([seed, j])
+            cfg.append(_one_run(make(rng.uniform(size=(2, 30)), x), rng))
+        per_run.append(cfg)
     mean = {
         m: {k: [float(np.mean([run[m][k] for run in cfg])) for cfg in per_run] for k in ("r1", "r2", "server_utility", "worker_utility")}
         for m in METHODS
@@ -87,12 +94,11 @@ def _nonincreasing(v: list[float], tol: float = 1e-9) -> bool:
 def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 0) -> dict[str, Any]:
     out_dir = Path(out_dir)
     runs = 3 if quick else 10
-    rng = np.random.default_rng(seed)
     ns = [5, 10, 20, 30] if quick else [5, 10, 15, 20, 25, 30]
     sweeps = {
-        "Gamma": _sweep("Gamma", [1, 2, 3, 4, 5, 6], lambda G: _clients(rng, 10, (G, G + 4), (1, 2)), runs, rng),
-        "Delta": _sweep("Delta", [0, 1, 2, 3, 4, 5], lambda D: _clients(rng, 10, (1, 5), (D, D + 1)), runs, rng),
-        "n": _sweep("n", ns, lambda n: _clients(rng, int(n), (3, 5), (2, 4)), runs, rng),
+        "Gamma": _sweep("Gamma", [1, 2, 3, 4, 5, 6], lambda u, G: _clients(u, 10, (G, G + 4), (1, 2)), runs, seed),
+        "Delta": _sweep("Delta", [0, 1, 2, 3, 4, 5], lambda u, D: _clients(u, 10, (1, 5), (D, D + 1)), runs, seed),
+        "n": _sweep("n", ns, lambda u, n: _clients(u, int(n), (3, 5), (2, 4)), runs, seed),
     }
     ifd = {k: s["mean"]["iFedCrowd"] for k, s in sweeps.items()}
     checks = {
@@ -169,4 +175,4 @@ def run(args: argparse.Namespace) -> int:
     result = run_experiment(args.out, quick=args.quick, seed=args.seed)
     sys.stdout.write(result["markdown"] + "\n\n")
     sys.stdout.write("\n".join(f"{k}: {v}" for k, v in result["checks"].items()) + "\n")
-    return 0
+    return 0 if all(result["checks"].values()) else 1

@@ -64,7 +64,7 @@ costs = st.builds(
 )
 
 
-@MANY
+@settings(max_examples=30, deadline=None)
 @given(costs, st.floats(0.0, 1.0), st.floats(1.0, 4.0))
 def test_best_response_equals_numerical_maximisation(c, x, q):
     """r1 anywhere from below to above the client's feasible interval, r2 = q * delta."""
