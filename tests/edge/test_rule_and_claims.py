@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from hcfl.edge import claims, settle
@@ -128,3 +131,28 @@ def test_settle_each_rule_conserves_the_budget():
     assert settle.pay_samples(EdgeRewardRule(name="samples"), 10, [1, 0, 4]).amounts == [2, 0, 8]
     with pytest.raises(ValueError, match="committed 'equal'"):
         settle.pay_samples(EdgeRewardRule(name="equal"), 10, [1])
+
+
+unit = st.one_of(st.none(), st.integers(1, 10**18))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**256 - 1), st.integers(1, 8), unit, st.integers(0, 2**32 - 1))
+def test_every_rule_conserves_the_budget(budget, n, unit_wei, seed):
+    rng = np.random.default_rng(seed)
+    ir = EdgeRewardRule(name="ifedcrowd", params={"unit_wei": unit_wei})
+    costs = [ClientCost(float(g), float(d), 1.0) for g, d in zip(rng.uniform(1, 5, n), rng.uniform(1, 2, n))]
+    rates = settle.announce_ifedcrowd(ir, costs)
+    up = [int(t) for t in rng.integers(10, 1000, n)]
+    pays = [
+        settle.pay_ifedcrowd(ir, budget, rates, rng.uniform(0, 1, n).tolist(), rng.uniform(0.5, 3, n).tolist(), up,
+                             [[int(rng.integers(0, t + 1))] for t in up]),
+    ]
+    lr = EdgeRewardRule(name="lceme", params={"unit_wei": unit_wei})
+    lc = [LcemeClient(p=1 / n, sigma2=float(s2), c_p=1e-6, c_l=0.01) for s2 in rng.uniform(10, 100, n)]
+    pays.append(settle.pay_lceme(lr, budget, lc, settle.announce_lceme(lr, lc), float(rng.uniform(0, 20))))
+    pays.append(settle.pay_shapley(EdgeRewardRule(name="shapley"), budget, n, lambda s: float(len(s)) / n * rng.uniform())[0])
+    pays.append(settle.pay_equal(EdgeRewardRule(name="equal"), budget, n))
+    pays.append(settle.pay_samples(EdgeRewardRule(name="samples"), budget, [int(x) for x in rng.integers(0, 500, n)]))
+    for p in pays:
+        assert sum(p.amounts) + p.returned == budget and min(p.amounts) >= 0 and p.returned >= 0
