@@ -131,6 +131,29 @@ def payable(r: float) -> float:
     return max(0.0, r)
 
 
+def expected_payment(
+    s: LcemeSystem,
+    clients: Sequence[LcemeClient],
+    i: int,
+    D: Sequence[float],
+    losses: Sequence[float],
+    probs: Sequence[float],
+    *,
+    max_loss: float = math.inf,
+    clamp: bool = True,
+) -> float:
+    """E[payment_i] when the single-sample loss f(w_T, xi) takes `losses` with `probs`: the loss is
+    clipped to `max_loss`, the reward clamped at 0 when `clamp`. Shows what the policy costs: unlike
+    E[r_i], this is not linear in the expected loss."""
+    if len(losses) != len(probs) or abs(sum(probs) - 1) > 1e-9 or min(probs) < 0:
+        raise ValueError("probs must be a distribution over losses")
+    out = 0.0
+    for f, q in zip(losses, probs):
+        r = reward(s, clients, i, D, min(f, max_loss))
+        out += q * (payable(r) if clamp else r)
+    return out
+
+
 def lower_bound(s: LcemeSystem, c: LcemeClient) -> float:
     """Corrected truthfulness bound LB_i = sigma sqrt(c_l (p + 2(H-1)^2) / (beta c_p T (1 + 2(H-1)^2)))."""
     h1 = 2 * (s.local_steps - 1) ** 2

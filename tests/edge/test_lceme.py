@@ -203,3 +203,26 @@ def test_test_sample_index_and_clamp():
     assert lceme.payable(-3.0) == 0.0 and lceme.payable(2.5) == 2.5
     with pytest.raises(ValueError):
         lceme.reward(SYS, TEN, 0, [50.0] * 10, -1.0)
+
+
+def test_clamp_policy_cost_heavy_tailed_single_sample_loss():
+    """The negative-reward policy (clamp at 0) breaks the exact truthfulness argument: with a
+    heavy-tailed single-sample loss, shirking (e = 0) raises the expected loss by A p beta, but part of
+    that rise falls where the reward is already clamped to 0, so the client saves c_l and pays less
+    than c_l for it. Without the clamp (the paper's linear reward) shirking does not pay."""
+    D = lceme.optimal_assignment(SYS, TEN)
+    b = lceme.truthful_bound(SYS, TEN, D)
+    inc = lceme.a_factor(SYS) * 0.1 * SYS.beta  # e_i = 0 raises the expected loss by this (H = 1, gamma = 1)
+    lo, hi = 0.5, 200.0  # a two-point single-sample loss with the right means
+    q_truth = (b - lo) / (hi - lo)
+    q_shirk = (b + inc - lo) / (hi - lo)
+    c_l = TEN[0].c_l
+
+    def payoff(q, e, clamp):
+        return lceme.expected_payment(SYS, TEN, 0, D, [lo, hi], [1 - q, q], clamp=clamp) - c_l * e - SYS.rounds * TEN[0].c_p * D[0]
+
+    assert payoff(q_truth, 1, clamp=False) == pytest.approx(0.0, abs=1e-9)  # the linear reward: IR, truthful
+    assert payoff(q_shirk, 0, clamp=False) < payoff(q_truth, 1, clamp=False)
+    assert payoff(q_shirk, 0, clamp=True) > payoff(q_truth, 1, clamp=True) + 1e-3  # clamped: shirking pays
+    # and the clamp is paid for by the station: the truthful client's expected payoff is no longer 0
+    assert payoff(q_truth, 1, clamp=True) > 1.0
