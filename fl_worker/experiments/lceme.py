@@ -44,12 +44,12 @@ N_MISREPORT = 5
 log = logging.getLogger(__name__)
 
 
-def _train(train, test, parts, num_classes, *, batch, shirk, gamma, rounds, seed) -> dict[str, float]:
+def _train(train, test, parts, num_classes, *, batch, shirk, gamma, rounds, seed, lr) -> dict[str, float]:
     rng = np.random.default_rng([seed, 1])
     labels = [shirked_labels(train.y[idx], num_classes, rng) if i < shirk else train.y[idx] for i, idx in enumerate(parts)]
     gam = [gamma if i >= N_CLIENTS - N_MISREPORT else 1.0 for i in range(N_CLIENTS)]
     W = fedavg(train, parts, labels, batch=[batch] * N_CLIENTS, gamma=gam, rounds=rounds, local_steps=1,
-               lr=LR, lam=LAM, num_classes=num_classes, seed=seed)
+               lr=lr, lam=LAM, num_classes=num_classes, seed=seed)
     return {"train_loss": loss(W, train, LAM), "test_loss": loss(W, test, LAM), "test_accuracy": accuracy(W, test)}
 
 
@@ -57,7 +57,7 @@ def _mean(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
 
 
-def training_part(dataset: str, data_dir: str | None, rounds: int, seeds: list[int]) -> dict[str, Any]:
+def training_part(dataset: str, data_dir: str | None, rounds: int, seeds: list[int], lr: float = LR) -> dict[str, Any]:
     ds = load_dataset(dataset, data_dir, seed=0)
     train, test = flatten(ds)
     configs: list[tuple[str, float, dict[str, Any]]] = (
@@ -71,7 +71,7 @@ def training_part(dataset: str, data_dir: str | None, rounds: int, seeds: list[i
     for kind, x, cfg in tqdm(configs, desc=f"{NAME} training", leave=False):
         key = (cfg["batch"], cfg["shirk"], cfg["gamma"])
         if key not in cache:
-            cache[key] = _mean([_train(train, test, parts_by_seed[s], ds.num_classes, rounds=rounds, seed=s, **cfg) for s in seeds])
+            cache[key] = _mean([_train(train, test, parts_by_seed[s], ds.num_classes, rounds=rounds, seed=s, lr=lr, **cfg) for s in seeds])
         out[kind][str(x)] = cache[key]
     tl = {k: [out[k][str(x)]["train_loss"] for x in xs] for k, xs in (("batch", BATCHES), ("shirkers", SHIRKERS), ("gamma", GAMMAS))}
     g = dict(zip(GAMMAS, tl["gamma"]))
@@ -81,7 +81,7 @@ def training_part(dataset: str, data_dir: str | None, rounds: int, seeds: list[i
         "loss_lowest_at_gamma_1": min(g, key=g.__getitem__) == 1.0,
         "loss_gamma0_below_gamma2": g[0.0] < g[2.0],
     }
-    return {"dataset": dataset, "rounds": rounds, "seeds": seeds, "results": out, "checks": checks}
+    return {"dataset": dataset, "rounds": rounds, "seeds": seeds, "lr": lr, "results": out, "checks": checks}
 
 
 PAYOFF_SYSTEM = lceme.LcemeSystem(L=1, mu=0.1, eta=0.05, rounds=100, local_steps=1, G2=1, beta=2, w0_dist2=4)
@@ -138,13 +138,18 @@ def server_payoffs() -> dict[str, Any]:
 
 
 def run_experiment(
-    out_dir: str | Path, quick: bool = False, seed: int = 0, dataset: str = "digits", data_dir: str | None = None
+    out_dir: str | Path,
+    quick: bool = False,
+    seed: int = 0,
+    dataset: str = "digits",
+    data_dir: str | None = None,
+    lr: float = LR,
 ) -> dict[str, Any]:
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     rounds = 400 if quick else 600
     seeds = [seed + k for k in range(3 if quick else 5)]
-    training = training_part(dataset, data_dir, rounds, seeds)
+    training = training_part(dataset, data_dir, rounds, seeds, lr)
     curves = payoff_curves()
     server = server_payoffs()
     checks = {**training["checks"], **curves["checks"], **server["checks"]}
@@ -152,8 +157,8 @@ def run_experiment(
         "experiment": NAME,
         "seed": seed,
         "quick": quick,
-        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}" + (f" --dataset {dataset}" if dataset != "digits" else ""),
-        "setup": {"clients": N_CLIENTS, "heterogeneity_degree": DEGREE, "lr": LR, "l2": LAM, "H": 1,
+        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}" + (f" --dataset {dataset}" if dataset != "digits" else "") + (f" --lr {lr}" if lr != LR else ""),
+        "setup": {"clients": N_CLIENTS, "heterogeneity_degree": DEGREE, "lr": lr, "l2": LAM, "H": 1,
                   "default_batch": DEFAULT_D, "misreporting_clients": N_MISREPORT, "model": "softmax regression"},
         "training": training,
         "payoff_curve": curves,
@@ -202,11 +207,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_standard_arguments(parser, NAME, default_seed=0)
     parser.add_argument("--dataset", choices=["digits", "mnist"], default="digits")
     parser.add_argument("--data-dir", default=None, help="local directory holding the MNIST IDX files")
+    parser.add_argument("--lr", type=float, default=LR, help=f"step size (default {LR}, chosen on digits; the gamma trends depend on it)")
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        result = run_experiment(args.out, quick=args.quick, seed=args.seed, dataset=args.dataset, data_dir=args.data_dir)
+        if not args.lr > 0:
+            raise SystemExit("hcfl experiment lceme: --lr must be > 0")
+        result = run_experiment(
+            args.out, quick=args.quick, seed=args.seed, dataset=args.dataset, data_dir=args.data_dir, lr=args.lr
+        )
     except DatasetNotFoundError as exc:
         raise SystemExit(f"hcfl experiment lceme: {exc}") from None
     sys.stdout.write("\n".join(f"{k}: {v}" for k, v in result["checks"].items()) + "\n")
