@@ -23,7 +23,7 @@ from typing import Annotated, Literal
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hcfl.edge.ifedcrowd import ClientCost
 from hcfl.edge.lceme import LcemeClient
@@ -78,6 +78,29 @@ class EdgeClaim(BaseModel):
     rule: Literal["ifedcrowd", "lceme"]
     cost_params: Annotated[list[Uint], Field(min_length=2, max_length=3)]
     salt: bytes = Field(min_length=32, max_length=32)
+
+    @field_validator("station", "client", mode="before")
+    @classmethod
+    def _address(cls, v: object) -> str:
+        if not isinstance(v, str):
+            raise ValueError("an address must be a 0x-prefixed hex string")
+        try:
+            return to_checksum_address(v)
+        except ValueError as exc:
+            raise ValueError(f"not an address: {v!r}") from exc
+
+    @field_validator("salt", mode="before")
+    @classmethod
+    def _salt(cls, v: object) -> bytes:
+        """A salt is 32 raw bytes or its 0x-prefixed hex (JSON); any other string is refused."""
+        if isinstance(v, str):
+            if not (v.startswith("0x") and len(v) == 66):
+                raise ValueError("salt must be 0x followed by 64 hex digits")
+            try:
+                return bytes.fromhex(v[2:])
+            except ValueError as exc:
+                raise ValueError("salt must be 0x followed by 64 hex digits") from exc
+        return v  # type: ignore[return-value]
 
     def commitment(self) -> bytes:
         return edge_claim_commitment(self.round_id, self.station, self.client, self.cost_params, self.salt)

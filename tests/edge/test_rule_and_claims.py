@@ -80,6 +80,18 @@ def test_revealed_claims_become_leader_parameters():
     assert lc[0] == LcemeClient(p=0.5, sigma2=64, c_p=1e-6, c_l=0.01)
 
 
+def test_claim_boundary_validation():
+    ok = _claim(0, "lceme", (1e-6, 0.01))
+    from_json = claims.EdgeClaim.model_validate(
+        {**ok.model_dump(exclude={"salt"}), "salt": "0x" + SALT.hex(), "client": CLIENTS[0].lower()}
+    )
+    assert from_json.commitment() == ok.commitment()
+    for bad in ({"salt": "x" * 32}, {"salt": "0x" + "zz" * 32}, {"salt": b"short"}, {"client": "0x1234"},
+                {"station": 5}, {"cost_params": [-1, 2]}, {"cost_params": [1]}, {"round_id": 2**256}):
+        with pytest.raises(ValidationError):
+            claims.EdgeClaim.model_validate({**ok.model_dump(), **bad})
+
+
 def test_bad_reveals_rejected():
     cs = [_claim(k, "ifedcrowd", (4, 3, 1)) for k in range(2)]
     hs = [c.commitment() for c in cs]
