@@ -15,11 +15,8 @@ efficient: the scores sum to v(N) - v(∅).
 """
 from __future__ import annotations
 
-import itertools
-import math
 from typing import Literal, Mapping, Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -27,6 +24,7 @@ from fl_worker.aggregate import StateDict, weighted_average
 from fl_worker.data.base import Split
 from fl_worker.local import evaluate
 from fl_worker.models import ModelSpec, build_model
+from hcfl.edge import shapley as edge_shapley
 
 Coalition = Literal["average", "update"]
 Station = tuple[Mapping[str, Tensor], int]  # (state dict, sample count)
@@ -96,32 +94,14 @@ def leave_one_out(value: CoalitionValue) -> list[float]:
 
 
 def shapley_exact(value: CoalitionValue) -> list[float]:
-    n = value.n
-    phi = [0.0] * n
-    for i in range(n):
-        others = [j for j in range(n) if j != i]
-        for size in range(n):
-            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
-            for subset in itertools.combinations(others, size):
-                s = frozenset(subset)
-                phi[i] += weight * (value(s | {i}) - value(s))
-    return phi
+    """Exact Shapley values (the one definition lives in `hcfl.edge.shapley`)."""
+    return edge_shapley.exact(value.n, value)
 
 
 def shapley_sampled(value: CoalitionValue, permutations: int, seed: int = 0) -> list[float]:
     """Monte Carlo Shapley over `permutations` seeded random orders (each order's marginal
-    contributions telescope to v(N) - v(∅), so the estimate stays efficient)."""
-    rng = np.random.default_rng(seed)
-    phi = np.zeros(value.n)
-    for _ in range(permutations):
-        members: frozenset[int] = frozenset()
-        before = value(members)
-        for i in rng.permutation(value.n):
-            members = members | {int(i)}
-            after = value(members)
-            phi[i] += after - before
-            before = after
-    return (phi / permutations).tolist()
+    contributions telescope to v(N) - v(∅), so the estimate stays efficient); `hcfl.edge.shapley`."""
+    return edge_shapley.sampled(value.n, value, permutations, seed)
 
 
 def shapley(value: CoalitionValue, *, exact_limit: int = 8, permutations: int = 200, seed: int = 0) -> list[float]:

@@ -11,6 +11,10 @@ EXPERIMENTS: dict[str, tuple[str, str]] = {
     "misreport-gain": ("hcfl.experiments.misreport_gain", "gain from misreporting under each payment rule (--rules v2: x share rule)"),
     "participation": ("hcfl.experiments.participation", "v2: share of truthful participants with negative ex-post utility"),
     "cooperation": ("fl_worker.experiments.cooperation", "Fig. 4: accuracy on common labels, VCG target vs random"),
+    "stackelberg": ("hcfl.experiments.stackelberg", "seed 000 Figs. 2-6: iFedCrowd vs Random vs MAX reward rates"),
+    "lceme": ("fl_worker.experiments.lceme", "seed 001 Figs. 2-7: effort, misreport and LCEME payoffs"),
+    "edge-fairness": ("fl_worker.experiments.edge_fairness", "seed 004 G23: volume vs quality vs Shapley edge rewards"),
+    "edge-misreport": ("hcfl.experiments.edge_misreport", "gain from misreporting an edge cost claim under each edge rule"),
 }
 
 
