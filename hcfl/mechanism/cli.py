@@ -1,4 +1,5 @@
-"""`hcfl settle [FILE|-] [--on-chain] [--chain embedded|anvil|URL]`: settle one round instance (JSON)."""
+"""`hcfl settle [FILE|-] [--rules v1|v2] [--on-chain] [--chain embedded|anvil|URL]`: settle one round
+instance (v1, the default until the switch-over) or one campaign (v2) given as JSON."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "its settlement as JSON. See docs/mechanism.md.",
     )
     parser.add_argument("file", nargs="?", default="-", metavar="FILE", help="instance JSON (default: stdin)")
+    parser.add_argument(
+        "--rules", choices=("v1", "v2"), default="v1",
+        help="mechanism rules: v1 (default; one round instance) or v2 (a campaign: config + rounds)",
+    )
     parser.add_argument("--on-chain", action="store_true", help="settle on a chain instead and report gas")
     parser.add_argument("--chain", default="embedded", metavar="embedded|anvil|URL", help="chain for --on-chain")
     parser.set_defaults(func=run)
@@ -36,7 +41,7 @@ def _fail(message: str) -> int:
     return 2
 
 
-def load_instance(file: str) -> Instance:
+def load_json_object(file: str) -> dict[str, Any]:
     try:
         if file == "-":
             text = sys.stdin.read()
@@ -51,6 +56,11 @@ def load_instance(file: str) -> Instance:
         raise SettleInputError(f"input is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise SettleInputError("input must be a JSON object (a round instance)")
+    return data
+
+
+def load_instance(file: str) -> Instance:
+    data = load_json_object(file)
     try:
         return Instance.model_validate(data)
     except ValidationError as exc:
@@ -58,6 +68,8 @@ def load_instance(file: str) -> Instance:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "rules", "v1") == "v2":
+        return run_v2(args)
     try:
         instance = load_instance(args.file)
     except SettleInputError as exc:
@@ -70,5 +82,24 @@ def run(args: argparse.Namespace) -> int:
         result = settle_on_chain(instance, args.chain)
     else:
         result = settle(instance).to_json_dict()
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def run_v2(args: argparse.Namespace) -> int:
+    from hcfl.mechanism.v2 import Campaign, RoundEndError, run_campaign
+
+    if args.on_chain:
+        return _fail("--on-chain settles v1 round instances only (for now); drop --rules v2 or --on-chain")
+    try:
+        data = load_json_object(args.file)
+        campaign = Campaign.model_validate(data)
+        result = run_campaign(campaign).to_json_dict()
+    except SettleInputError as exc:
+        return _fail(str(exc))
+    except ValidationError as exc:
+        return _fail(describe_validation_error(exc))
+    except RoundEndError as exc:
+        return _fail(str(exc))
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
