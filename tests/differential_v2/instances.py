@@ -12,6 +12,7 @@ from hcfl.mechanism.v2 import Campaign, CampaignConfig, Round
 from hcfl.mechanism.v2.round_end import finish_round
 from hcfl.mechanism.v2.settle import settle_round
 
+FAVOURABLE = ("pools", "contribution", "objection", "votes", "failed-winner")
 MIXED_PROPORTIONAL_AVOIDED = True
 PAPER_RANDOM_VOTES_AVOIDED = True
 FAMILIES = ("ties", "all-negative", "k1", "single", "non-revealers", "tight", "posted-stake", "posted-equal",
@@ -53,6 +54,8 @@ def config(rng: random.Random, family: str, scale: int) -> dict[str, Any]:
         cfg["min_owner_deposit"] = cfg["min_station_deposit"] = 30 * scale
     elif family in ("contribution", "objection"):
         cfg["station_share_rule"] = "contribution"
+    elif family == "votes":
+        cfg["payment_rule"] = "posted"
     elif family == "pools":
         cfg["pool_draw_bps"] = rng.choice([2500, 10_000])
         cfg["payment_rule"] = "posted"
@@ -66,10 +69,11 @@ def config(rng: random.Random, family: str, scale: int) -> dict[str, Any]:
 
 
 def round_data(rng: random.Random, family: str, cfg: dict[str, Any], scale: int, n_max: int = 6) -> dict[str, Any]:
-    k = 1 if family in ("k1", "single") else rng.randint(1, 3)
-    n = 2 if family == "single" else rng.randint(2, n_max)
+    favourable = family in FAVOURABLE  # owners value the proposals well above the stations' costs
+    k = 1 if family in ("k1", "single") else rng.randint(2, 3) if family == "ties" else rng.randint(1, 3)
+    n = 2 if family == "single" else rng.randint(3, max(3, n_max))
     people: list[dict[str, Any]] = []
-    roles = ["owner", "station"] + [rng.choice(["owner", "station"]) for _ in range(n - 2)]
+    roles = ["owner", "owner", "station"] + [rng.choice(["owner", "station"]) for _ in range(n - 3)]
     if family == "single":
         roles = ["owner", "station"]
     rng.shuffle(roles)
@@ -79,7 +83,9 @@ def round_data(rng: random.Random, family: str, cfg: dict[str, Any], scale: int,
         deposit = minimum + (rng.randint(0, 3) if family == "tight" else rng.randint(0, 40)) * scale
         status = "revealed" if family == "single" else rng.choice(statuses)
         if family == "ties":
-            claims = [rng.choice([0, 10, 20]) * scale for _ in range(k)]
+            claims = [rng.choice([0, 10, 20]) * scale] * k  # every proposal has the same S
+        elif favourable:
+            claims = [(rng.randint(20, 30) if role == "owner" else rng.randint(0, 5)) * scale for _ in range(k)]
         elif family == "all-negative":
             claims = [(rng.randint(0, 5) if role == "owner" else rng.randint(20, 40)) * scale for _ in range(k)]
         elif family == "tight":
@@ -98,7 +104,7 @@ def round_data(rng: random.Random, family: str, cfg: dict[str, Any], scale: int,
         who = rng.choice(free)
         per[who] = per.get(who, 0) + 1
         cap = min(cfg["max_price"], 60 * scale)
-        price = rng.randint(0, cap) if family != "pools" else rng.randint(0, 10) * scale
+        price = rng.randint(0, min(cap, 10 * scale)) if favourable else rng.randint(0, cap)
         proposals.append({"proposer": who, "price": price, "bond": cfg["min_bond"] + rng.randint(0, 5)})
     k = len(proposals)
     for p in people:
@@ -139,7 +145,8 @@ def outcome(rng: random.Random, family: str, cfg: CampaignConfig, rnd: Round, po
         rng.shuffle(voters)
         for v in voters:
             if family == "votes" or rng.random() < 0.5:
-                votes.append({"voter": v, "punish": rng.random() < 0.5, "revealed": rng.random() < 0.8})
+                first = family == "votes" and not votes  # the votes family always has a revealed vote
+                votes.append({"voter": v, "punish": rng.random() < 0.5, "revealed": first or rng.random() < 0.8})
     data = rnd.model_dump()
     data["training"] = {"t": t, "reported": reported, "finalized": finalized, "scores": scores,
                         "objections": objections}
