@@ -154,22 +154,31 @@ def markdown_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _plot(out_dir: Path, gains: dict[str, list[float]]) -> Path:
+def _plot(out_dir: Path, gains: dict[str, list[float]], name: str = NAME) -> Path:
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.boxplot([gains[v] for v in VARIANTS], showfliers=True)
-    ax.set_xticks(range(1, len(VARIANTS) + 1), list(VARIANTS))
+    variants = list(gains)
+    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(variants)), 4))
+    ax.boxplot([gains[v] for v in variants], showfliers=True)
+    ax.set_xticks(range(1, len(variants) + 1), [v.replace(" / ", "\n") for v in variants])
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_ylabel("best misreport gain (% of true value)")
     ax.set_title("Unilateral misreport gain (grid of claim scalings)")
-    return save_figure(fig, out_dir, NAME)
+    return save_figure(fig, out_dir, name)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_standard_arguments(parser, NAME, default_seed=11)
+    parser.add_argument("--rules", choices=("v1", "v2"), default="v1",
+                        help="v1 (default): the v1 payment rules; v2: every v2 payment rule x share rule")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rules == "v2":
+        from hcfl.experiments import misreport_gain_v2
+
+        result = misreport_gain_v2.run_experiment(args.out, quick=args.quick, seed=args.seed)
+        sys.stdout.write(result["markdown"] + "\n")
+        return 0
     result = run_experiment(args.out, quick=args.quick, seed=args.seed)
     sys.stdout.write(result["markdown"] + "\n")
     return 0

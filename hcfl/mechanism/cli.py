@@ -54,8 +54,10 @@ def load_json_object(file: str) -> dict[str, Any]:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SettleInputError(f"input is not JSON: {exc}") from exc
+    except RecursionError:
+        raise SettleInputError("input JSON is nested too deeply") from None
     if not isinstance(data, dict):
-        raise SettleInputError("input must be a JSON object (a round instance)")
+        raise SettleInputError("input must be a JSON object (a round instance, or a campaign with --rules v2)")
     return data
 
 

@@ -1,7 +1,9 @@
 """Hand-worked examples, one per rule of the v2 mechanism (docs/mechanism.md, "v2")."""
 from __future__ import annotations
 
+import pytest
 from eth_abi import encode
+from pydantic import ValidationError
 from eth_hash.auto import keccak
 
 from hcfl.mechanism.v2 import cumfloor, non_reveal_penalty, salt_seed, shares
@@ -106,7 +108,7 @@ def test_posted_affordability_filter():
     assert r.participants["a"].payment == 6 and r.participants["b"].payment == 13  # floor(190/30)=6, 19-6
 
 
-def test_proportional_posted_bound_sum_costs_le_price_le_sum_values():
+def test_proportional_posted_bounds_sum_costs_le_price_le_sum_values():
     rnd = {
         "participants": [owner("a", 100, [30, 30, 30]), station("s", 100, [10, 10, 10])],
         "proposals": [prop("a", 31), prop("a", 9), prop("a", 20)],
@@ -115,6 +117,11 @@ def test_proportional_posted_bound_sum_costs_le_price_le_sum_values():
     r = one(rnd, owner_share_rule="proportional", station_share_rule="proportional")
     assert r.eligible == [False, False, True] and r.selected == 2 and r.affordability is None
     assert r.participants["a"].payment == 20 and r.participants["s"].station_share == 20
+    # each bound belongs to its Proportional side: owners C_m <= Σb, stations Σk <= C_m
+    r = one(rnd, owner_share_rule="proportional")
+    assert r.eligible == [False, True, True] and r.selected == 1
+    r = one(rnd, station_share_rule="proportional")
+    assert r.eligible == [True, False, True] and r.selected == 0
     r = one(rnd)  # Equal rules: no such bound
     assert r.eligible == [True, True, True] and r.selected == 0
 
@@ -407,3 +414,74 @@ def test_sole_valuer_is_not_taxed_and_can_veto():
     assert 1 - a.payment - a.tax == -1
     lie = one({**rnd, "participants": [owner("a", 100, [0]), station("s", 100, [0])]})
     assert lie.selected is None and lie.participants["a"].tax == 0
+
+
+# --- defect 5: C under paper-random is bounded -------------------------------------------------
+
+ETH = 10**18
+
+
+def _inflation_round(seed: int, honest_deposit: int) -> dict:
+    # 3 honest owners value the model at 1 ETH; a Sybil owner of the station claims 99 ETH (deposit 100 ETH).
+    return {
+        "participants": [*[owner(f"h{i}", honest_deposit, [ETH]) for i in range(3)], owner("sybil", 100 * ETH, [99 * ETH]),
+                         station("s", ETH, [ETH // 2])],
+        "proposals": [prop("sybil", 0)],
+        "training": full("s"),
+        "seed": seed,
+    }
+
+
+def test_paper_random_c_bounded_by_price_cap_and_affordability():
+    for seed in range(0, 10**6, 9973):
+        # Equal owners, honest deposits 2 ETH: A = 4 * (2 ETH - 1); maxPrice 3 ETH binds first.
+        r = one(_inflation_round(seed, 2 * ETH), payment_rule="paper-random", max_price=3 * ETH)
+        assert r.c_max == 3 * ETH and ETH // 2 <= r.total_payment <= 3 * ETH
+        assert all(r.participants[f"h{i}"].payment <= 3 * ETH // 4 + 1 for i in range(3))
+        # without a useful cap, affordability: every owner pays at most its deposit - 1
+        r = one(_inflation_round(seed, 2 * ETH), payment_rule="paper-random")
+        assert r.c_max == 4 * (2 * ETH - 1) and all(r.participants[f"h{i}"].payment <= 2 * ETH - 1 for i in range(3))
+        # Proportional owners: nobody pays more than its claim (the honest owners pay ~1% of C)
+        r = one(_inflation_round(seed, 2 * ETH), payment_rule="paper-random", owner_share_rule="proportional")
+        assert all(r.participants[f"h{i}"].payment <= ETH for i in range(3))
+
+
+# --- defect 6: a tiny deposit no longer cancels the round ---------------------------------------
+
+
+def test_small_deposit_owner_bounds_c_only_under_equal():
+    def rnd(tiny: int) -> dict:
+        return {"participants": [owner("h1", 10 * ETH, [5 * ETH]), owner("h2", 10 * ETH, [5 * ETH]),
+                                 owner("tiny", tiny, [0]), station("s", ETH, [ETH])],
+                "proposals": [prop("h1", 0)], "training": full("s"), "seed": 0}
+    # Equal with minOwnerDeposit = 1: a 1-wei owner makes A = 0, Cmax = 0 < Σk: unfunded (v1's defect,
+    # now only possible when the campaign allows 1-wei owners).
+    assert one(rnd(1), payment_rule="paper-random").unfunded
+    # the campaign's minimum deposit closes it: the 1-wei owner cannot join
+    with pytest.raises(ValidationError, match="min_owner_deposit"):
+        one(rnd(1), payment_rule="paper-random", min_owner_deposit=ETH)
+    # Stake: minRatio = (2 - 1)/2 for the 2-wei owner, A = floor(W/2): the round is funded
+    r = one(rnd(2), payment_rule="paper-random", owner_share_rule="stake")
+    assert not r.unfunded and r.affordability == (20 * ETH + 2) // 2
+    assert r.total_payment == ETH - 1  # seed 0: C = Σk, the station's cost capped to deposit - 1
+    # Proportional: A is unbounded
+    r = one(rnd(2), payment_rule="paper-random", owner_share_rule="proportional")
+    assert not r.unfunded and r.affordability is None
+
+
+def test_bonds_of_proposals_not_selected_are_credited_back_at_settlement():
+    rnd = {"participants": [owner("a", 100, [50, 10]), owner("b", 100, [40, 10]), station("s", 100, [0, 0])],
+           "proposals": [prop("a", 20, bond=5), prop("b", 20, bond=9)], "training": full("s")}
+    r = one(rnd)
+    assert r.selected == 0 and r.bond == 5 and r.participants["b"].bond_credit == 9
+    assert r.participants["a"].bond_credit == 5  # not punished (no vote): its bond comes back at the end
+
+
+def test_vote_weight_is_the_share_of_c_under_paper_random():
+    # paper-random: weights are shares of the round's C, not of the posted price (here 200)
+    rnd = {**_vote_round([{"voter": "h", "punish": True}, {"voter": "y0", "punish": False}]), "seed": 7}
+    r = one(rnd, payment_rule="paper-random", min_owner_deposit=100)
+    assert r.c_max == 495 and r.total_payment == 17  # Cmax = min(Σb 1000, A = 99*5); C = 10 + 7 % 486
+    # cumfloor(17, i, i+1, 5) in reveal order: 3, 6-3, 10-6, 13-10, 17-13
+    assert [r.participants[p].nominal_share for p in ("w", "h", "y0", "y1", "y2")] == [3, 3, 4, 3, 4]
+    assert r.punish_weight == 3 and r.keep_weight == 4 and not r.punished

@@ -11,11 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hcfl.mechanism.models import BPS, UINT256_MAX
+from hcfl.mechanism.models import BPS, MAX_PROPOSALS, UINT256_MAX
 
 MAX_DURATION = 365 * 24 * 60 * 60  # seconds (defect 8)
-MAX_PROPOSALS = 20
-MAX_PROPOSALS_PER_OWNER = 20
+MAX_PROPOSALS_PER_OWNER = MAX_PROPOSALS
 MAX_PRICE = 2**128 - 1
 MAX_ROUNDS = 1000  # per campaign in one reference run (input size, not a contract rule)
 MAX_PARTICIPANTS = 20_000  # per round in one reference run (input size; the contract has no cap)
@@ -68,11 +67,6 @@ class CampaignConfig(_Frozen):
     max_proposals_per_owner: Annotated[int, Field(strict=True, ge=1, le=MAX_PROPOSALS_PER_OWNER)] = MAX_PROPOSALS
     pool_draw_bps: Bps = 2500
     vote_deposit: Wei = 0
-
-    @property
-    def proportional(self) -> bool:
-        """Either side uses the Proportional share rule (adds the Posted bound Σk <= C_m <= Σb)."""
-        return self.owner_share_rule == "proportional" or self.station_share_rule == "proportional"
 
 
 class Participant(_Frozen):
@@ -235,7 +229,7 @@ class ParticipantResult(_Frozen):
     tax_unclipped: int  # max(0, clarke_difference)
     tax: int  # charged, after the clips; to the side's campaign pool
     payment: int  # owner: cumfloor(C - D_o) by the owner rule
-    nominal_share: int  # s_p(m*) (owner; vote weight) / r_p(m*) (station)
+    nominal_share: int  # cumfloor(C, weights at m*): s_p(m*) (owner; vote weight) / r_p(m*) (station)
     station_share: int  # station: share of E = C + D_s before reporting
     reward: int  # station: station_share * reported / t
     forfeit: int  # station: station_share - reward, to stationPool

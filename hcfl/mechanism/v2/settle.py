@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from eth_hash.auto import keccak
-
+from hcfl.chain import commitments
 from hcfl.mechanism.clarke import first_argmax, value_at
 from hcfl.mechanism.models import BPS
 from hcfl.mechanism.v2.cumfloor import effective, shares
@@ -23,12 +22,9 @@ NEG_INF = -math.inf
 
 
 def salt_seed(salts: list[str | None]) -> int:
-    """uint256(keccak256(abi.encode(bytes32 xorOfRevealedSalts))); a missing salt counts as zero."""
-    acc = 0
-    for s in salts:
-        if s is not None:
-            acc ^= int(s, 16)
-    return int.from_bytes(keccak(acc.to_bytes(32, "big")), "big")
+    """uint256(keccak256(abi.encode(bytes32 xorOfRevealedSalts))) (hcfl.chain.commitments, the one
+    definition); the reference lets a missing salt count as zero."""
+    return commitments.salt_seed([bytes.fromhex(s[2:]) for s in salts if s is not None])
 
 
 def non_reveal_penalty(deposit: int, bps: int, floor: int) -> int:
@@ -70,7 +66,7 @@ class Settled:
     owner_weight: dict[str, int] = field(default_factory=dict)  # at m* (m = 0 when none), effective
     station_weight: dict[str, int] = field(default_factory=dict)
     payment: dict[str, int] = field(default_factory=dict)
-    nominal_share: dict[str, int] = field(default_factory=dict)  # s_p(m*) / r_p(m*) (0 when none)
+    nominal_share: dict[str, int] = field(default_factory=dict)  # cumfloor(C, weights at m*) (0 when none)
     station_share: dict[str, int] = field(default_factory=dict)  # share of E by the station rule at m*
     m_minus: dict[str, int | None] = field(default_factory=dict)
     clarke_difference: dict[str, int] = field(default_factory=dict)  # S_-p(m_-p) - S_-p(m*), signed
@@ -131,7 +127,9 @@ def settle_round(cfg: CampaignConfig, rnd: Round, owner_pool: int, station_pool:
             return True  # PaperRandom: checked through Cmax after selection
         if afford is not None and prices[m] > afford + draw_o:
             return False
-        return not cfg.proportional or sum_k[m] <= prices[m] <= sum_b[m]
+        if cfg.owner_share_rule == "proportional" and prices[m] > sum_b[m]:
+            return False  # a Proportional owner would pay more than its claim
+        return not (cfg.station_share_rule == "proportional" and sum_k[m] > prices[m])  # station below its cost
 
     afford_ok = [affordable(m) for m in range(k)]
 
@@ -180,13 +178,12 @@ def settle_round(cfg: CampaignConfig, rnd: Round, owner_pool: int, station_pool:
     escrow = st.escrow
     st.station_share = {s.id: v for s, v in zip(stations, shares(escrow, sw) if stations else [])}
 
-    # Nominal shares of every posted price (Posted net values, vote weights).
+    # Nominal shares of every posted price (Posted net values), and of C at m* (before the pool discount
+    # and bonus; the vote weight s_p(m*); equal to the posted price's share under Posted).
     s_nom = [shares(prices[m], side_weights(cfg.owner_share_rule, owners, capped, m)) for m in range(k)] if owners else []
     r_nom = [shares(prices[m], side_weights(cfg.station_share_rule, stations, capped, m)) for m in range(k)] if stations else []
-    for i, o in enumerate(owners):
-        st.nominal_share[o.id] = 0 if m_star is None else s_nom[m_star][i]
-    for j, s in enumerate(stations):
-        st.nominal_share[s.id] = 0 if m_star is None else r_nom[m_star][j]
+    st.nominal_share.update(zip([o.id for o in owners], shares(c, ow) if owners else []))
+    st.nominal_share.update(zip([s.id for s in stations], shares(c, sw) if stations else []))
 
     # Lazy Clarke tax per revealed participant, with the clips.
     for i, o in enumerate(owners):

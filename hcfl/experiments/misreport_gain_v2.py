@@ -1,0 +1,104 @@
+"""`hcfl experiment misreport-gain --rules v2`: the misreport-gain experiment on the v2 rules, for every
+payment rule x share rule, so that what Proportional (the IR option) costs in truthfulness is measured.
+
+Same method as v1 (`hcfl.experiments.misreport_gain`): N random rounds (500; 60 with --quick;
+`hcfl.experiments._v2.random_round`, deposits U[1000, 10000] Gwei so that no claim cap binds on the
+grid), one random participant tries every claim scaling f in GRID while everyone else is truthful; gain
+= best misreport's true utility - truthful true utility, in % of its largest true claim. Under
+paper-random the utility is the EXPECTED one over C ~ U[Σk, Cmax] (what a risk-neutral participant
+maximizes before the salts are known).
+"""
+from __future__ import annotations
+
+import logging
+import random
+import statistics
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from hcfl.experiments._common import GWEI, log_written, write_json
+from hcfl.experiments._v2 import PAYMENT_RULES, SHARE_RULES, expected_utility, random_round, settle_one, with_claims
+from hcfl.experiments.misreport_gain import GRID, _plot, markdown_table
+
+NAME = "misreport-gain-v2"
+COMMAND = "hcfl experiment misreport-gain --rules v2"
+log = logging.getLogger(__name__)
+
+
+def variants() -> list[tuple[str, str, str]]:
+    out = []
+    for pay in PAYMENT_RULES:
+        for share in SHARE_RULES:
+            label = f"{pay}{' (expected C)' if pay == 'paper-random' else ''} / {share}"
+            out.append((label, pay, share))
+    return out
+
+
+def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 11) -> dict[str, Any]:
+    out_dir = Path(out_dir)
+    n = 60 if quick else 500
+    rng = random.Random(seed)
+    labels = [v[0] for v in variants()]
+    gains: dict[str, list[float]] = {v: [] for v in labels}
+    gains_gwei: dict[str, list[float]] = {v: [] for v in labels}
+    exact_max: dict[str, Fraction] = {}
+    roles: list[str] = []
+    for _ in tqdm(range(n), desc=NAME, unit="round", leave=False):
+        rnd = random_round(rng)
+        p = rng.choice(rnd["participants"])
+        truth = p["claims"]
+        roles.append(p["role"])
+        norm = max(truth)
+        if norm == 0:
+            continue
+        for label, pay, share in variants():
+            def utility(claims: list[int]) -> Fraction:
+                return expected_utility(settle_one(with_claims(rnd, p["id"], claims), pay, share), p["id"], truth)
+
+            honest = utility(truth)
+            best = max(utility([int(v * f) for v in truth]) for f in GRID)
+            gain = best - honest
+            exact_max[label] = max(exact_max.get(label, gain), gain)
+            gains[label].append(float(100 * gain / norm))
+            gains_gwei[label].append(float(gain / GWEI))
+
+    summary = {
+        v: {
+            "instances": len(gains[v]),
+            "max_gain_pct": max(gains[v]),
+            "mean_gain_pct": statistics.fmean(gains[v]),
+            "mean_positive_gain_pct": statistics.fmean(max(g, 0.0) for g in gains[v]),
+            "share_with_positive_gain": sum(g > 0 for g in gains[v]) / len(gains[v]),
+            "max_gain_gwei": max(gains_gwei[v]),
+            "mean_gain_gwei": statistics.fmean(gains_gwei[v]),
+            "max_gain_exact_wei": str(exact_max[v]),
+        }
+        for v in labels
+    }
+    result: dict[str, Any] = {
+        "experiment": NAME,
+        "seed": seed,
+        "quick": quick,
+        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}",
+        "grid": list(GRID),
+        "setup": {
+            "owners": "2-8", "stations": "2-8", "proposals": "2-5",
+            "owner_value_gwei": "uniform [0, 200]", "station_cost_gwei": "uniform [0, 100]",
+            "posted_price_gwei": "uniform [n_stations*50, n_owners*100]", "deposit_gwei": "uniform [1000, 10000]",
+            "shares": "the same rule for owners and stations", "pools": "empty (new campaign)",
+            "gain": "best grid misreport's true utility - truthful true utility, % of max true claim",
+        },
+        "roles": {"owner": roles.count("owner"), "station": roles.count("station")},
+        "summary": summary,
+        "gains_pct": gains,
+        "markdown": markdown_table(summary),
+    }
+    json_path = write_json(out_dir, NAME, result)
+    png_path = _plot(out_dir, gains, NAME)
+    for v in labels:
+        log.info("%s: max gain %.3f%%, mean %.3f%%", v, summary[v]["max_gain_pct"], summary[v]["mean_gain_pct"])
+    log_written(log, json_path, png_path)
+    return result
