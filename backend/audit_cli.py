@@ -1,8 +1,10 @@
-"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N]`: replay every event of an
-HCFLCrowdfund deployment, recompute each round with the Python reference and check the books.
+"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N] [--kind auto|v1|v2]`: replay every event
+of a deployment, recompute each round with the Python reference and check the books.
 
-Exit status: 0 when every settled round is verified and the books balance, 1 on any mismatch or when
-the address is not an HCFLCrowdfund deployment on that node (with a message saying which)."""
+The contract's kind is detected (v2 HCFLCore answers `counts()`, v1 HCFLCrowdfund `roundCount()`), or
+forced with --kind. v1 is audited by backend.auditor, v2 by backend.audit_v2 (over the event ledger).
+Exit status: 0 when every settled round is verified and the books balance (a v2 surplus of forced ether is
+reported, not a failure), 1 on any mismatch or when the address is not an HCFL deployment on that node."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +26,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-block", type=int, default=0,
                    help="first block to replay (default 0; the books are only fully checked from the deployment)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (amounts as decimal strings)")
+    p.add_argument("--kind", choices=("auto", "v1", "v2"), default="auto",
+                   help="contract kind: detect (default), v1 HCFLCrowdfund or v2 HCFLCore")
     p.set_defaults(func=run)
+
+
+def open_core(rpc: str, contract: str):
+    """A v2 CoreClient for `contract` on `rpc` if it answers HCFLCore's `counts()` and `accounting()`, else None."""
+    from eth_utils import is_address, to_checksum_address
+    from web3 import Web3
+
+    from hcfl.chain.v2.client import CoreClient
+
+    if not is_address(contract):
+        raise AuditSetupError(f"--contract {contract!r} is not an Ethereum address")
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+    try:
+        int(w3.eth.chain_id)
+    except Exception as exc:  # noqa: BLE001 - any transport failure means "no node there"
+        raise AuditSetupError(f"no EVM node answers at {rpc}: {exc}") from exc
+    core = CoreClient(w3, to_checksum_address(contract))
+    if not bytes(w3.eth.get_code(core.address)):
+        return None
+    try:
+        core.counts()
+        core.accounting()
+    except Exception:  # noqa: BLE001 - not an HCFLCore
+        return None
+    return core
+
+
+def run_v2(args: argparse.Namespace, core) -> int:
+    from backend.audit_v2 import audit_v2, format_report_v2
+
+    report = audit_v2(core, from_block=args.from_block)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2, default=str))
+    else:
+        print(format_report_v2(report))
+    return 0 if report.ok else 1
 
 
 def open_client(rpc: str, contract: str):
@@ -59,6 +99,19 @@ def open_client(rpc: str, contract: str):
 def run(args: argparse.Namespace) -> int:
     from backend.auditor import audit, format_report
 
+    kind = getattr(args, "kind", "auto")
+    if kind in ("auto", "v2"):
+        try:
+            core = open_core(args.rpc, args.contract)
+        except AuditSetupError as exc:
+            print(f"hcfl audit: error: {exc}", file=sys.stderr)
+            return 1
+        if core is not None:
+            return run_v2(args, core)
+        if kind == "v2":
+            print(f"hcfl audit: error: {args.contract} is not an HCFLCore (v2) deployment on {args.rpc} "
+                  "(it does not answer counts()/accounting())", file=sys.stderr)
+            return 1
     try:
         client = open_client(args.rpc, args.contract)
     except AuditSetupError as exc:

@@ -35,6 +35,25 @@ SETTLE_GAS = 29_000_000
 GAS_MONEY = 10**19  # 10 ETH of gas money per key on dev chains (gas price 1 gwei)
 
 
+def funded_keys(chain: Chain, namespace: str, needs: dict[str, int], cache: dict[str, LocalAccount]) -> dict[str, LocalAccount]:
+    """One deterministic key per label (cached in `cache`), each topped up to `needs[label]` + gas money
+    (shared by the v1 and v2 on-chain runners)."""
+    w3 = chain.w3
+    low: dict[int, list[str]] = {}
+    out: dict[str, LocalAccount] = {}
+    for label, spend in needs.items():
+        key = cache.get(label)
+        if key is None:
+            key = cache[label] = derive_key(label, namespace=namespace)
+        out[label] = key
+        need = spend + GAS_MONEY
+        if w3.eth.get_balance(key.address) < need:
+            low.setdefault(need, []).append(key.address)
+    for need, addresses in low.items():
+        fund(chain, addresses, need)
+    return out
+
+
 @dataclass
 class OnChainSession:
     """A deployed contract and a pool of funded keys, reused across instances (rounds)."""
@@ -43,6 +62,7 @@ class OnChainSession:
     client: HCFLClient
     namespace: str = field(default_factory=lambda: secrets.token_hex(4))
     _keys: list[LocalAccount] = field(default_factory=list)
+    _cache: dict[str, LocalAccount] = field(default_factory=dict)
     _own_chain: bool = False
 
     @classmethod
@@ -53,14 +73,10 @@ class OnChainSession:
 
     def keys(self, n: int, spend: int) -> list[LocalAccount]:
         """n funded keys, each able to deposit `spend` wei and pay its gas."""
-        while len(self._keys) < n:
-            self._keys.append(derive_key(f"slot-{len(self._keys)}", namespace=f"hcfl-settle-{self.namespace}"))
-        need = spend + GAS_MONEY
-        w3 = self.chain.w3
-        low = [k.address for k in self._keys[:n] if w3.eth.get_balance(k.address) < need]
-        if low:
-            fund(self.chain, low, need)
-        return self._keys[:n]
+        got = funded_keys(self.chain, f"hcfl-settle-{self.namespace}", {f"slot-{i}": spend for i in range(n)},
+                          self._cache)
+        self._keys = [got[f"slot-{i}"] for i in range(n)]
+        return self._keys
 
     def close(self) -> None:
         if self._own_chain:

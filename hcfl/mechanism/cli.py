@@ -91,17 +91,36 @@ def run(args: argparse.Namespace) -> int:
 def run_v2(args: argparse.Namespace) -> int:
     from hcfl.mechanism.v2 import Campaign, RoundEndError, run_campaign
 
-    if args.on_chain:
-        return _fail("--on-chain settles v1 round instances only (for now); drop --rules v2 or --on-chain")
     try:
         data = load_json_object(args.file)
         campaign = Campaign.model_validate(data)
-        result = run_campaign(campaign).to_json_dict()
+        if args.on_chain:
+            result = _v2_on_chain(campaign, args.chain)
+        else:
+            result = run_campaign(campaign).to_json_dict()
     except SettleInputError as exc:
         return _fail(str(exc))
     except ValidationError as exc:
         return _fail(describe_validation_error(exc))
     except RoundEndError as exc:
         return _fail(str(exc))
+    except Exception as exc:  # on chain: OnChainError, a revert (ContractRevert), a failed transaction
+        if not args.on_chain:
+            raise
+        return _fail(f"on chain: {type(exc).__name__}: {exc}")
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
+
+
+def _v2_on_chain(campaign: Any, chain: str) -> dict[str, Any]:
+    """Run the campaign on a chain (hcfl.chain.onchain_settle_v2): the chain's outcome, read from the ledger."""
+    from tqdm import tqdm
+
+    from hcfl.chain.onchain_settle_v2 import settle_campaign_on_chain
+
+    with tqdm(total=len(campaign.rounds), desc="rounds on chain", unit="round", file=sys.stderr) as bar:
+        def progress(msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.update(1)
+
+        return settle_campaign_on_chain(campaign, chain, progress=progress)
