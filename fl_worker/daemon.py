@@ -321,6 +321,8 @@ class AggregatorDaemon:
                 if status == "done":
                     log.info("round %d: training is over (%d global round(s) served by this daemon)",
                              self.round_id, self.rounds_done)
+                    if self.cell is not None:
+                        self.cell.linger(10.0)  # let the edge clients fetch their last inclusion proofs
                     if not self.config.forever:
                         return 0
                     self._next_round()

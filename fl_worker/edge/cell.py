@@ -95,6 +95,7 @@ class EdgeCell:
         self._rounds: dict[tuple[int, int], CellRound] = {}
         self._current: tuple[int, int] | None = None
         self.known: set[str] = set()
+        self.served: set[tuple[int, int, str]] = set()  # (round, g, address) proofs handed out
         self._grpc: Any = None
         self._http: ThreadingHTTPServer | None = None
         self.flower_address = ""
@@ -148,6 +149,18 @@ class EdgeCell:
     def manifest(self, round_id: int, g: int) -> CellRound | None:
         with self._cond:
             return self._rounds.get((round_id, g))
+
+    def linger(self, timeout: float) -> None:
+        """Before the station exits: wait (up to `timeout`) until every included client of the last global
+        round fetched its proof."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            if not self._rounds:
+                return
+            rid, g = max(self._rounds)
+            want = {(rid, g, leaf.address) for leaf in self._rounds[(rid, g)].leaves}
+            while not want <= self.served and time.monotonic() < deadline:
+                self._cond.wait(min(0.2, max(0.0, deadline - time.monotonic())))
 
     def is_open(self, round_id: int, g: int) -> bool:
         with self._cond:
@@ -315,6 +328,9 @@ def _handler(cell: EdgeCell) -> type[BaseHTTPRequestHandler]:
                     self._send(404, {"detail": f"{to_checksum_address(address)} is not included in g={g}"})
                     return
                 leaf, proof = hit
+                with cell._cond:
+                    cell.served.add((rid, g, leaf.address))
+                    cell._cond.notify_all()
                 self._send(200, {"station": cell.account.address, "round_id": rid, "global_round": g,
                                  "root": found.root, "samples": found.samples, "root_signature": found.root_signature,
                                  "leaf": leaf.model_dump(), "proof": proof})
