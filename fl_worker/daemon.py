@@ -210,7 +210,7 @@ class AggregatorDaemon:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if not self._stop.is_set():
-            log.info("%s received: stopping%s", name, " (abandoning the training step)" if self._in_training else "")
+            log.info("%s received: stopping%s", name, " (abandoning the step in progress)" if self._in_training else "")
         self._stop.set()
         if self._in_training:
             self._in_training = False
@@ -374,7 +374,11 @@ class AggregatorDaemon:
         params: dict[str, Any] = {"station": self.address}
         if self.config.long_poll:
             params["wait"] = self.config.long_poll
-        r = self._retry(f"GET task of round {rid}", lambda: self._get(f"/api/rounds/{rid}/task", **params))
+        self._in_training = True  # a long-polled request is abandoned on SIGTERM like a training step
+        try:
+            r = self._retry(f"GET task of round {rid}", lambda: self._get(f"/api/rounds/{rid}/task", **params))
+        finally:
+            self._in_training = False
         if r.status_code == 404:
             if self.config.forever:
                 return "wait"

@@ -76,6 +76,7 @@ class CellRound:
     rejected: list[Rejection] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)  # known clients that were not included
     seconds_flower: float = 0.0
+    seconds_critical_compute: float = 0.0  # sum over edge rounds of the slowest accepted client's training time
     bytes_down: int = 0
     bytes_up: int = 0
 
@@ -179,6 +180,7 @@ class EdgeCell:
         with self._cond:
             self._current = (round_id, g)
         t_flower = 0.0
+        critical = 0.0
         down = up = 0
         state: dict[str, Tensor] = dict(global_state)
         included: dict[str, EdgeLeaf] = {}
@@ -204,6 +206,7 @@ class EdgeCell:
                 down += len(body) * len(proxies)
                 accepted: list[tuple[dict[str, Tensor], int]] = []
                 seen: set[str] = set()
+                slowest = 0.0
                 for _proxy, res in results:
                     up += sum(len(t) for t in res.parameters.tensors)
                     verdict = self._check(res, spec, chain_id, contract, round_id, g, e, seen)
@@ -217,6 +220,8 @@ class EdgeCell:
                     self.known.add(address)
                     accepted.append((client_state, samples))
                     included[address] = EdgeLeaf(address=address, update_hash=update_hash, samples=samples)
+                    spent = res.metrics.get("train_seconds", 0.0)
+                    slowest = max(slowest, float(spent) if isinstance(spent, (int, float)) else 0.0)
                     acc = res.metrics.get("accuracy", 0.0)
                     accuracy[address] = (min(1.0, max(0.0, float(acc))) if isinstance(acc, (int, float)) else 0.0, samples)
                 if failures:
@@ -226,6 +231,7 @@ class EdgeCell:
                     raise NoEdgeClients(f"round {round_id} g={g} edge round {e}: {len(accepted)} acceptable update(s), "
                                         f"{self.config.min_clients} needed ({len(failures)} failed, {len(rejected)} rejected)")
                 state = weighted_average(accepted)
+                critical += slowest
                 log.info("round %d g=%d edge round %d/%d: %d update(s) averaged over Flower in %.3fs", round_id, g,
                          e + 1, edge_rounds, len(accepted), time.perf_counter() - t0)
         finally:
@@ -240,7 +246,7 @@ class EdgeCell:
                                                                 root, samples))
         total = sum(n for _, n in accuracy.values()) or 1
         result = CellRound(round_id, g, state, samples, sum(a * n for a, n in accuracy.values()) / total, leaves, root,
-                           signature, rejected, sorted(self.known - set(included)), t_flower, down, up)
+                           signature, rejected, sorted(self.known - set(included)), t_flower, critical, down, up)
         with self._cond:
             self._rounds[(round_id, g)] = result
         return result

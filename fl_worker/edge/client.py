@@ -111,7 +111,9 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             model.load_state_dict(start)
             config = TrainConfig(local_epochs=int(cfg["local_epochs"]), batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]))
             seed = derive_seed(int(cfg["seed"]), rid, g, e, int(account.address, 16) & 0xFFFFFFFF)
+            t_train = time.perf_counter()
             loss = train_local(model, data, config, seed)
+            t_train = time.perf_counter() - t_train
             if train_delay:
                 time.sleep(train_delay)
             body = encode_state(state_of(model))
@@ -128,7 +130,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
                      len(data), loss, accuracy, update_hash[:12])
             return FitRes(Status(Code.OK, "ok"), Parameters([body], PARAMS_TYPE), len(data),
                           {"address": account.address, "signature": sign_update(account, message),
-                           "accuracy": float(accuracy), "loss": float(loss)})
+                           "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train)})
 
     return EdgeFlowerClient()
 
