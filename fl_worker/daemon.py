@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -199,6 +200,9 @@ class AggregatorDaemon:
         self.rounds_done = 0
         self._reconciled: set[int] = set()
         self.cell: Any = None  # fl_worker.edge.cell.EdgeCell in edge mode
+        # on-chain reports go out one after the other (nonce order) on their own thread
+        self._reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
+        self._views: dict[int, _RoundView] = {}
         self._own_data: Any = None  # silo mode: fl_worker.edge.data.RawData
         self.last_cell_round: Any = None
 
@@ -282,6 +286,10 @@ class AggregatorDaemon:
         from hcfl.chain.client import ContractRevert
 
         c = self._client
+        cached = self._views.get(round_id)
+        if cached is not None:  # proposal, label mask, t and the revealed stations are fixed from Training on
+            phase = self._retry(f"phase of round {round_id}", lambda: int(c.round(round_id).phase))
+            return _RoundView(cached.omega, cached.label_mask, cached.t, cached.stations, phase)
 
         def read() -> _RoundView:
             try:
@@ -297,7 +305,12 @@ class AggregatorDaemon:
             return _RoundView("0x" + bytes(p.spec_hash).hex(), int(p.label_mask), int(p.global_rounds), revealed,
                               int(view.phase))
 
-        return self._retry(f"round {round_id} from the chain", read)
+        from hcfl.chain.types import Phase
+
+        view = self._retry(f"round {round_id} from the chain", read)
+        if view.phase == Phase.TRAINING and view.omega:
+            self._views[round_id] = view
+        return view
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> int:
@@ -336,6 +349,7 @@ class AggregatorDaemon:
             log.error("%s", exc)
             return 1
         finally:
+            self._reports.shutdown(wait=True)
             self._http.close()
             if self.cell is not None:
                 self.cell.stop()
@@ -491,11 +505,27 @@ class AggregatorDaemon:
         if self.config.mode == "edge" and self.last_cell_round is not None:
             self.commit_edge_root(rid, g, self.last_cell_round.samples, self.last_cell_round.root)
         self._rejections = 0
-        tx = self._report(rid, g, update_hash, result.samples, accuracy_bps)
         self.rounds_done += 1
-        log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
-                 rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, time.perf_counter() - t0,
-                 update_hash, tx)
+        total_s = time.perf_counter() - t0
+
+        def report() -> None:  # off the critical path: the daemon long-polls its next task meanwhile
+            tx = self._report(rid, g, update_hash, result.samples, accuracy_bps)
+            log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
+                     rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, total_s, update_hash, tx)
+
+        self._reports.submit(self._logged(report, rid, g))
+
+    @staticmethod
+    def _logged(fn: Callable[[], None], rid: int, g: int) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except Stopping:
+                log.info("round %d g=%d: stopping before the report went out (reported at the next start)", rid, g)
+            except Exception:  # noqa: BLE001 - the next start reconciles unreported uploads
+                log.exception("round %d g=%d: reportTraining failed", rid, g)
+
+        return run
 
     def _train_edge(self, task: TrainTask, global_state: dict[str, torch.Tensor]) -> StationResult:
         """kappa edge rounds with the cell's edge clients over Flower (fl_worker.edge.cell)."""

@@ -28,8 +28,8 @@ import torch
 EDGE_GRID: tuple[dict[str, Any], ...] = (
     {"name": "demo scale", "stations": 3, "clients": 2, "arch": "mlp", "hidden": (64,), "edge_rounds": 2,
      "local_epochs": 2},
-    {"name": "heavier (CNN, E=6)", "stations": 3, "clients": 2, "arch": "cnn", "hidden": (), "edge_rounds": 2,
-     "local_epochs": 6},
+    {"name": "heavier (CNN, E=24)", "stations": 3, "clients": 2, "arch": "cnn", "hidden": (), "edge_rounds": 2,
+     "local_epochs": 24},
 )
 
 
