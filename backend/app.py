@@ -56,6 +56,7 @@ class Settings:
     key_file: str | None = None
     poll: float = 2.0
     round_timeout: float = 120.0
+    max_station_samples: int = 10**6
     fast_forward: bool = False
     dataset_dir: str | None = None
     static_dir: str | None = None
@@ -96,7 +97,7 @@ class Coordinator:
         gw = ChainGateway(chain, client, payer)
         store = Store(settings.db, settings.data_dir, namespace=f"{gw.chain_id}:{client.address}")
         training = TrainingManager(store, gw, round_timeout=settings.round_timeout, poll=min(settings.poll, 1.0),
-                                   dataset_dir=settings.dataset_dir)
+                                   dataset_dir=settings.dataset_dir, max_station_samples=settings.max_station_samples)
         driver = DeadlineDriver(gw, poll=settings.poll, fast_forward=settings.fast_forward)
         log.info("coordinator on chain %s (id %d, %s), contract %s, gas payer %s, db %s",
                  settings.chain, gw.chain_id, chain.kind, client.address, payer.address, settings.db)
@@ -264,8 +265,18 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
     @app.get("/api/rounds/{rid}/task", response_model=schemas.TaskOut, response_model_exclude_none=True,
              tags=["training"], responses=ERROR_RESPONSES)
     def get_task(rid: RoundId, station: Annotated[str, Query(max_length=64, description="the station's address")],
-                 tm: TrainingDep) -> dict[str, Any]:
-        return tm.task(rid, station)
+                 tm: TrainingDep, response: Response,
+                 wait: Annotated[float, Query(ge=0, le=60, description="long-poll: hold a 'wait' answer up to this many seconds")] = 0,
+                 samples: Annotated[int | None, Query(ge=1, lt=U64, description="samples the station commits to (caps its weight)")] = None,
+                 ) -> dict[str, Any]:
+        answer, held = tm.task_wait(rid, station, wait, samples)
+        if held or wait:
+            response.headers["X-HCFL-Long-Poll"] = "1"
+        return answer
+
+    @app.get("/api/rounds/{rid}/manifests/{g}", tags=["training"], responses=ERROR_RESPONSES)
+    def get_manifest(rid: RoundId, g: GlobalRound, tm: TrainingDep) -> dict[str, Any]:
+        return tm.manifest(rid, g)
 
     @app.get("/api/rounds/{rid}/training", response_model=schemas.TrainingOut, tags=["training"], responses=ERROR_RESPONSES)
     def get_training_state(rid: RoundId, tm: TrainingDep) -> dict[str, Any]:
@@ -274,8 +285,12 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
     @app.get("/api/rounds/{rid}/models/global/{g}", tags=["training"], response_class=Response,
              responses={200: {"content": {OCTET: {"schema": {"type": "string", "format": "binary"}}},
                               "description": "safetensors; header X-HCFL-Model-Hash"}, **ERROR_RESPONSES})
-    def get_global_model(rid: RoundId, g: GlobalRound, tm: TrainingDep) -> Response:
-        data, h = tm.global_model(rid, g)
+    def get_global_model(
+        rid: RoundId, g: GlobalRound, tm: TrainingDep,
+        x_hcfl_station: Annotated[str, Header(alias="X-HCFL-Station", max_length=64)] = "",
+        x_hcfl_signature: Annotated[str, Header(alias="X-HCFL-Signature", max_length=200)] = "",
+    ) -> Response:
+        data, h = tm.global_model(rid, g, x_hcfl_station, x_hcfl_signature)
         return Response(data, media_type=OCTET, headers={"X-HCFL-Model-Hash": h})
 
     @app.put("/api/rounds/{rid}/updates/{g}", response_model=schemas.UploadAccepted, tags=["training"],
@@ -287,10 +302,12 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
         x_hcfl_samples: Annotated[int, Header(alias="X-HCFL-Samples", ge=0, lt=U64)],
         x_hcfl_accuracy_bps: Annotated[int, Header(alias="X-HCFL-Accuracy-Bps", ge=0, le=10_000)],
         x_hcfl_signature: Annotated[str, Header(alias="X-HCFL-Signature", max_length=200)],
+        x_hcfl_edge_root: Annotated[str | None, Header(alias="X-HCFL-Edge-Root", max_length=80)] = None,
+        x_hcfl_edge_root_signature: Annotated[str | None, Header(alias="X-HCFL-Edge-Root-Signature", max_length=200)] = None,
     ) -> dict[str, Any]:
         body = await _read_body(request, MODEL_MAX_BYTES)
         return await run_in_threadpool(tm.upload, rid, g, x_hcfl_station, x_hcfl_samples, x_hcfl_accuracy_bps,
-                                       x_hcfl_signature, body)
+                                       x_hcfl_signature, body, x_hcfl_edge_root, x_hcfl_edge_root_signature)
 
     @app.get("/api/rounds/{rid}/models/final", tags=["training"], response_class=Response,
              responses={200: {"content": {OCTET: {"schema": {"type": "string", "format": "binary"}}},

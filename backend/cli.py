@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--poll", type=float, default=2.0, help="seconds between deadline checks")
     p.add_argument("--round-timeout", type=float, default=120.0,
                    help="close a global round this many seconds after it opened once >= 1 station uploaded")
+    p.add_argument("--max-station-samples", type=int, default=10**6, metavar="N",
+                   help="cap on a station's aggregation weight (its declared samples are clipped to it and to what it "
+                   "committed when it first asked for a task)")
     p.add_argument("--fast-forward", action="store_true",
                    help="dev chains only: jump the clock to a commit/reveal/vote deadline once everybody acted")
     p.add_argument("--dataset-dir", help="local copy of mnist/cifar10 for the coordinator's validation split")
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(
         chain=args.chain, contract=args.contract, host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
         key_file=str(args.key_file) if args.key_file else None, poll=args.poll, round_timeout=args.round_timeout,
-        fast_forward=args.fast_forward, dataset_dir=args.dataset_dir,
+        max_station_samples=args.max_station_samples, fast_forward=args.fast_forward, dataset_dir=args.dataset_dir,
     )
     if args.fast_forward and args.chain not in ("embedded", "anvil"):
         log.warning("--fast-forward only works on dev chains; it is ignored unless the node is anvil")

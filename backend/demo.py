@@ -3,8 +3,10 @@
 It starts the coordinator (`hcfl serve`) as a subprocess on the embedded chain (or on an anvil it
 spawns), then plays three model owners and three base stations with their own keys: join with deposits,
 publish two model specs and propose them, commit and reveal sealed claims. The contract selects and
-settles; three real aggregator daemons (`hcfl aggregator` subprocesses, talking HTTP on loopback)
-train the selected model on scikit-learn digits and report on chain; the winner finalizes with the
+settles; three real aggregator daemons (`hcfl aggregator --edge` subprocesses, talking HTTP on loopback),
+each the Flower server of a cell with two real edge devices (`hcfl edge-client` subprocesses holding their
+own data folders, written from scikit-learn digits), train the selected model and report on chain; every
+edge device verifies the Merkle proof that its update was included in each global round; the winner finalizes with the
 coordinator's published result; the other owners download the model, evaluate it on their own data and
 vote; everybody withdraws; the auditor recomputes everything.
 """
@@ -43,8 +45,9 @@ GWEI = 10**9
 HCFL = [sys.executable, "-m", "hcfl.cli"]
 
 SPEC = {"arch": "mlp", "input_shape": [1, 8, 8], "hidden": [64], "init_seed": 7}
-PLAN = {"dataset": "digits", "clients_per_station": 3, "partition": "dirichlet", "alpha": 1.0, "seed": 0,
-        "edge_rounds": 2, "local_epochs": 2, "batch_size": 32, "lr": 0.1}
+PLAN = {"dataset": "digits", "seed": 0, "edge_rounds": 2, "local_epochs": 2, "batch_size": 32, "lr": 0.1,
+        "simulation": {"clients_per_station": 2, "partition": "dirichlet", "alpha": 1.0}}
+EDGE_CLIENTS = 2  # edge devices per station
 ALL_LABELS = 0x3FF
 LOW_LABELS = 0x01F  # digits 0-4
 # sealed claims (wei) for proposal 0 (all ten digits) and proposal 1 (digits 0-4)
@@ -231,6 +234,8 @@ class Demo:
             for n, p in people.items():
                 p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=10**18, capability=1)
             step(f"round {rid}: 3 owners and 3 stations joined")
+            self._start_cells(rid, keys)  # the stations' daemons and edge devices start while the round settles
+            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Proposing")
             omega = httpx.post(f"{self.base}/api/specs", json={"spec": SPEC, "training": PLAN}, timeout=30).json()["omega"]
             for n, mask, acc in (("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)):
@@ -284,17 +289,73 @@ class Demo:
             bar.close()
             self.close()
 
-    def _train_vote(self, rid: int, people: dict[str, Participant], keys: dict[str, LocalAccount],
-                    by_addr: dict[str, str], report: DemoReport, step: Any) -> None:
+    def _start_cells(self, rid: int, keys: dict[str, LocalAccount]) -> None:
+        """Per station: its aggregator daemon (the Flower server of its cell) and EDGE_CLIENTS edge devices, each
+        with its own key and its own data folder (the demo writes the folders: a Dirichlet split of digits)."""
+        import numpy as np
+        import torch
+
+        from fl_worker.data import load_digits
+        from fl_worker.partition import PartitionConfig, partition
+
         keydir = self.workdir / "keys"
         keydir.mkdir(exist_ok=True)
-        for n in STATION_CLAIMS:
+        train = load_digits(seed=PLAN["seed"]).train
+        sim = PLAN["simulation"]
+        parts = partition(train.y.numpy(), PartitionConfig(method="dirichlet", stations=len(STATION_CLAIMS),
+                                                           clients_per_station=EDGE_CLIENTS, alpha=sim["alpha"],
+                                                           seed=PLAN["seed"]))
+        self.edge: dict[str, dict[str, Any]] = {}
+        for j, n in enumerate(STATION_CLAIMS):
             path = keydir / f"{n}.key"
             path.write_text(keys[n].key.hex())
             path.chmod(0o600)
+            http = f"127.0.0.1:{_free_port()}"
             self._spawn(["aggregator", "--coordinator", self.base, "--key", str(path), "--round", str(rid),
-                         "--rpc", self.rpc_url, "--poll", "0.5", "--max-backoff", "5"], f"aggregator-{n}.log")
-        step("3 aggregator daemons started")
+                         "--rpc", self.rpc_url, "--poll", "0.5", "--max-backoff", "5", "--edge",
+                         "--edge-flower", f"127.0.0.1:{_free_port()}", "--edge-http", http,
+                         "--min-edge-clients", str(EDGE_CLIENTS), "--edge-timeout", "60"], f"aggregator-{n}.log")
+            for m in range(EDGE_CLIENTS):
+                name = f"{n}-edge-{m + 1}"
+                account = derive_key(name, namespace=f"hcfl-demo-{self.client.address}")
+                kpath = keydir / f"{name}.key"
+                kpath.write_text(account.key.hex())
+                kpath.chmod(0o600)
+                folder = self.workdir / "edge-data" / name
+                folder.mkdir(parents=True)
+                idx = torch.as_tensor(parts[j][m], dtype=torch.int64)
+                np.savez(folder / "data.npz", X=train.X[idx].numpy(), y=train.y[idx].numpy())
+                out = self.workdir / f"{name}.json"
+                self._spawn(["edge-client", "--station", f"http://{http}", "--key", str(kpath), "--data", str(folder),
+                             "--report", str(out)], f"{name}.log")
+                self.edge[name] = {"address": account.address, "station": n, "report": out}
+
+    def _edge_report(self, rid: int, t: int, by_addr: dict[str, str]) -> list[dict[str, Any]]:
+        """Every edge device: its address, station, samples and the global rounds in which its update was
+        included (its own verified proofs), cross-checked against the coordinator's inclusion manifests."""
+        manifests = [httpx.get(f"{self.base}/api/rounds/{rid}/manifests/{g}", timeout=30).json() for g in range(t)]
+        rows = []
+        deadline = time.monotonic() + 15
+        for name, info in self.edge.items():
+            seen: dict[str, Any] = {}
+            while time.monotonic() < deadline:  # the device may still be verifying the last proof
+                seen = json.loads(info["report"].read_text()) if info["report"].exists() else {}
+                if sum(1 for r in seen.get("rounds", []) if r.get("included") is not None) >= t:
+                    break
+                time.sleep(0.2)
+            rounds = [r for r in seen.get("rounds", []) if r.get("included") and r.get("verified")]
+            station = self.edge[name]["station"]
+            station_addr = next(a for a, n in by_addr.items() if n == station)
+            listed = [m["global_round"] for m in manifests
+                      if any(i["address"] == station_addr and i.get("edge_root") for i in m.get("included", []))]
+            rows.append({"name": name, "address": info["address"], "station": station,
+                         "samples": max((r["samples"] for r in rounds), default=0),
+                         "included_rounds": sorted(r["global_round"] for r in rounds),
+                         "station_root_in_manifest_rounds": listed})
+        return rows
+
+    def _train_vote(self, rid: int, people: dict[str, Participant], keys: dict[str, LocalAccount],
+                    by_addr: dict[str, str], report: DemoReport, step: Any) -> None:
         proposal = self.client.proposals(rid)[report.selected or 0]
         report.promised_accuracy = proposal.promised_acc_bps / 10_000
         t = proposal.global_rounds
@@ -323,6 +384,9 @@ class Demo:
         }
         people[winner].finalize_training(rid, bytes.fromhex(result["global_model_hash"][2:]), int(result["achieved_acc_bps"]),
                                          [int(s) for s in result["scores"]])
+        report.extra["edge_clients"] = self._edge_report(rid, t, by_addr)
+        report.extra["manifests"] = [httpx.get(f"{self.base}/api/rounds/{rid}/manifests/{g}", timeout=30).json()
+                                     for g in range(t)]
         step(f"trained {t} global rounds; {winner} finalized at {report.final_accuracy:.1%}")
         self._wait_phase(rid, "VoteCommitting")
         voters = [n for n in OWNER_CLAIMS if n != winner]
@@ -361,6 +425,11 @@ def render(report: DemoReport) -> str:
             lines.append(f"  g={g:<2} {acc if acc is None else f'{acc:.3f}'} {bar}")
         lines.append(f"promised {report.promised_accuracy:.1%}, achieved {report.final_accuracy:.1%}; "
                      f"owners measured {report.owner_evaluations}; votes to punish {report.votes}; punished: {report.punished}")
+    if report.extra.get("edge_clients"):
+        lines += ["", "| edge device | address | station | samples | included in global rounds (proof verified) |",
+                  "|---|---|---|---:|---|"]
+        for e in report.extra["edge_clients"]:
+            lines.append(f"| {e['name']} | {e['address']} | {e['station']} | {e['samples']} | {e['included_rounds']} |")
     if report.extra.get("contribution_scores_bps"):
         lines.append(f"contribution scores (Shapley, bps; rewards are split by them, a score <= 0 earns nothing): "
                      f"{report.extra['contribution_scores_bps']}")

@@ -5,9 +5,18 @@ uploads for the current g, close g when every selected station uploaded (or `rou
 after it opened with at least one upload), average by samples, evaluate on the validation split,
 open g + 1; after t global rounds compute contribution scores and publish the result the winner signs.
 Every step is written to the Store first, so a restarted coordinator continues at the stored g.
+
+Integrity (issue 9): a station's aggregation weight is its declared sample count clipped to its cap (recorded
+when it first asks for a task); an update whose distance from the previous global model is far beyond the
+others' is clipped, one pointing against the others is left out, and both are recorded as evidence. Every
+closed global round publishes an inclusion manifest (`manifest-{g}.json`, GET /api/rounds/{rid}/manifests/{g}):
+a Merkle root (hcfl.merkle) over the included stations' leaves (address, update hash, weight). A station
+that missed the previous global round is not waited for: the round closes once every live station uploaded.
+Global models before the final one go only to the round's selected stations (signed request).
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -27,6 +36,7 @@ from hcfl.chain.types import Phase, Role
 log = logging.getLogger(__name__)
 
 MAX_MODEL_BYTES = 256 * 1024 * 1024
+MANIFEST_LEAF_TYPES = ("address", "bytes32", "uint256")  # (station, update hash, aggregation weight)
 
 
 class ApiError(Exception):
@@ -89,7 +99,7 @@ class ValidationData:
         self._lock = threading.Lock()
 
     def get(self, plan: TrainingPlan):
-        key = (plan.dataset, plan.data_dir, plan.seed)
+        key = (plan.dataset, plan.simulation.data_dir, plan.seed)
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = _Validation(self._load(plan))
@@ -98,7 +108,7 @@ class ValidationData:
     def _load(self, plan: TrainingPlan):
         from fl_worker.data import load_dataset
 
-        for directory in (self.dataset_dir, plan.data_dir):
+        for directory in (self.dataset_dir, plan.simulation.data_dir):
             if plan.dataset in ("mnist", "cifar10") and directory is None:
                 continue
             try:
@@ -110,8 +120,14 @@ class ValidationData:
 
 class TrainingManager:
     def __init__(self, store: Store, gw: ChainGateway, *, round_timeout: float = 120.0, poll: float = 1.0,
-                 dataset_dir: str | None = None) -> None:
+                 dataset_dir: str | None = None, max_station_samples: int = 10**6, outlier_norm_factor: float = 5.0,
+                 outlier_min_cosine: float = -0.5) -> None:
         self.store = store
+        self.max_station_samples = int(max_station_samples)
+        self.outlier_norm_factor = float(outlier_norm_factor)
+        self.outlier_min_cosine = float(outlier_min_cosine)
+        self.changed = threading.Condition()  # notified whenever a global round opens, closes or gets an upload
+        self._generation = 0
         self.gw = gw
         self.round_timeout = float(round_timeout)
         self.poll = poll
@@ -123,6 +139,34 @@ class TrainingManager:
         self._skip: set[int] = set()  # rounds that will never train (finished without Training)
         self._warned: set[int] = set()
         self._specs: dict[str, tuple[Any, TrainingPlan]] = {}
+
+    def _notify(self) -> None:
+        with self.changed:
+            self._generation += 1
+            self.changed.notify_all()
+
+    # ------------------------------------------------------------ per-station caps (recorded at task time)
+    def _caps_path(self, rid: int) -> Path:
+        return self.store.round_dir(rid) / "station-caps.json"
+
+    def station_caps(self, rid: int) -> dict[str, int]:
+        path = self._caps_path(rid)
+        return {k: int(v) for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+
+    def _record_cap(self, rid: int, station: str, declared: int | None) -> None:
+        with self.lock:
+            caps = self.station_caps(rid)
+            if station in caps:
+                return
+            caps[station] = min(self.max_station_samples, int(declared)) if declared else self.max_station_samples
+            Store.write_file(self._caps_path(rid), json.dumps(caps, sort_keys=True).encode())
+            log.info("round %d: sample cap of %s recorded at %d", rid, station, caps[station])
+
+    def dead_stations(self, tr: TrainingRow) -> set[str]:
+        """Stations that uploaded nothing in the previous global round (not waited for any more)."""
+        if tr.g == 0:
+            return set()
+        return set(tr.stations) - {u.station for u in self.store.uploads(tr.round_id, tr.g - 1)}
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -215,12 +259,14 @@ class TrainingManager:
                             label_mask=int(proposal.label_mask), stations=stations, opened_at=time.time()),
                 GlobalRow(rid, 0, h, str(path), None),
             )
+        self._notify()
         log.info("round %d: training opened: %s, t=%d, %d stations, label mask %#x, initial model %s",
                  rid, spec.arch, proposal.global_rounds, len(stations), proposal.label_mask, h[:12])
 
     def _maybe_close(self, tr: TrainingRow) -> None:
         ups = self.store.uploads(tr.round_id, tr.g)
-        everyone = {u.station for u in ups} >= set(tr.stations)
+        live = set(tr.stations) - self.dead_stations(tr)
+        everyone = bool(ups) and {u.station for u in ups} >= live
         timed_out = ups and time.time() - tr.opened_at >= self.round_timeout
         if everyone or timed_out:
             with self.lock:
@@ -242,10 +288,22 @@ class TrainingManager:
         prev = self.store.get_global(tr.round_id, tr.g)
         prev_state = decode_state(Path(prev.path).read_bytes(), spec, prev.hash)
         order = {a: j for j, a in enumerate(tr.stations)}
+        caps = self.station_caps(tr.round_id)
         results = []
+        evidence: list[dict[str, Any]] = []
         for u in sorted(ups, key=lambda u: order.get(u.station, 10**9)):
             state = decode_state(Path(u.path).read_bytes(), spec, u.update_hash)
-            results.append(StationResult(order[u.station], tr.g, state, u.samples, u.accuracy_bps / 10_000))
+            cap = caps.get(u.station, self.max_station_samples)
+            weight = min(int(u.samples), cap)
+            if weight < u.samples:
+                evidence.append({"station": u.station, "update_hash": u.update_hash, "action": "weight-clipped",
+                                 "declared_samples": int(u.samples), "cap": cap})
+            results.append(StationResult(order[u.station], tr.g, state, weight, u.accuracy_bps / 10_000))
+        results, outliers = screen_updates(results, prev_state, self.outlier_norm_factor, self.outlier_min_cosine)
+        for o in outliers:
+            o.update({"station": tr.stations[o.pop("station_id")]})
+            o["update_hash"] = next(u.update_hash for u in ups if u.station == o["station"])
+        evidence += outliers
         with torch.no_grad():
             if sum(r.samples for r in results) > 0:
                 new_state = aggregate_stations(results)
@@ -266,6 +324,7 @@ class TrainingManager:
         path = self.store.round_dir(tr.round_id) / f"global-{g_next}.safetensors"
         Store.write_file(path, data)
         done = g_next >= tr.t
+        self._write_manifest(tr, ups, results, evidence, h)
         result = None
         if done:
             result = self._result(tr, spec, validation, results, prev_state, h, accuracy)
@@ -273,9 +332,60 @@ class TrainingManager:
         log.info("round %d: global round %d/%d closed: %d/%d stations, %d samples, accuracy %s, model %s (%.2fs)",
                  tr.round_id, tr.g + 1, tr.t, len(results), len(tr.stations), sum(r.samples for r in results),
                  "n/a" if accuracy is None else f"{accuracy:.4f}", h[:12], time.perf_counter() - t0)
+        self._notify()
+        if evidence:
+            log.warning("round %d: global round %d: integrity evidence recorded: %s", tr.round_id, tr.g + 1, evidence)
         if done:
             log.info("round %d: training done: final model %s, accuracy %s bps, scores %s; the winner may finalize",
                      tr.round_id, h[:12], result["achieved_acc_bps"], result["scores"])
+
+    def _write_manifest(self, tr: TrainingRow, ups: list[UploadRow], included: list[Any], evidence: list[dict[str, Any]],
+                        model_hash: str) -> None:
+        """The inclusion manifest of global round tr.g: which updates went into the aggregate, with what weight."""
+        from hcfl.merkle import MerkleTree
+
+        by_station = {u.station: u for u in ups}
+        leaves = sorted(((tr.stations[r.station_id], by_station[tr.stations[r.station_id]].update_hash, int(r.samples))
+                         for r in included), key=lambda leaf: leaf[0].lower())
+        tree = MerkleTree.build(MANIFEST_LEAF_TYPES, [(a, bytes.fromhex(h[2:]), w) for a, h, w in leaves]) if leaves else None
+        manifest = {
+            "round_id": tr.round_id, "global_round": tr.g, "leaf_types": list(MANIFEST_LEAF_TYPES),
+            "root": "0x" + tree.root.hex() if tree else None, "global_model_hash": model_hash,
+            "included": [{"address": a, "update_hash": h, "weight": w,
+                          "declared_samples": int(by_station[a].samples),
+                          "edge_root": self._edge_roots(tr.round_id).get(f"{tr.g}:{a}")} for a, h, w in leaves],
+            "absent": [a for a in tr.stations if a not in by_station],
+            "evidence": evidence,
+        }
+        Store.write_file(self.store.round_dir(tr.round_id) / f"manifest-{tr.g}.json",
+                         json.dumps(manifest, indent=1, sort_keys=True).encode())
+
+    def manifest(self, rid: int, g: int) -> dict[str, Any]:
+        self._known_round(rid)
+        path = self.store.round_dir(rid) / f"manifest-{g}.json"
+        if g < 0 or not path.exists():
+            raise ApiError(404, f"no inclusion manifest for global round {g} of round {rid} (not closed yet)")
+        return json.loads(path.read_text())
+
+    def _edge_roots(self, rid: int) -> dict[str, Any]:
+        path = self.store.round_dir(rid) / "edge-roots.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _record_edge_root(self, rid: int, g: int, station: str, root: str, signature: str, samples: int) -> None:
+        """A station's signed root over its edge clients' leaves (fl_worker.edge.protocol); checked, then listed."""
+        import re
+
+        from fl_worker.edge.protocol import edge_root_message
+
+        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", root):
+            raise ApiError(422, "X-HCFL-Edge-Root must be a 0x-prefixed 32-byte hex value")
+        message = edge_root_message(self.gw.chain_id, self.gw.address, station, rid, g, root, samples)
+        if recover_signer(message, signature) != station:
+            raise ApiError(403, "X-HCFL-Edge-Root-Signature does not recover to X-HCFL-Station for this root")
+        with self.lock:
+            roots = self._edge_roots(rid)
+            roots[f"{g}:{station}"] = {"root": root.lower(), "samples": samples, "signature": signature}
+            Store.write_file(self.store.round_dir(rid) / "edge-roots.json", json.dumps(roots, sort_keys=True).encode())
 
     def _result(self, tr: TrainingRow, spec, validation, results, prev_state, final_hash: str,
                 accuracy: float | None) -> dict[str, Any]:
@@ -312,7 +422,22 @@ class TrainingManager:
         if rid < 0 or rid >= self.gw.round_count():
             raise ApiError(404, f"unknown round {rid}")
 
-    def task(self, rid: int, station: str) -> dict[str, Any]:
+    def task_wait(self, rid: int, station: str, wait: float = 0.0, samples: int | None = None) -> tuple[dict[str, Any], bool]:
+        """`task`, held up to `wait` seconds while the answer is "wait" (HTTP long-poll). Returns (answer, held)."""
+        deadline = time.monotonic() + max(0.0, min(float(wait), 60.0))
+        seen = self._generation
+        answer = self.task(rid, station, samples)
+        held = False
+        while answer.get("status") == "wait" and time.monotonic() < deadline and not self._stop.is_set():
+            held = True
+            with self.changed:
+                if self._generation == seen:
+                    self.changed.wait(min(1.0, deadline - time.monotonic()))
+                seen = self._generation
+            answer = self.task(rid, station, samples)
+        return answer, held
+
+    def task(self, rid: int, station: str, samples: int | None = None) -> dict[str, Any]:
         self._known_round(rid)
         station = checksum(station, "station")
         tr = self.store.get_training(rid)
@@ -336,6 +461,7 @@ class TrainingManager:
             return {"status": "wait", "reason": f"already uploaded for global round {tr.g}"}
         spec, plan = self.spec_of(tr.omega)
         g = self.store.get_global(rid, tr.g)
+        self._record_cap(rid, station, samples)
         return {
             "status": "train", "round_id": rid, "global_round": tr.g, "global_model_hash": g.hash,
             "spec": spec.model_dump(mode="json"), "training": plan.model_dump(mode="json"),
@@ -343,9 +469,21 @@ class TrainingManager:
             "num_stations": len(tr.stations), "global_rounds": tr.t,
         }
 
-    def global_model(self, rid: int, g: int) -> tuple[bytes, str]:
+    def global_model(self, rid: int, g: int, station: str = "", signature: str = "") -> tuple[bytes, str]:
+        """Global model g < t: only for the round's selected stations, by a request signed with
+        download_message (the signature an owner uses for the final model)."""
         self._known_round(rid)
+        if not station or not signature:
+            raise ApiError(403, "intermediate global models go to the round's selected stations only: send "
+                                "X-HCFL-Station and X-HCFL-Signature (EIP-191 over hcfl-download:chainId:contract:round)")
+        station = checksum(station, "X-HCFL-Station")
+        contract = self.gw.address
+        if not signed_by([download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())], signature,
+                         station):
+            raise ApiError(403, "signature does not recover to X-HCFL-Station")
         tr = self.store.get_training(rid)
+        if tr is not None and station not in tr.stations:
+            raise ApiError(403, f"{station} is not a selected station of round {rid}")
         if tr is None:
             raise ApiError(404, f"round {rid} has no training state (not in Training yet)")
         if g < 0:
@@ -357,7 +495,8 @@ class TrainingManager:
             raise ApiError(404, f"global model {g} of round {rid} does not exist yet (current global round {tr.g})")
         return Path(row.path).read_bytes(), row.hash
 
-    def upload(self, rid: int, g: int, station: str, samples: int, accuracy_bps: int, signature: str, body: bytes) -> dict[str, Any]:
+    def upload(self, rid: int, g: int, station: str, samples: int, accuracy_bps: int, signature: str, body: bytes,
+               edge_root: str | None = None, edge_root_signature: str | None = None) -> dict[str, Any]:
         from fl_worker.wire import WireFormatError, decode_state, state_hash
 
         self._known_round(rid)
@@ -389,6 +528,8 @@ class TrainingManager:
             decode_state(body, spec, max_bytes=MAX_MODEL_BYTES)
         except WireFormatError as exc:
             raise ApiError(400, f"model rejected: {exc}"[:500]) from None
+        if edge_root is not None:
+            self._record_edge_root(rid, g, station, edge_root, edge_root_signature or "", samples)
         path = self.store.round_dir(rid) / f"update-{g}-{station}.safetensors"
         Store.write_file(path, body)
         with self.lock:
@@ -401,6 +542,7 @@ class TrainingManager:
         log.info("round %d: global round %d: upload %d/%d from %s (%d samples, %d bps)",
                  rid, g, n, len(tr.stations), station, samples, accuracy_bps)
         self.wake.set()
+        self._notify()
         return {"accepted": True, "update_hash": update_hash, "global_round": g}
 
     def final_model(self, rid: int, owner: str, signature: str) -> tuple[bytes, str]:
@@ -452,3 +594,46 @@ class TrainingManager:
             "initial_model_hash": globals_[0].hash if 0 in globals_ else None, "history": history,
             "result": tr.result, "note": "training stopped: the round left Training on chain" if tr.status == "abandoned" else None,
         }
+
+
+def screen_updates(results: list[Any], prev_state: dict[str, Any], norm_factor: float,
+                   min_cosine: float) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Outlier screening of station updates against the previous global model (needs >= 3 updates).
+
+    An update whose distance from the previous model exceeds `norm_factor` x the median distance is clipped
+    to that bound; one whose direction has cosine < `min_cosine` with the mean of the others' directions is
+    left out. Returns the (possibly clipped) results to aggregate and the evidence, one dict per action."""
+    import torch
+
+    from fl_worker.hfl import StationResult
+
+    if len(results) < 3:
+        return results, []
+    keys = list(prev_state)
+
+    def flat(state: dict[str, Any]) -> Any:
+        return torch.cat([(state[k].detach().double() - prev_state[k].double()).flatten() for k in keys])
+
+    deltas = [flat(r.state) for r in results]
+    norms = [float(d.norm()) for d in deltas]
+    median = float(torch.tensor(norms, dtype=torch.float64).median())
+    evidence: list[dict[str, Any]] = []
+    kept: list[Any] = []
+    for i, (r, d, n) in enumerate(zip(results, deltas, norms)):
+        others = torch.stack([x for j, x in enumerate(deltas) if j != i]).mean(dim=0)
+        denom = float(d.norm() * others.norm())
+        cosine = float(d @ others) / denom if denom > 0 else 1.0
+        if cosine < min_cosine:
+            evidence.append({"station_id": r.station_id, "action": "left-out", "cosine": round(cosine, 6),
+                             "min_cosine": min_cosine, "norm": round(n, 6), "median_norm": round(median, 6)})
+            continue
+        bound = norm_factor * median
+        if median > 0 and n > bound:
+            scale = bound / n
+            state = {k: (prev_state[k].double() + (r.state[k].double() - prev_state[k].double()) * scale).to(r.state[k].dtype)
+                     for k in keys}
+            evidence.append({"station_id": r.station_id, "action": "norm-clipped", "norm": round(n, 6),
+                             "median_norm": round(median, 6), "bound": round(bound, 6)})
+            r = StationResult(r.station_id, r.round_index, state, r.samples, r.local_accuracy)
+        kept.append(r)
+    return kept, evidence

@@ -175,6 +175,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", choices=["mlp", "cnn", "resnet"], default="cnn")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads per process")
     parser.add_argument("--no-isolate", action="store_true", help="run every case in this process (RSS Δ less meaningful)")
+    parser.add_argument("--edge", choices=["yes", "no", "only"], default="yes",
+                        help="also (yes) or only (only) the real edge tier: Flower cells with hcfl edge-client processes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,6 +188,19 @@ def run(args: argparse.Namespace) -> int:
     }
     if not args.quick:
         overrides["rounds"] = args.rounds
+    edge_rows: list[dict[str, Any]] = []
+    if args.edge != "no":
+        from fl_worker.edge.bench import EDGE_GRID, markdown_table as edge_table, measure_edge
+
+        edge_rows = [measure_edge(case, rounds=1 if args.quick else args.rounds) for case in EDGE_GRID]
+        print("edge tier: one global round in-process (bare compute) vs over Flower with real hcfl edge-client "
+              "processes (digits, IID)\n")
+        print(edge_table(edge_rows))
+        if args.edge == "only":
+            if args.json_file:
+                Path(args.json_file).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.json_file).write_text(json.dumps({"edge": edge_rows}, indent=2))
+            return 0
     rows = run_bench(quick=args.quick, isolate=not args.no_isolate, **overrides)
     first = rows[0]
     print(
@@ -195,5 +210,5 @@ def run(args: argparse.Namespace) -> int:
     print(markdown_table(rows))
     if args.json_file:
         Path(args.json_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_file).write_text(json.dumps(rows, indent=2))
+        Path(args.json_file).write_text(json.dumps(rows if not edge_rows else {"grid": rows, "edge": edge_rows}, indent=2))
     return 0

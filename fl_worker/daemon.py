@@ -27,6 +27,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -102,7 +103,16 @@ class DaemonConfig(BaseModel):
     key: SecretStr = Field(description="the station's private key (hex)")
     round_id: int = Field(ge=0)
     rpc: str | None = Field(default=None, description="JSON-RPC URL; default {coordinator}/rpc")
-    data_dir: Path | None = None
+    data_dir: Path | None = Field(default=None, description="simulation mode: local copy of the plan's dataset")
+    mode: Literal["simulate", "silo", "edge"] = Field(
+        default="simulate", description="simulate: the plan's partition of a shared dataset (demo, benches, tests); "
+        "silo: the station's own data (--data); edge: the station's edge clients over Flower (--edge)")
+    station_data: Path | None = Field(default=None, description="silo mode: the station's own data folder")
+    edge_flower: str = Field(default="127.0.0.1:9091", description="edge mode: host:port of the cell's Flower server")
+    edge_http: str = Field(default="127.0.0.1:9090", description="edge mode: host:port of the cell's HTTP endpoint")
+    min_edge_clients: int = Field(default=1, ge=1)
+    edge_timeout: float = Field(default=60.0, gt=0)
+    long_poll: float = Field(default=25.0, ge=0, description="seconds the coordinator may hold a task request")
     poll: float = Field(default=2.0, gt=0)
     max_backoff: float = Field(default=30.0, gt=0)
     forever: bool = False
@@ -189,6 +199,12 @@ class AggregatorDaemon:
         self._dataset_cache: dict[tuple[str, str | None, int], Any] = {}
         self.rounds_done = 0
         self._reconciled: set[int] = set()
+        self.cell: Any = None  # fl_worker.edge.cell.EdgeCell in edge mode
+        # on-chain reports go out one after the other (nonce order) on their own thread
+        self._reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
+        self._views: dict[int, _RoundView] = {}
+        self._own_data: Any = None  # silo mode: fl_worker.edge.data.RawData
+        self.last_cell_round: Any = None
 
     # ------------------------------------------------------------------ signals
     def install_signal_handlers(self) -> None:
@@ -198,7 +214,7 @@ class AggregatorDaemon:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if not self._stop.is_set():
-            log.info("%s received: stopping%s", name, " (abandoning the training step)" if self._in_training else "")
+            log.info("%s received: stopping%s", name, " (abandoning the step in progress)" if self._in_training else "")
         self._stop.set()
         if self._in_training:
             self._in_training = False
@@ -270,6 +286,10 @@ class AggregatorDaemon:
         from hcfl.chain.client import ContractRevert
 
         c = self._client
+        cached = self._views.get(round_id)
+        if cached is not None:  # proposal, label mask, t and the revealed stations are fixed from Training on
+            phase = self._retry(f"phase of round {round_id}", lambda: int(c.round(round_id).phase))
+            return _RoundView(cached.omega, cached.label_mask, cached.t, cached.stations, phase)
 
         def read() -> _RoundView:
             try:
@@ -285,7 +305,12 @@ class AggregatorDaemon:
             return _RoundView("0x" + bytes(p.spec_hash).hex(), int(p.label_mask), int(p.global_rounds), revealed,
                               int(view.phase))
 
-        return self._retry(f"round {round_id} from the chain", read)
+        from hcfl.chain.types import Phase
+
+        view = self._retry(f"round {round_id} from the chain", read)
+        if view.phase == Phase.TRAINING and view.omega:
+            self._views[round_id] = view
+        return view
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> int:
@@ -295,6 +320,7 @@ class AggregatorDaemon:
         log.info("aggregator for station %s, round %d (poll %.1fs, max backoff %.1fs%s)", self.address,
                  self.round_id, self.config.poll, self.config.max_backoff, ", forever" if self.config.forever else "")
         try:
+            self._prepare_mode()
             self._connect()
             while not self.stopping:
                 try:
@@ -308,6 +334,8 @@ class AggregatorDaemon:
                 if status == "done":
                     log.info("round %d: training is over (%d global round(s) served by this daemon)",
                              self.round_id, self.rounds_done)
+                    if self.cell is not None:
+                        self.cell.linger(10.0)  # let the edge clients fetch their last inclusion proofs
                     if not self.config.forever:
                         return 0
                     self._next_round()
@@ -321,9 +349,32 @@ class AggregatorDaemon:
             log.error("%s", exc)
             return 1
         finally:
+            self._reports.shutdown(wait=True)
             self._http.close()
+            if self.cell is not None:
+                self.cell.stop()
         log.info("stopped cleanly")
         return 0
+
+    def _prepare_mode(self) -> None:
+        """Silo: read the station's own data now (a bad folder is a start-up error). Edge: open the cell."""
+        if self.config.mode == "silo":
+            from fl_worker.edge.data import EdgeDataError, load_edge_data
+
+            if self.config.station_data is None:
+                raise DaemonError("silo mode needs --data DIR")
+            try:
+                self._own_data = load_edge_data(self.config.station_data)
+            except EdgeDataError as exc:
+                raise DaemonError(str(exc)) from None
+            log.info("station data: %d samples (%s)", len(self._own_data), self._own_data.source)
+        elif self.config.mode == "edge" and self.cell is None:
+            from fl_worker.edge.cell import CellConfig, EdgeCell
+
+            self.cell = EdgeCell(self.account, CellConfig(flower=self.config.edge_flower, http=self.config.edge_http,
+                                                          min_clients=self.config.min_edge_clients,
+                                                          round_timeout=self.config.edge_timeout))
+            self.cell.start()
 
     def _next_round(self) -> None:
         self.round_id += 1
@@ -334,7 +385,14 @@ class AggregatorDaemon:
         """One poll of the task endpoint and, if there is work, the whole global round. Returns
         'train' (did one), 'wait', 'done' or 'skip' (not a station of this round, with --forever)."""
         rid = self.round_id
-        r = self._retry(f"GET task of round {rid}", lambda: self._get(f"/api/rounds/{rid}/task", station=self.address))
+        params: dict[str, Any] = {"station": self.address}
+        if self.config.long_poll:
+            params["wait"] = self.config.long_poll
+        self._in_training = True  # a long-polled request is abandoned on SIGTERM like a training step
+        try:
+            r = self._retry(f"GET task of round {rid}", lambda: self._get(f"/api/rounds/{rid}/task", **params))
+        finally:
+            self._in_training = False
         if r.status_code == 404:
             if self.config.forever:
                 return "wait"
@@ -348,6 +406,8 @@ class AggregatorDaemon:
         status = body.get("status") if isinstance(body, dict) else None
         if rid not in self._reconciled:
             self._reconcile(rid)
+        if status == "wait" and r.headers.get("X-HCFL-Long-Poll"):
+            return "polled"  # the coordinator held the request until something changed: ask again at once
         if status in ("wait", "done"):
             return str(status)
         try:
@@ -418,12 +478,17 @@ class AggregatorDaemon:
         self._check_task(task, view)
         t0 = time.perf_counter()
         global_state = self._download_global(task)
-        trainer = self._trainer(task)
-        log.info("round %d g=%d/%d: training %d samples on %d client(s) (station %d of %d)", rid, g, view.t,
-                 trainer.samples, len(trainer.clients), task.station_index, task.num_stations)
+        if self.config.mode != "edge":
+            trainer = self._trainer(task)
+            log.info("round %d g=%d/%d: training %d samples on %d client(s) (station %d of %d, %s mode)", rid, g,
+                     view.t, trainer.samples, len(trainer.clients), task.station_index, task.num_stations,
+                     self.config.mode)
         self._in_training = True
         try:
-            result: StationResult = trainer.train_global_round(global_state, g)
+            if self.config.mode == "edge":
+                result = self._train_edge(task, global_state)
+            else:
+                result = trainer.train_global_round(global_state, g)
         finally:
             self._in_training = False
         if self.stopping:
@@ -437,12 +502,61 @@ class AggregatorDaemon:
                         rid, g, task.label_mask)
         if not self._upload(task, body, update_hash, result.samples, accuracy_bps):
             return
+        if self.config.mode == "edge" and self.last_cell_round is not None:
+            self.commit_edge_root(rid, g, self.last_cell_round.samples, self.last_cell_round.root)
         self._rejections = 0
-        tx = self._report(rid, g, update_hash, result.samples, accuracy_bps)
         self.rounds_done += 1
-        log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
-                 rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, time.perf_counter() - t0,
-                 update_hash, tx)
+        total_s = time.perf_counter() - t0
+
+        def report() -> None:  # off the critical path: the daemon long-polls its next task meanwhile
+            tx = self._report(rid, g, update_hash, result.samples, accuracy_bps)
+            log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
+                     rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, total_s, update_hash, tx)
+
+        self._reports.submit(self._logged(report, rid, g))
+
+    @staticmethod
+    def _logged(fn: Callable[[], None], rid: int, g: int) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except Stopping:
+                log.info("round %d g=%d: stopping before the report went out (reported at the next start)", rid, g)
+            except Exception:  # noqa: BLE001 - the next start reconciles unreported uploads
+                log.exception("round %d g=%d: reportTraining failed", rid, g)
+
+        return run
+
+    def _train_edge(self, task: TrainTask, global_state: dict[str, torch.Tensor]) -> StationResult:
+        """kappa edge rounds with the cell's edge clients over Flower (fl_worker.edge.cell)."""
+        from fl_worker.edge.cell import NoEdgeClients
+
+        assert self._chain is not None and self.cell is not None
+        plan = task.training
+        try:
+            cell_round = self.cell.train_global_round(
+                chain_id=self._chain.chain_id, contract=self._chain.contract, round_id=task.round_id,
+                g=task.global_round, spec=task.spec, label_mask=task.label_mask, global_state=global_state,
+                edge_rounds=plan.edge_rounds, local_epochs=plan.local_epochs, batch_size=plan.batch_size, lr=plan.lr,
+                seed=plan.seed)
+        except NoEdgeClients as exc:
+            raise RejectedModel(f"no update from the edge this global round: {exc}") from None
+        self.last_cell_round = cell_round
+        log.info("round %d g=%d: %d edge client(s) included (%d samples), root %s; absent %s; rejected %s",
+                 task.round_id, task.global_round, len(cell_round.leaves), cell_round.samples, cell_round.root[:12],
+                 cell_round.absent or "none", [f"{r.address[:10]}: {r.reason}" for r in cell_round.rejected] or "none")
+        return StationResult(task.station_index, task.global_round, cell_round.state, cell_round.samples,
+                             cell_round.accuracy)
+
+    def commit_edge_root(self, rid: int, g: int, samples: int, root: str) -> None:
+        """The one place where the station commits its edge clients' Merkle root and sample count of (rid, g).
+
+        TODO(contract v2): report on chain -- `self._participant.report_edge_root(rid, g, samples, root)` -- once
+        the v2 contract has the function. Until then the root is published off chain only: signed by this
+        station (edge_root_message) on its edge endpoint (/edge/manifest, /edge/proofs) and sent to the
+        coordinator with the upload (X-HCFL-Edge-Root), which lists it in the round's inclusion manifest."""
+        log.info("round %d g=%d: edge root %s over %d samples published off chain (on-chain report waits for "
+                 "contract v2)", rid, g, root, samples)
 
     def _check_task(self, task: TrainTask, view: _RoundView) -> None:
         from hcfl.chain.types import Phase
@@ -468,8 +582,15 @@ class AggregatorDaemon:
         path = f"/api/rounds/{rid}/models/global/{g}"
         cap = min(self.config.max_model_bytes, _model_bytes(task.spec) + 2**20)
 
+        from backend.training import download_message
+
+        assert self._chain is not None
+        signed = {"X-HCFL-Station": self.address,
+                  "X-HCFL-Signature": sign_update(self.account, download_message(self._chain.chain_id,
+                                                                                 self._chain.contract, rid))}
+
         def fetch() -> tuple[bytes, str | None]:
-            with self._http.stream("GET", path) as r:
+            with self._http.stream("GET", path, headers=signed) as r:
                 if r.status_code >= 500:
                     raise _Transient(f"GET {path}: HTTP {r.status_code}")
                 if r.status_code != 200:
@@ -503,7 +624,7 @@ class AggregatorDaemon:
         key = (task.round_id, task.spec, plan, task.label_mask, task.station_index, task.num_stations)
         if key not in self._trainers:
             self._trainers.clear()
-            clients = self._station_clients(plan, task.station_index, task.num_stations, task.label_mask)
+            clients = self._station_clients(plan, task.station_index, task.num_stations, task.label_mask, task.spec)
             config = StationConfig(
                 edge_rounds=plan.edge_rounds,
                 train=TrainConfig(local_epochs=plan.local_epochs, batch_size=plan.batch_size, lr=plan.lr),
@@ -513,8 +634,17 @@ class AggregatorDaemon:
                                                  labels_mask=task.label_mask)
         return self._trainers[key]
 
-    def _station_clients(self, plan: TrainingPlan, index: int, count: int, label_mask: int) -> list[Split]:
-        data_dir = self.config.data_dir or (Path(plan.data_dir) if plan.data_dir else None)
+    def _station_clients(self, plan: TrainingPlan, index: int, count: int, label_mask: int,
+                         spec: ModelSpec | None = None) -> list[Split]:
+        if self.config.mode == "silo":
+            from fl_worker.edge.data import EdgeDataError, fit_to_spec
+
+            assert spec is not None
+            try:
+                return [fit_to_spec(self._own_data, spec).filter_labels(label_mask)]
+            except EdgeDataError as exc:
+                raise DaemonError(f"the station's data does not fit the round's model: {exc}") from None
+        data_dir = self.config.data_dir or (Path(plan.simulation.data_dir) if plan.simulation.data_dir else None)
         cache_key = (plan.dataset, str(data_dir) if data_dir else None, plan.seed)
         if cache_key not in self._dataset_cache:
             try:
@@ -535,6 +665,9 @@ class AggregatorDaemon:
             "X-HCFL-Accuracy-Bps": str(accuracy_bps),
             "X-HCFL-Signature": sign_update(self.account, message),
         }
+        if self.config.mode == "edge" and self.last_cell_round is not None and self.last_cell_round.global_round == g:
+            headers["X-HCFL-Edge-Root"] = self.last_cell_round.root
+            headers["X-HCFL-Edge-Root-Signature"] = self.last_cell_round.root_signature
         path = f"/api/rounds/{rid}/updates/{g}"
 
         def put() -> httpx.Response:
@@ -589,12 +722,13 @@ class AggregatorDaemon:
 def station_clients(train: Split, plan: TrainingPlan, index: int, count: int, label_mask: int) -> list[Split]:
     """Station `index` of `count`: its clients' datasets from the plan's two-level partition of the training
     split, restricted to `label_mask` (and to `samples_per_station` samples, spread over the clients)."""
-    method = {"label-skew": "label_skew"}.get(plan.partition, plan.partition)
-    config = PartitionConfig(method=method, stations=count, clients_per_station=plan.clients_per_station,
-                             alpha=plan.alpha, degree=plan.heterogeneity, seed=plan.seed)
+    sim = plan.simulation
+    method = {"label-skew": "label_skew"}.get(sim.partition, sim.partition)
+    config = PartitionConfig(method=method, stations=count, clients_per_station=sim.clients_per_station,
+                             alpha=sim.alpha, degree=sim.heterogeneity, seed=plan.seed)
     parts = partition(train.y.numpy(), config)
     clients = [train.subset(torch.as_tensor(idx, dtype=torch.int64)).filter_labels(label_mask) for idx in parts[index]]
-    cap = plan.samples_per_station
+    cap = sim.samples_per_station
     total = sum(len(c) for c in clients)
     if cap is not None and total > cap:
         keep = [len(c) * cap // total for c in clients]

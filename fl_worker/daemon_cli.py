@@ -20,7 +20,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", required=True, type=Path, metavar="KEYFILE", help="file holding the station's private key (hex)")
     p.add_argument("--round", required=True, type=int, metavar="ID", dest="round_id", help="round id to serve")
     p.add_argument("--rpc", metavar="URL", help="JSON-RPC URL of the chain (default: {coordinator}/rpc)")
-    p.add_argument("--data-dir", type=Path, metavar="DIR", help="local dataset directory (mnist, cifar10)")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--edge", action="store_true",
+                      help="train with this station's edge clients (hcfl edge-client processes) over Flower")
+    mode.add_argument("--data", type=Path, metavar="DIR", dest="station_data",
+                      help="station-level silo: train on this station's own data (.npz with X and y, MNIST, CIFAR-10)")
+    mode.add_argument("--simulate", action="store_true",
+                      help="simulation (demo, benches, tests): cut this station's clients out of the plan's shared "
+                      "dataset by the plan's partition")
+    p.add_argument("--data-dir", type=Path, metavar="DIR", help="--simulate: local copy of the plan's dataset (mnist, cifar10)")
+    p.add_argument("--edge-flower", default="127.0.0.1:9091", metavar="HOST:PORT",
+                   help="--edge: address of the cell's Flower server (127.0.0.1:9091)")
+    p.add_argument("--edge-http", default="127.0.0.1:9090", metavar="HOST:PORT",
+                   help="--edge: address of the cell's HTTP endpoint that edge clients are started with (127.0.0.1:9090)")
+    p.add_argument("--min-edge-clients", type=int, default=1, metavar="N",
+                   help="--edge: accepted updates needed per edge round (1)")
+    p.add_argument("--edge-timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="--edge: how long an edge round waits for clients to connect and answer (60)")
+    p.add_argument("--long-poll", type=float, default=25.0, metavar="SECONDS",
+                   help="how long the coordinator may hold a task request open until there is work (25; 0: plain polling)")
     p.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="seconds between polls when waiting (2)")
     p.add_argument("--max-backoff", type=float, default=30.0, metavar="SECONDS",
                    help="cap of the exponential retry delay when the coordinator or node is unreachable (30)")
@@ -41,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         config = DaemonConfig(
             coordinator=args.coordinator, key=DaemonConfig.key_from_file(args.key), round_id=args.round_id,
             rpc=args.rpc, data_dir=args.data_dir, poll=args.poll, max_backoff=args.max_backoff, forever=args.forever,
+            mode="edge" if args.edge else "silo" if args.station_data is not None else "simulate",
+            station_data=args.station_data, edge_flower=args.edge_flower, edge_http=args.edge_http,
+            min_edge_clients=args.min_edge_clients, edge_timeout=args.edge_timeout, long_poll=args.long_poll,
         )
     except (OSError, ValueError, ValidationError) as exc:
         log.error("bad configuration: %s", exc)

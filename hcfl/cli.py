@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, str] = {
     "experiment": "hcfl.experiments.cli",
     "bench": "hcfl.bench.cli",
     "aggregator": "fl_worker.daemon_cli",
+    "edge-client": "fl_worker.edge.cli",
     "serve": "backend.cli",
     "demo": "backend.demo_cli",
     "audit": "backend.audit_cli",

@@ -98,6 +98,16 @@ def personal_sign(account: LocalAccount, message: str) -> str:
     return "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
 
 
+def get_global(base: str, rid: int, g: int, account: LocalAccount | None) -> httpx.Response:
+    """GET a global model < t as `account` (a selected station signs the download message), or unsigned."""
+    headers = {}
+    if account is not None:
+        info = httpx.get(f"{base}/api/chain", timeout=30).json()
+        msg = f"hcfl-download:{info['chain_id']}:{info['contract']}:{rid}"
+        headers = {"X-HCFL-Station": account.address, "X-HCFL-Signature": personal_sign(account, msg)}
+    return httpx.get(f"{base}/api/rounds/{rid}/models/global/{g}", headers=headers, timeout=60)
+
+
 def round_phase(base: str, rid: int) -> str:
     return httpx.get(f"{base}/api/rounds/{rid}", timeout=30).json()["phase"]
 
@@ -197,7 +207,7 @@ class Station:
         from fl_worker.wire import decode_state, state_hash
 
         rid, g = task["round_id"], task["global_round"]
-        r = httpx.get(f"{base}/api/rounds/{rid}/models/global/{g}", timeout=60)
+        r = get_global(base, rid, g, self.account)
         assert r.status_code == 200, r.text
         assert r.headers["X-HCFL-Model-Hash"] == task["global_model_hash"] == state_hash(r.content)
         state = decode_state(r.content, self.spec, task["global_model_hash"])

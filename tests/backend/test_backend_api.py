@@ -117,7 +117,7 @@ def test_training_routes_before_training(live, joining):
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": s.address.lower()}).json()["status"] == "wait"
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": o.address}).status_code == 403
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": stranger.address}).status_code == 403
-    assert httpx.get(f"{base}/api/rounds/{rid}/models/global/0").status_code == 404
+    assert httpx.get(f"{base}/api/rounds/{rid}/models/global/0").status_code == 403  # unsigned: stations only
     msg = f"hcfl-download:{live.chain_id}:{live.contract}:{rid}"
     r = httpx.get(f"{base}/api/rounds/{rid}/models/final",
                   headers={"X-HCFL-Owner": o.address, "X-HCFL-Signature": personal_sign(o.account, msg)})

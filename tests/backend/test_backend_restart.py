@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from coord_helpers import Station, kill, make_round, start_coordinator, wait_phase
+from coord_helpers import Station, get_global, kill, make_round, start_coordinator, wait_phase
 from hcfl.chain.client import HCFLClient
 from hcfl.chain.provider import anvil_key, spawn_anvil
 
@@ -67,7 +67,7 @@ def test_restart_resumes_training(tmp_path):
         assert after["pending"] == before["pending"] and after["pending"][0]["address"] == a.account.address
         assert after["initial_model_hash"] == before["initial_model_hash"]
         assert a.step(base, rid, cid, client.address) == "wait"  # its upload for g = 1 survived
-        g1 = httpx.get(f"{base}/api/rounds/{rid}/models/global/1")
+        g1 = get_global(base, rid, 1, a.account)
         assert g1.headers["X-HCFL-Model-Hash"] == before["history"][0]["global_model_hash"]
         assert b.step(base, rid, cid, client.address) == "train"
         done = _wait(lambda: (v := _training(base, rid))["status"] == "done" and v)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from eth_account import Account
 
-from coord_helpers import Station, make_round, personal_sign, run_stations, wait_phase
+from coord_helpers import Station, get_global, make_round, personal_sign, run_stations, wait_phase
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.wire import encode_state, state_hash
 from hcfl.chain.commitments import new_salt
@@ -50,8 +50,14 @@ def test_two_stations_complete_two_global_rounds(live):
     assert httpx.get(f"{base}/api/rounds/999999/task", params={"station": a.account.address}).status_code == 404
 
     # ---- global model route
-    assert httpx.get(f"{base}/api/rounds/{rid}/models/global/1").status_code == 404  # not produced yet
-    assert httpx.get(f"{base}/api/rounds/{rid}/models/global/2").status_code == 403  # g = t: owners only
+    assert get_global(base, rid, 1, a.account).status_code == 404  # not produced yet
+    assert get_global(base, rid, 2, a.account).status_code == 403  # g = t: owners only
+    assert get_global(base, rid, 0, None).status_code == 403  # intermediate models: selected stations only
+    assert get_global(base, rid, 0, outsider.account).status_code == 403
+    assert get_global(base, rid, 0, stranger).status_code == 403
+    forged = {"X-HCFL-Station": a.account.address, "X-HCFL-Signature": "0x" + "11" * 65}
+    assert httpx.get(f"{base}/api/rounds/{rid}/models/global/0", headers=forged).status_code in (400, 403)
+    assert get_global(base, rid, 0, a.account).status_code == 200
     assert httpx.get(f"{base}/api/rounds/999999/models/global/0").status_code == 404
     assert httpx.get(f"{base}/api/rounds/{rid}/models/global/x").status_code == 422
 
@@ -122,7 +128,7 @@ def test_two_stations_complete_two_global_rounds(live):
     assert result["global_model_hash"] == view["history"][1]["global_model_hash"]
     assert result["achieved_acc_bps"] == round(view["history"][1]["accuracy"] * 10_000)
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": b.account.address}).json()["status"] == "done"
-    g1 = httpx.get(f"{base}/api/rounds/{rid}/models/global/1")
+    g1 = get_global(base, rid, 1, b.account)
     assert g1.status_code == 200 and g1.headers["X-HCFL-Model-Hash"] == view["history"][0]["global_model_hash"]
 
     # ---- downloads of the final model: paying owners only

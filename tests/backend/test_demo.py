@@ -27,5 +27,12 @@ def test_demo_quick_embedded(tmp_path):
     assert report["punished"] is (sum(report["votes"].values()) * 2 > len(report["votes"]))
     assert all(v > 0 for v in report["station_rewards"].values())  # every daemon reported every round
     assert report["transactions"] > 40
+    # the edge tier: 3 stations x 2 edge-client processes, each included (proof verified) in both global rounds
+    edge = report["extra"]["edge_clients"]
+    assert len(edge) == 6 and len({e["address"] for e in edge}) == 6
+    assert sorted(e["station"] for e in edge) == ["station-1"] * 2 + ["station-2"] * 2 + ["station-3"] * 2
+    assert all(e["included_rounds"] == [0, 1] and e["samples"] > 0 for e in edge), edge
+    assert all(e["station_root_in_manifest_rounds"] == [0, 1] for e in edge), edge
+    assert all(m["root"] and len(m["included"]) == 3 for m in report["extra"]["manifests"])
     assert (tmp_path / "curve.png").stat().st_size > 1000
     assert "training curve" in out.stdout and "| owner-1 |" in out.stdout

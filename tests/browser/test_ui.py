@@ -170,7 +170,7 @@ def test_owner_flow_in_the_browser(coordinator):
         key_file.write_text("0x" + bytes(st.account.key).hex())
         daemons.append(subprocess.Popen(
             [sys.executable, "-m", "hcfl.cli", "aggregator", "--coordinator", base, "--key", str(key_file),
-             "--round", str(rid), "--poll", "0.5"],
+             "--round", str(rid), "--poll", "0.5", "--simulate"],
             cwd=ROOT, stdout=open(tmp_path / f"daemon-{i}.log", "w"), stderr=subprocess.STDOUT))
     SHOTS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "BASE_URL": base, "DEV_KEY": "0x" + bytes(browser_key.key).hex(), "SHOTS": str(SHOTS),

@@ -71,7 +71,7 @@ class Daemon:
         self.log_path = tmp / f"{station.address}.log"
         self._log = open(self.log_path, "wb")
         cmd = [str(HCFL), "aggregator", "--coordinator", url, "--key", str(key), "--round", str(rid),
-               "--poll", "0.2", "--max-backoff", "1", *extra]
+               "--poll", "0.2", "--max-backoff", "1", *(extra or ("--simulate",))]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env)
 

@@ -1,0 +1,296 @@
+"""`hcfl edge-client`: one edge device. It holds its own data, joins its station's cell as a Flower client
+(compat `start_client`, gRPC), trains when the station asks, signs every update with its own Ethereum key
+(EIP-191 over fl_worker.edge.protocol.edge_update_message) and afterwards verifies, for every global round
+it trained in, the station's Merkle proof that its update was included.
+
+Start-up: GET {station}/edge/info (long-polled until the station knows its round's model), check the data
+against the model (fl_worker.edge.data), then connect to the station's Flower server.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import httpx
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from fl_worker.edge.data import EdgeDataError, RawData, fit_to_spec
+from fl_worker.edge.protocol import InclusionProof, edge_root_message, edge_update_message
+from fl_worker.models import ModelSpec
+
+os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+log = logging.getLogger("hcfl.edge_client")
+
+PARAMS_TYPE = "safetensors"
+
+
+class EdgeClientError(Exception):
+    """A condition the device's owner must fix (message printed without a traceback)."""
+
+
+@dataclass
+class StationInfo:
+    station: str
+    flower: str
+    chain_id: int
+    contract: str
+    round_id: int
+    spec: ModelSpec
+    label_mask: int
+
+
+@dataclass
+class Inclusion:
+    """What the client learned about one global round it trained in."""
+
+    round_id: int
+    global_round: int
+    included: bool | None = None  # None: not known yet
+    verified: bool = False
+    samples: int = 0
+    root: str = ""
+    detail: str = ""
+
+
+@dataclass
+class EdgeClientState:
+    address: str
+    station: str = ""
+    trained: dict[tuple[int, int], Inclusion] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def as_json(self) -> dict[str, Any]:
+        with self.lock:
+            rows = [vars(i).copy() for i in self.trained.values()]
+        return {"address": self.address, "station": self.station, "rounds": rows}
+
+
+# ============================================================================ the Flower client
+def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientState, train_delay: float = 0.0):
+    """A flwr Client that trains on `raw` for whatever station holds the other end."""
+    import torch
+    from flwr.client import Client
+    from flwr.common import Code, FitIns, FitRes, Parameters, Status
+
+    from fl_worker.local import TrainConfig, derive_seed, evaluate, train_local
+    from fl_worker.models import build_model, state_of
+    from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
+
+    cache: dict[tuple[ModelSpec, int], Any] = {}
+
+    class EdgeFlowerClient(Client):
+        def fit(self, ins: FitIns) -> FitRes:
+            cfg = ins.config
+            try:
+                spec = ModelSpec.model_validate_json(str(cfg["spec"]))
+                mask = int(str(cfg["label_mask"]), 0)
+                rid, g, e = int(cfg["round_id"]), int(cfg["global_round"]), int(cfg["edge_round"])
+                if (spec, mask) not in cache:
+                    cache.clear()
+                    cache[(spec, mask)] = fit_to_spec(raw, spec).filter_labels(mask)
+                data = cache[(spec, mask)]
+                if len(data) == 0:
+                    raise EdgeDataError(f"no sample of this device has one of the round's labels {mask:#x}")
+                if len(ins.parameters.tensors) != 1 or ins.parameters.tensor_type != PARAMS_TYPE:
+                    raise WireFormatError("the station sent no safetensors model")
+                start = decode_state(bytes(ins.parameters.tensors[0]), spec)
+            except (EdgeDataError, WireFormatError, KeyError, ValueError) as exc:
+                log.error("cannot train: %s", exc)
+                return FitRes(Status(Code.FIT_NOT_IMPLEMENTED, str(exc)[:300]), Parameters([], ""), 0, {})
+            torch.set_num_threads(1)
+            model = build_model(spec)
+            model.load_state_dict(start)
+            config = TrainConfig(local_epochs=int(cfg["local_epochs"]), batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]))
+            seed = derive_seed(int(cfg["seed"]), rid, g, e, int(account.address, 16) & 0xFFFFFFFF)
+            t_train = time.perf_counter()
+            loss = train_local(model, data, config, seed)
+            t_train = time.perf_counter() - t_train
+            if train_delay:
+                time.sleep(train_delay)
+            body = encode_state(state_of(model))
+            update_hash = state_hash(body)
+            from fl_worker.daemon import sign_update
+
+            message = edge_update_message(int(cfg["chain_id"]), str(cfg["contract"]), str(cfg["station"]), rid, g, e,
+                                          update_hash, len(data))
+            accuracy = evaluate(model, data)
+            with state.lock:
+                state.station = str(cfg["station"])
+                state.trained.setdefault((rid, g), Inclusion(rid, g))
+            log.info("round %d g=%d edge round %d: trained %d samples, loss %.4f, accuracy %.4f, update %s", rid, g, e,
+                     len(data), loss, accuracy, update_hash[:12])
+            return FitRes(Status(Code.OK, "ok"), Parameters([body], PARAMS_TYPE), len(data),
+                          {"address": account.address, "signature": sign_update(account, message),
+                           "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train)})
+
+    return EdgeFlowerClient()
+
+
+# ============================================================================ station HTTP
+def fetch_info(http: httpx.Client, stop: threading.Event, wait: float = 20.0) -> StationInfo:
+    """The station's cell description, long-polling until it knows its round's model."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            r = http.get("/edge/info", params={"wait": wait}, timeout=wait + 10)
+        except httpx.TransportError as exc:
+            log.warning("station unreachable (%s); retrying in %.1fs", exc, delay)
+            stop.wait(delay)
+            delay = min(delay * 2, 10.0)
+            continue
+        if r.status_code != 200:
+            raise EdgeClientError(f"GET /edge/info: HTTP {r.status_code}: {r.text[:200]}")
+        body = r.json()
+        if body.get("spec") is None:
+            continue
+        return StationInfo(station=body["station"], flower=body["flower"], chain_id=int(body["chain_id"]),
+                           contract=body["contract"], round_id=int(body["round_id"]),
+                           spec=ModelSpec.model_validate(body["spec"]), label_mask=int(str(body["label_mask"]), 0))
+    raise EdgeClientError("stopped")
+
+
+def fetch_committed_root(http: httpx.Client, proof: InclusionProof, info: StationInfo) -> str:
+    """The root the station committed to for (round, g).
+
+    TODO(contract v2): read the station's per-round root from chain instead; until then the root is the one
+    the station signed (edge_root_message), checked here against the station's address."""
+    from fl_worker.daemon import recover_signer
+
+    message = edge_root_message(info.chain_id, info.contract, info.station, proof.round_id, proof.global_round,
+                                proof.root, proof.samples)
+    try:
+        signer = recover_signer(message, proof.root_signature)
+    except Exception as exc:  # noqa: BLE001 - malformed signature
+        raise EdgeClientError(f"root signature unreadable: {exc}") from None
+    if signer != info.station:
+        raise EdgeClientError(f"root of g={proof.global_round} is signed by {signer}, not the station {info.station}")
+    return proof.root
+
+
+def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: Inclusion) -> bool:
+    """Ask the station for the proof of (round, g); True once the answer is final (included or not)."""
+    r = http.get(f"/edge/proofs/{item.round_id}/{item.global_round}/{address}")
+    if r.status_code == 409:  # not closed yet
+        return False
+    if r.status_code == 404:
+        item.included, item.verified, item.detail = False, False, r.json().get("detail", "not included")
+        log.warning("round %d g=%d: this device's update was NOT included: %s", item.round_id, item.global_round,
+                    item.detail)
+        return True
+    if r.status_code != 200:
+        return False
+    proof = InclusionProof.model_validate(r.json())
+    if proof.leaf.address != address or (proof.round_id, proof.global_round) != (item.round_id, item.global_round):
+        item.included, item.detail = False, "the station served a proof for another leaf"
+        return True
+    root = fetch_committed_root(http, proof, info)
+    item.root, item.samples = root, proof.leaf.samples
+    item.included = item.verified = proof.verifies(root)
+    if item.verified:
+        log.info("round %d g=%d: inclusion proof verified against root %s (%d samples)", item.round_id,
+                 item.global_round, root[:12], proof.leaf.samples)
+    else:
+        item.detail = "proof does not lead to the committed root"
+        log.error("round %d g=%d: the station's inclusion proof does NOT verify against root %s", item.round_id,
+                  item.global_round, root)
+    return True
+
+
+# ============================================================================ the process
+class EdgeClientProcess:
+    def __init__(self, station_url: str, account: LocalAccount, raw: RawData, *, report: Path | None = None,
+                 flower: str | None = None, train_delay: float = 0.0) -> None:
+        self.station_url = station_url.rstrip("/")
+        self.account = account
+        self.raw = raw
+        self.report = report
+        self.flower_override = flower
+        self.train_delay = train_delay
+        self.state = EdgeClientState(account.address)
+        self.stop = threading.Event()
+        self.http = httpx.Client(base_url=self.station_url, timeout=30)
+
+    def _flower_address(self, info: StationInfo) -> str:
+        if self.flower_override:
+            return self.flower_override
+        host, _, port = info.flower.rpartition(":")
+        if host in ("0.0.0.0", "[::]", "", "::"):
+            host = urlparse(self.station_url).hostname or "127.0.0.1"
+        return f"{host}:{port}"
+
+    def _write_report(self) -> None:
+        if self.report is None:
+            return
+        tmp = self.report.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state.as_json(), indent=1))
+        tmp.replace(self.report)
+
+    def _proof_loop(self, info: StationInfo) -> None:
+        while not self.stop.wait(0.3):
+            with self.state.lock:
+                pending = [i for i in self.state.trained.values() if i.included is None]
+            for item in pending:
+                try:
+                    if check_inclusion(self.http, info, self.account.address, item):
+                        self._write_report()
+                except (httpx.TransportError, EdgeClientError, ValueError) as exc:
+                    log.debug("proof of g=%d not available yet: %s", item.global_round, exc)
+
+    def run(self) -> int:
+        from flwr.compat.client.app import start_client
+
+        info = fetch_info(self.http, self.stop)
+        fit_to_spec(self.raw, info.spec)  # EdgeDataError before joining: wrong shapes or labels
+        if len(fit_to_spec(self.raw, info.spec).filter_labels(info.label_mask)) == 0:
+            raise EdgeDataError(f"none of the samples has one of round {info.round_id}'s labels {info.label_mask:#x}")
+        self.state.station = info.station
+        self._write_report()
+        log.info("edge client %s: %d samples (%s); station %s, round %d, Flower server %s", self.account.address,
+                 len(self.raw), self.raw.source, info.station, info.round_id, self._flower_address(info))
+        threading.Thread(target=self._proof_loop, args=(info,), name="proofs", daemon=True).start()
+        client = make_flower_client(self.account, self.raw, self.state, self.train_delay)
+        while not self.stop.is_set():
+            try:
+                start_client(server_address=self._flower_address(info), client=client, insecure=True,
+                             max_wait_time=60.0)
+                log.info("the station closed the connection")
+            except Exception as exc:  # noqa: BLE001 - grpc raises its own kinds when the station goes away
+                if self.stop.is_set():
+                    break
+                log.warning("connection to the station lost (%s); reconnecting", type(exc).__name__)
+            self.stop.wait(1.0)
+        return 0
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self._write_report()
+
+
+def load_key(path: Path) -> LocalAccount:
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise EdgeClientError(f"cannot read key file {path}: {exc.strerror}") from None
+    try:
+        return Account.from_key(text)
+    except Exception:  # noqa: BLE001 - eth-keys raises several kinds
+        raise EdgeClientError(f"{path} does not hold a hex private key") from None
+
+
+def install_signal_handlers(process: EdgeClientProcess) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        process.shutdown()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
