@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 TX_GAS_CAP = 16_777_216  # EIP-7825
 PARTICIPANT_TARGET = 250_000
 GWEI = 10**9
-DEPOSIT = 10**18
+DEPOSIT = 10**16  # far above every claim (<= 100 Gwei): nothing is capped
+FUND = 5 * 10**16  # per key: deposit + gas of its transactions (10,000 keys need 500 ETH)
 BOND = 10**15
 PHASE = 1_000_000  # dev chains fast-forward; long enough that batches never miss a deadline
 NS: tuple[int, ...] = (10, 100, 1000)
@@ -99,7 +100,7 @@ class _V2Bench:
         self.core = CoreClient.deploy(chain)
         self.namespace = namespace
         self.creator = self.core.as_participant(derive_key("creator", namespace))
-        fund(chain, [self.creator.address], 10 * DEPOSIT)
+        fund(chain, [self.creator.address], 10**19)
         self.campaign = self.creator.create_campaign(_cfg())
         self._funded = 0
         self.keys: list[ParticipantV2] = []
@@ -109,7 +110,7 @@ class _V2Bench:
         while len(self.keys) < n:
             new = [self.core.as_participant(derive_key(f"p{i}", self.namespace))
                    for i in range(len(self.keys), min(n, len(self.keys) + 1000))]
-            fund(self.chain, [p.address for p in new], 3 * DEPOSIT)
+            fund(self.chain, [p.address for p in new], FUND)
             self.keys += new
         return self.keys[:n]
 
