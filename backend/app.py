@@ -273,11 +273,12 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
              tags=["training"], responses=ERROR_RESPONSES)
     def get_task(rid: RoundId, station: Annotated[str, Query(max_length=64, description="the station's address")],
                  tm: TrainingDep, response: Response,
-                 wait: Annotated[float, Query(ge=0, le=60, description="long-poll: hold a 'wait' answer up to this many seconds")] = 0,
+                 wait: Annotated[float, Query(ge=0, le=30, description="long-poll: while training is open, hold a "
+                                                                      "'wait' answer up to this many seconds")] = 0,
                  samples: Annotated[int | None, Query(ge=1, lt=U64, description="samples the station commits to (caps its weight)")] = None,
                  ) -> dict[str, Any]:
         answer, held = tm.task_wait(rid, station, wait, samples)
-        if held or wait:
+        if held:
             response.headers["X-HCFL-Long-Poll"] = "1"
         return answer
 

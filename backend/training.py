@@ -449,12 +449,14 @@ class TrainingManager:
             raise ApiError(404, f"unknown round {rid}")
 
     def task_wait(self, rid: int, station: str, wait: float = 0.0, samples: int | None = None) -> tuple[dict[str, Any], bool]:
-        """`task`, held up to `wait` seconds while the answer is "wait" (HTTP long-poll). Returns (answer, held)."""
-        deadline = time.monotonic() + max(0.0, min(float(wait), 60.0))
+        """`task`, held up to `wait` seconds while the answer is "wait" and the round's training is open (HTTP
+        long-poll; before training opens the answer comes at once). Returns (answer, held)."""
+        deadline = time.monotonic() + max(0.0, min(float(wait), 30.0))
         seen = self._generation
         answer = self.task(rid, station, samples)
         held = False
-        while answer.get("status") == "wait" and time.monotonic() < deadline and not self._stop.is_set():
+        while (answer.get("status") == "wait" and time.monotonic() < deadline and not self._stop.is_set()
+               and (tr := self.store.get_training(rid)) is not None and tr.status == "training"):
             held = True
             with self.changed:
                 if self._generation == seen:

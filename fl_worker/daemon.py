@@ -114,7 +114,7 @@ class DaemonConfig(BaseModel):
     edge_http: str = Field(default="127.0.0.1:9090", description="edge mode: host:port of the cell's HTTP endpoint")
     min_edge_clients: int = Field(default=1, ge=1)
     edge_timeout: float = Field(default=60.0, gt=0)
-    long_poll: float = Field(default=25.0, ge=0, description="seconds the coordinator may hold a task request")
+    long_poll: float = Field(default=25.0, ge=0, le=30, description="seconds the coordinator may hold a task request")
     poll: float = Field(default=2.0, gt=0)
     max_backoff: float = Field(default=30.0, gt=0)
     forever: bool = False
