@@ -217,7 +217,9 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         p = _part(r, a["account"])
         p.revealed, p.reveal_index = True, len(r.reveal_order)
         p.claims = tuple(int(c) for c in a["cappedClaims"])
-        p.salt, p.prefix, p.weight = _b(a["salt"]), int(a["prefix"]), int(a["weight"])
+        # contract v2 no longer emits the weight (it follows from the share rule and the deposit or claims)
+        p.salt, p.prefix = _b(a["salt"]), int(a["prefix"])
+        p.weight = int(a["weight"]) if "weight" in a else None
         r.reveal_order.append(p.address)
     elif n == "RoundSettled":
         r = _round(st, a["roundId"])
