@@ -31,7 +31,11 @@ def test_demo_quick_embedded(tmp_path):
     assert result["scores_total"] == sum(result["scores"]) and result["validation_hash"].startswith("0x")
     assert len(report["accuracy_curve"]) == 2 and report["final_accuracy"] > 0.5
     assert report["punished"] is (sum(report["votes"].values()) * 2 > len(report["votes"]))
-    assert all(v > 0 for v in report["station_rewards"].values())  # every daemon reported every round
+    # every daemon reported every round, so the stations' escrow E = C (no pool bonus yet) is paid out in full,
+    # split by the contribution scores each station proved with claimWithScore
+    assert sum(report["station_rewards"].values()) == report["total_payment"]
+    scores = report["extra"]["contribution_scores_bps"]
+    assert all((report["station_rewards"][n] > 0) == (scores[n] > 0) for n in scores)
     assert report["transactions"] > 40
     # the edge tier: 3 stations x 2 edge-client processes, each included (proof verified) in both global rounds
     edge = report["extra"]["edge_clients"]
