@@ -138,6 +138,8 @@ class LedgerState:
     swept: int = 0
     # claimWithScore arguments by (roundId, station), filled by the fetcher from the call data
     score_calls: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    # timestamps of the blocks that settled a round (settledAt starts the training clock), by the fetcher
+    block_times: dict[int, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------- fold
@@ -226,7 +228,7 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         r.settlement = RoundSettlement(
             selected=bool(a["selected"]), star=int(a["star"]), unfunded=bool(a["unfunded"]),
             payment=int(a["payment"]), owner_discount=int(a["ownerDiscount"]), station_bonus=int(a["stationBonus"]),
-            seed=int(a["seed"]), afford_mask=int(a["affordMask"]), block=blk,
+            seed=int(a["seed"]), afford_mask=int(a["affordMask"]), block=blk, settled_at=st.block_times.get(blk),
             # the draws' PoolChanged events come before RoundSettled in the same transaction, and a round
             # has no other pool change before it is settled
             pool_index=len(st.campaigns[r.campaign_id].pool_history) - len(r.pool_changes))
