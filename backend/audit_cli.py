@@ -1,5 +1,6 @@
-"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N]`: replay every event of an
-HCFLCrowdfund deployment, recompute each round with the Python reference and check the books.
+"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N] [--coordinator URL]`: replay every event of an
+HCFLCrowdfund deployment, recompute each round with the Python reference and check the books (and, with
+--coordinator, recompute the published inclusion manifests against the chain's training reports).
 
 Exit status: 0 when every settled round is verified and the books balance, 1 on any mismatch or when
 the address is not an HCFLCrowdfund deployment on that node (with a message saying which)."""
@@ -24,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-block", type=int, default=0,
                    help="first block to replay (default 0; the books are only fully checked from the deployment)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (amounts as decimal strings)")
+    p.add_argument("--coordinator", metavar="URL",
+                   help="also recompute the coordinator's inclusion manifests and hold them against the chain's "
+                   "training reports (backend.manifest_audit)")
     p.set_defaults(func=run)
 
 
@@ -65,8 +69,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"hcfl audit: error: {exc}", file=sys.stderr)
         return 1
     report = audit(client, from_block=args.from_block)
+    findings = []
+    if args.coordinator:
+        from backend.manifest_audit import audit_manifests
+
+        findings = audit_manifests(client, args.coordinator)
     if args.json:
-        print(json.dumps(report.model_dump(mode="json"), indent=2))
+        out = report.model_dump(mode="json")
+        if args.coordinator:
+            out["manifest_findings"] = [f.model_dump() for f in findings]
+        print(json.dumps(out, indent=2))
     else:
         print(format_report(report))
-    return 0 if report.ok else 1
+        if args.coordinator:
+            print(f"inclusion manifests: {'ok' if not findings else f'{len(findings)} finding(s)'}")
+            for f in findings:
+                print(f"  round {f.round_id} g={f.global_round} {f.station or ''}: {f.problem}")
+    return 0 if report.ok and not findings else 1
