@@ -283,3 +283,33 @@ def test_reports_uploads_left_unreported(env: Env, daemons: Callable[..., Daemon
         assert len(env.reports(rid)) == 2 * t
     finally:
         driver.stop()
+
+
+def test_station_silo_trains_on_its_own_data(env: Env, daemons: Callable[..., Daemon], tmp_path: Path) -> None:
+    """`--data DIR`: a station without edge clients trains on its own folder (the plan assigns it nothing)."""
+    import numpy as np
+
+    from fl_worker.data import load_digits
+
+    t = 2
+    rid = env.training_round(t)
+    train = load_digits(seed=0).train
+    own = tmp_path / "own-data"
+    own.mkdir()
+    np.savez(own / "part.npz", X=train.X[:300].numpy().reshape(300, 64), y=train.y[:300].numpy())
+    driver = env.driver(rid, t).start()
+    try:
+        silo = daemons(env.stations[0], driver.url, rid, "--data", str(own))
+        sim = daemons(env.stations[1], driver.url, rid, "--simulate")
+        for d in (silo, sim):
+            assert d.wait(120) == 0, d.log
+        assert "station data: 300 samples (part.npz)" in silo.log and "silo mode" in silo.log
+        expected = int(sum(1 for y in train.y[:300].tolist() if (MASK >> y) & 1))
+        assert [driver.state.uploads[g][env.stations[0].address].samples for g in range(t)] == [expected] * t
+    finally:
+        driver.stop()
+    bad = tmp_path / "bad-data"
+    bad.mkdir()
+    np.savez(bad / "part.npz", X=np.zeros((5, 64), np.float32), y=np.zeros(4, np.int64))
+    d = daemons(env.stations[0], driver.url, rid, "--data", str(bad))
+    assert d.wait(60) == 1 and "y must have shape (5,)" in d.log and "Traceback" not in d.log
