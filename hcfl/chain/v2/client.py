@@ -26,7 +26,7 @@ from hcfl.chain import commitments
 from hcfl.chain.client import (
     ChainEvent,
     ErrorDecoder,
-    Participant as _V1Participant,
+    Signer,
     TxFailed,
     _NonceBook,
     _REVERTS,
@@ -275,8 +275,8 @@ class CoreClient:
         return out
 
 
-class ParticipantV2(_V1Participant):
-    """A key that signs its own transactions against one HCFLCore (transport inherited from v1's Participant)."""
+class ParticipantV2(Signer):
+    """A key that signs its own transactions against one HCFLCore (transport: hcfl.chain.client.Signer)."""
 
     client: CoreClient  # type: ignore[assignment]
 
