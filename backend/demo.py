@@ -234,8 +234,6 @@ class Demo:
             for n, p in people.items():
                 p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=10**18, capability=1)
             step(f"round {rid}: 3 owners and 3 stations joined")
-            self._start_cells(rid, keys)  # the stations' daemons and edge devices start while the round settles
-            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Proposing")
             omega = httpx.post(f"{self.base}/api/specs", json={"spec": SPEC, "training": PLAN}, timeout=30).json()["omega"]
             for n, mask, acc in (("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)):
@@ -243,6 +241,10 @@ class Demo:
                                                     arch_id=1, promised_acc_bps=acc, global_rounds=self.global_rounds,
                                                     label_mask=mask), bond=10**16)
             step("two proposals posted")
+            # the stations' daemons and edge devices start (and pay their imports) while claims are committed and
+            # revealed; not earlier: nine processes starting at once must not delay the timed Proposing phase
+            self._start_cells(rid, keys)
+            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Committing")
             claims = {**OWNER_CLAIMS, **STATION_CLAIMS}
             salts = {n: new_salt() for n in self.names}
