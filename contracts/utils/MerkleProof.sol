@@ -14,4 +14,14 @@ library MerkleProof {
         }
         return node == root;
     }
+
+    /// @notice `verify` for a proof held in memory.
+    function verifyMemory(bytes32[] memory proof, bytes32 root, bytes32 leaf) internal pure returns (bool) {
+        bytes32 node = leaf;
+        for (uint256 i; i < proof.length; ++i) {
+            bytes32 s = proof[i];
+            node = node < s ? keccak256(abi.encodePacked(node, s)) : keccak256(abi.encodePacked(s, node));
+        }
+        return node == root;
+    }
 }

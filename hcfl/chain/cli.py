@@ -30,7 +30,9 @@ def _toolchain(args: argparse.Namespace) -> int:
     elif args.action == "compile":
         arts = compile_mod.compile_all()
         for name, art in sorted(arts.items()):
-            print(f"{name}: {(len(art['deployedBytecode']) - 2) // 2} bytes deployed")
+            size = compile_mod.deployed_size(art)
+            flag = "" if size <= compile_mod.SIZE_LIMIT else f"  OVER the {compile_mod.SIZE_LIMIT}-byte limit"
+            print(f"{name}: {size} bytes deployed{flag}")
     else:
         import subprocess
 

@@ -18,6 +18,8 @@ ARTIFACTS_DIR = Path(os.environ.get("HCFL_ARTIFACTS", Path(__file__).with_name("
 OPTIMIZER_RUNS = 200
 EVM_VERSION = "shanghai"
 VIA_IR = True
+# Every deployed v2 contract stays at or under 16 KB (EIP-170 allows 24 KB; the rest is room to grow).
+SIZE_LIMIT = 16 * 1024
 
 
 def _sources() -> dict[str, str]:
@@ -53,7 +55,7 @@ def compile_all(force: bool = False) -> dict[str, dict[str, Any]]:
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
             "viaIR": VIA_IR,
             "evmVersion": EVM_VERSION,
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "devdoc", "userdoc"]}},
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object", "devdoc", "userdoc"]}},
         },
     }
     log.info("compiling %d Solidity sources with solc-js %s", len(std_input["sources"]), toolchain.solc_js_version())
@@ -73,6 +75,8 @@ def compile_all(force: bool = False) -> dict[str, dict[str, Any]]:
                 "abi": c["abi"],
                 "bytecode": "0x" + bytecode,
                 "deployedBytecode": "0x" + c["evm"]["deployedBytecode"]["object"],
+                # library placeholders to fill before deployment: {source: {library: [{start, length}]}}
+                "linkReferences": c["evm"]["bytecode"].get("linkReferences", {}),
                 "devdoc": c.get("devdoc", {}),
                 "userdoc": c.get("userdoc", {}),
                 "compiler": toolchain.solc_js_version(),
@@ -82,6 +86,25 @@ def compile_all(force: bool = False) -> dict[str, dict[str, Any]]:
         (ARTIFACTS_DIR / f"{name}.json").write_text(json.dumps(art))
     index.write_text(json.dumps({"digest": digest, "contracts": sorted(artifacts)}))
     return artifacts
+
+
+def deployed_size(art: dict[str, Any]) -> int:
+    """Deployed (runtime) code size in bytes; link placeholders count as the 20-byte addresses they become."""
+    return (len(art["deployedBytecode"]) - 2) // 2
+
+
+def link(art: dict[str, Any], libraries: dict[str, str]) -> str:
+    """The creation bytecode of `art` with every library placeholder replaced by `libraries[name]`."""
+    hexcode = art["bytecode"][2:]
+    for _source, libs in art.get("linkReferences", {}).items():
+        for lib, refs in libs.items():
+            if lib not in libraries:
+                raise KeyError(f"{art['contractName']} needs library {lib}; have {sorted(libraries)}")
+            addr = libraries[lib].lower().removeprefix("0x")
+            for ref in refs:
+                start = 2 * ref["start"]
+                hexcode = hexcode[:start] + addr + hexcode[start + 2 * ref["length"]:]
+    return "0x" + hexcode
 
 
 def artifact(name: str) -> dict[str, Any]:

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IHCFL} from "../interfaces/IHCFL.sol";
+
+/// @title HCFLStorage
+/// @notice The one storage layout of HCFL v2 (held by HCFLCore, reached by the module libraries through a
+///         storage pointer) and the internal helpers every module shares: phases derived from timestamps,
+///         credits, pool transfers and the accounting totals.
+library HCFLStorage {
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant MAX_DURATION = 365 days;
+    uint256 internal constant MAX_PROPOSALS = 20;
+    uint256 internal constant MAX_GLOBAL_ROUNDS = 10_000;
+    uint256 internal constant MAX_AMOUNT = type(uint96).max;
+
+    struct Layout {
+        uint256 campaignCount;
+        uint256 roundCount;
+        mapping(uint256 => IHCFL.Campaign) campaigns;
+        mapping(uint256 => IHCFL.RoundData) rounds;
+        mapping(uint256 => mapping(address => IHCFL.ParticipantData)) participants;
+        mapping(uint256 => mapping(address => IHCFL.VoteData)) votes;
+        mapping(uint256 => mapping(address => uint256)) proposalsBy;
+        mapping(uint256 => mapping(address => mapping(uint256 => bool))) reported;
+        mapping(address => uint256) credits;
+        uint128 totalDeposits;
+        uint128 totalCredits;
+        uint128 totalBonds;
+        uint128 totalEscrow;
+        uint128 totalPools;
+        uint128 totalVoteDeposits;
+    }
+
+    // ------------------------------------------------------------------ lookups
+    function round(Layout storage s, uint256 roundId) internal view returns (IHCFL.RoundData storage r) {
+        if (roundId >= s.roundCount) revert IHCFL.UnknownRound(roundId);
+        r = s.rounds[roundId];
+    }
+
+    function cfgOf(Layout storage s, IHCFL.RoundData storage r) internal view returns (IHCFL.Config storage) {
+        return s.campaigns[r.campaignId].cfg;
+    }
+
+    // ------------------------------------------------------------------ phases
+    /// @dev When training closed: the recorded completion time, else trainEnd once it has passed, else 0.
+    function trainingClosedAt(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
+        if (r.trainClosedAt != 0) return r.trainClosedAt;
+        uint256 trainEnd = uint256(r.settledAt) + cfgOf(s, r).trainDuration;
+        return block.timestamp > trainEnd ? trainEnd : 0;
+    }
+
+    /// @dev The vote-commit deadline (0 while training is open).
+    function voteCommitEnd(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
+        uint256 closed = trainingClosedAt(s, r);
+        return closed == 0 ? 0 : closed + cfgOf(s, r).voteCommitDuration;
+    }
+
+    /// @notice The phase of a round, derived from its deadlines and the settle transaction.
+    function state(Layout storage s, uint256 roundId) internal view returns (IHCFL.Phase) {
+        IHCFL.RoundData storage r = round(s, roundId);
+        uint256 t = block.timestamp;
+        if (t <= r.joinEnd) return IHCFL.Phase.Joining;
+        if (t <= r.proposeEnd) return IHCFL.Phase.Proposing;
+        if (r.k == 0) return IHCFL.Phase.Finished;
+        if (t <= r.commitEnd) return IHCFL.Phase.Committing;
+        if (t <= r.revealEnd) return IHCFL.Phase.Revealing;
+        if (!r.settled) return IHCFL.Phase.AwaitingSettlement;
+        if (!r.selected) return IHCFL.Phase.Finished;
+        uint256 closed = trainingClosedAt(s, r);
+        if (closed == 0) return IHCFL.Phase.Training;
+        if (!r.finalized) return IHCFL.Phase.Finished; // the winner failed: punished without a vote
+        IHCFL.Config storage c = cfgOf(s, r);
+        uint256 vce = closed + c.voteCommitDuration;
+        if (t <= vce) return IHCFL.Phase.VoteCommitting;
+        if (t <= vce + c.voteRevealDuration) return IHCFL.Phase.VoteRevealing;
+        return IHCFL.Phase.Finished;
+    }
+
+    function requirePhase(Layout storage s, uint256 roundId, IHCFL.Phase expected) internal view {
+        IHCFL.Phase actual = state(s, roundId);
+        if (actual != expected) revert IHCFL.WrongPhase(expected, actual);
+    }
+
+    // ------------------------------------------------------------------ money
+    function credit(Layout storage s, uint256 roundId, address account, uint256 amount, IHCFL.CreditReason reason)
+        internal
+    {
+        if (amount == 0) return;
+        s.credits[account] += amount;
+        s.totalCredits += uint128(amount);
+        emit IHCFL.Credited(roundId, account, amount, reason);
+    }
+
+    /// @dev Adds `amount` (already counted elsewhere in the totals, which the caller decreases) to a pool.
+    function toPool(Layout storage s, uint256 roundId, IHCFL.RoundData storage r, IHCFL.PoolKind kind, uint256 amount)
+        internal
+    {
+        if (amount == 0) return;
+        IHCFL.Campaign storage c = s.campaigns[r.campaignId];
+        uint256 balance;
+        if (kind == IHCFL.PoolKind.Owner) balance = c.ownerPool += amount;
+        else balance = c.stationPool += amount;
+        s.totalPools += uint128(amount);
+        emit IHCFL.PoolChanged(r.campaignId, roundId, kind, int256(amount), balance);
+    }
+
+    // ------------------------------------------------------------------ shares
+    /// @notice cumfloor(T, Pb, Pb + w, W) = floor(T*(Pb+w)/W) - floor(T*Pb/W); sums to T over a prefix line.
+    /// @dev T < 2^129, prefixes < 2^128: products stay below 2^257 only if T*W fits; amounts are capped to
+    ///      2^96 per deposit and 2^128 per price, sums of deposits below 2^128, so T*P < 2^256.
+    function cumfloor(uint256 total, uint256 pb, uint256 w, uint256 wTotal) internal pure returns (uint256) {
+        return (total * (pb + w)) / wTotal - (total * pb) / wTotal;
+    }
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IHCFL} from "../interfaces/IHCFL.sol";
+import {HCFLStorage} from "./HCFLStorage.sol";
+import {SettlementMath} from "./SettlementMath.sol";
+import {MerkleProof} from "../utils/MerkleProof.sol";
+
+/// @title TrainingModule
+/// @notice Training records (reports with content-addressed updates and a clients root), the winner's
+///         finalization (model, scores root and total, validation split hash), objections to the scores and
+///         the stations' lazily claimed rewards (linked library; HCFLCore's storage).
+library TrainingModule {
+    using HCFLStorage for HCFLStorage.Layout;
+
+    uint8 internal constant DONE = 1;
+    uint8 internal constant NOTHING = 0;
+    uint8 internal constant NEEDS_PROOF = 2;
+
+    function _maybeClose(IHCFL.RoundData storage r, uint256 roundId) private {
+        if (r.finalized && r.reportsDone == uint256(r.nS) * r.proposals[r.star].globalRounds) {
+            r.trainClosedAt = uint64(block.timestamp);
+            emit IHCFL.TrainingClosed(roundId, uint64(block.timestamp));
+        }
+    }
+
+    /// @notice A revealed station reports global round `g` (< t), once, while training is open.
+    function reportTraining(
+        HCFLStorage.Layout storage s,
+        uint256 roundId,
+        uint32 g,
+        bytes32 updateHash,
+        uint64 samples,
+        uint16 accuracyBps,
+        bytes32 clientsRoot
+    ) public {
+        s.requirePhase(roundId, IHCFL.Phase.Training);
+        IHCFL.RoundData storage r = s.rounds[roundId];
+        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
+        if (p.role != IHCFL.Role.Station || !p.revealed) revert IHCFL.NotRevealedStation();
+        uint32 t = r.proposals[r.star].globalRounds;
+        if (g >= t) revert IHCFL.GlobalRoundOutOfRange(g, t);
+        if (accuracyBps > HCFLStorage.BPS) revert IHCFL.AccuracyOutOfRange(accuracyBps);
+        if (s.reported[roundId][msg.sender][g]) revert IHCFL.AlreadyReported(g);
+        s.reported[roundId][msg.sender][g] = true;
+        p.reported += 1;
+        r.reportsDone += 1;
+        emit IHCFL.TrainingReported(roundId, msg.sender, g, updateHash, samples, accuracyBps, clientsRoot);
+        _maybeClose(r, roundId);
+    }
+
+    /// @notice The winner records the final model, its accuracy, the stations' scores root and total and
+    ///         the validation split; reporting stays open until every station reported or trainEnd.
+    function finalizeTraining(
+        HCFLStorage.Layout storage s,
+        uint256 roundId,
+        bytes32 modelHash,
+        uint16 achievedAccBps,
+        bytes32 scoresRoot,
+        uint256 scoresTotal,
+        bytes32 validationHash
+    ) public {
+        s.requirePhase(roundId, IHCFL.Phase.Training);
+        IHCFL.RoundData storage r = s.rounds[roundId];
+        if (msg.sender != r.proposals[r.star].proposer) revert IHCFL.NotWinner();
+        if (r.finalized) revert IHCFL.AlreadyFinalized();
+        if (achievedAccBps > HCFLStorage.BPS) revert IHCFL.AccuracyOutOfRange(achievedAccBps);
+        if (scoresTotal > type(uint128).max) revert IHCFL.AmountTooLarge(scoresTotal);
+        r.finalized = true;
+        r.modelHash = modelHash;
+        r.achievedAccBps = achievedAccBps;
+        r.scoresRoot = scoresRoot;
+        r.scoresTotal = scoresTotal;
+        r.validationHash = validationHash;
+        emit IHCFL.TrainingFinalized(roundId, msg.sender, modelHash, achievedAccBps, scoresRoot, scoresTotal, validationHash);
+        _maybeClose(r, roundId);
+    }
+
+    /// @notice A revealed station objects to the winner's scores (until the vote-commit deadline); the
+    ///         stations' split then falls back to Equal.
+    function objectScores(HCFLStorage.Layout storage s, uint256 roundId) public {
+        IHCFL.Phase ph = s.state(roundId);
+        IHCFL.RoundData storage r = s.rounds[roundId];
+        if (!r.finalized || (ph != IHCFL.Phase.Training && ph != IHCFL.Phase.VoteCommitting)) {
+            revert IHCFL.WrongPhase(IHCFL.Phase.VoteCommitting, ph);
+        }
+        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
+        if (p.role != IHCFL.Role.Station || !p.revealed) revert IHCFL.NotRevealedStation();
+        if (r.objected) revert IHCFL.AlreadyObjected();
+        r.objected = true;
+        emit IHCFL.ScoresObjected(roundId, msg.sender);
+    }
+
+    /// @notice True when the stations split by the winner's (unchallenged) contribution scores.
+    function byContribution(HCFLStorage.Layout storage s, IHCFL.RoundData storage r) internal view returns (bool) {
+        return s.cfgOf(r).stationShareRule == IHCFL.ShareRule.Contribution && r.finalized && !r.objected
+            && r.scoresRoot != bytes32(0) && r.scoresTotal != 0;
+    }
+
+    /// @notice Credits a revealed station's reward share * reported / t once the round is finished; the
+    ///         rest of its share goes to the station pool. Under valid contribution scores it needs a proof of
+    ///         the leaf (station, score, prefixBefore). Returns DONE, NOTHING or NEEDS_PROOF.
+    function claimReward(
+        HCFLStorage.Layout storage s,
+        uint256 roundId,
+        address account,
+        bool withProof,
+        uint256 score,
+        uint256 prefixBefore,
+        bytes32[] memory proof
+    ) public returns (uint8) {
+        IHCFL.RoundData storage r = s.round(roundId);
+        IHCFL.ParticipantData storage p = s.participants[roundId][account];
+        if (p.finalClaimed || !p.revealed || !r.selected || s.state(roundId) != IHCFL.Phase.Finished) return NOTHING;
+        bool contribution = byContribution(s, r);
+        uint256 escrow = r.escrow;
+        uint256 sh;
+        if (contribution) {
+            if (!withProof) return NEEDS_PROOF;
+            if (score > type(uint128).max || prefixBefore > type(uint128).max) revert IHCFL.InvalidProof();
+            bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, score, prefixBefore))));
+            if (!MerkleProof.verifyMemory(proof, r.scoresRoot, leaf)) revert IHCFL.InvalidProof();
+            if (prefixBefore + score > r.scoresTotal) revert IHCFL.InvalidProof();
+            sh = HCFLStorage.cumfloor(escrow, prefixBefore, score, r.scoresTotal);
+        } else {
+            IHCFL.ShareRule rule = s.cfgOf(r).stationShareRule;
+            sh = SettlementMath.share(escrow, SettlementMath.line(r, p, rule, false, r.star));
+        }
+        // guard: a round's escrow never pays out more than E
+        uint256 left = escrow - r.escrowPaid;
+        if (sh > left) sh = left;
+        p.finalClaimed = true;
+        uint256 reward = (sh * p.reported) / r.proposals[r.star].globalRounds;
+        r.escrowPaid += sh;
+        s.totalEscrow -= uint128(sh);
+        emit IHCFL.StationRewarded(roundId, account, sh, reward, sh - reward, contribution);
+        s.toPool(roundId, r, IHCFL.PoolKind.Station, sh - reward);
+        s.credit(roundId, account, reward, IHCFL.CreditReason.StationReward);
+        return DONE;
+    }
+}

@@ -1,0 +1,229 @@
+"""Typed views of HCFL contract v2 (IHCFL's enums and structs); pydantic at the boundary.
+
+The ranges the contract enforces (durations 1..365 days, bps <= 10000, ...) are NOT re-checked here, so a
+caller can submit a bad config and get the contract's named custom error back; only ABI types are checked.
+"""
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+UINT256_MAX = 2**256 - 1
+BPS = 10_000
+MAX_DURATION = 365 * 24 * 3600
+MAX_PROPOSALS = 20
+
+
+class Role(IntEnum):
+    NONE = 0
+    OWNER = 1
+    STATION = 2
+
+
+class Phase(IntEnum):
+    NONE = 0
+    JOINING = 1
+    PROPOSING = 2
+    COMMITTING = 3
+    REVEALING = 4
+    AWAITING_SETTLEMENT = 5
+    TRAINING = 6
+    VOTE_COMMITTING = 7
+    VOTE_REVEALING = 8
+    FINISHED = 9
+
+
+class PaymentRule(IntEnum):
+    POSTED = 0
+    PAPER_RANDOM = 1
+
+
+class ShareRule(IntEnum):
+    EQUAL = 0
+    STAKE = 1
+    PROPORTIONAL = 2
+    CONTRIBUTION = 3
+
+
+class CreditReason(IntEnum):
+    DEPOSIT_RETURN = 0
+    BOND_RETURN = 1
+    STATION_REWARD = 2
+    BOND_SLASH_SHARE = 3
+    VOTE_DEPOSIT_RETURN = 4
+
+
+class PoolKind(IntEnum):
+    OWNER = 0
+    STATION = 1
+
+
+def _u(bits: int) -> Any:
+    return Field(ge=0, le=2**bits - 1)
+
+
+class CampaignConfig(BaseModel):
+    """IHCFL.Config. Defaults: Posted payment, Stake shares, whole-deposit non-reveal penalty, 25 % pool draw."""
+
+    model_config = ConfigDict(frozen=True)
+
+    join_duration: int = Field(600, ge=0, le=2**64 - 1)
+    propose_duration: int = Field(600, ge=0, le=2**64 - 1)
+    commit_duration: int = Field(600, ge=0, le=2**64 - 1)
+    reveal_duration: int = Field(600, ge=0, le=2**64 - 1)
+    train_duration: int = Field(3600, ge=0, le=2**64 - 1)
+    vote_commit_duration: int = Field(600, ge=0, le=2**64 - 1)
+    vote_reveal_duration: int = Field(600, ge=0, le=2**64 - 1)
+    non_reveal_penalty_bps: int = Field(10_000, ge=0, le=2**16 - 1)
+    punish_threshold_bps: int = Field(5_000, ge=0, le=2**16 - 1)
+    pool_draw_bps: int = Field(2_500, ge=0, le=2**16 - 1)
+    max_proposals_per_owner: int = Field(2, ge=0, le=255)
+    payment_rule: PaymentRule = PaymentRule.POSTED
+    owner_share_rule: ShareRule = ShareRule.STAKE
+    station_share_rule: ShareRule = ShareRule.STAKE
+    non_reveal_penalty_floor: int = Field(10**15, ge=0, le=UINT256_MAX)
+    min_owner_deposit: int = Field(10**16, ge=0, le=UINT256_MAX)
+    min_station_deposit: int = Field(10**16, ge=0, le=UINT256_MAX)
+    min_bond: int = Field(10**16, ge=0, le=UINT256_MAX)
+    max_price: int = Field(10**24, ge=0, le=UINT256_MAX)
+    vote_deposit: int = Field(10**15, ge=0, le=UINT256_MAX)
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return tuple(int(getattr(self, k)) for k in type(self).model_fields)
+
+    @classmethod
+    def from_tuple(cls, t: Any) -> "CampaignConfig":
+        return cls(**dict(zip(cls.model_fields, t)))
+
+
+class ProposalSpec(BaseModel):
+    """What a proposer posts (propose's arguments besides the bond)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec_hash: bytes = b"\0" * 32
+    uri: str = ""
+    arch_id: int = Field(0, ge=0, le=2**32 - 1)
+    promised_acc_bps: int = Field(9000, ge=0, le=2**16 - 1)
+    global_rounds: int = Field(1, ge=0, le=2**32 - 1)
+    label_mask: int = Field(1023, ge=0, le=UINT256_MAX)
+    price: int = Field(10**17, ge=0, le=UINT256_MAX)
+
+
+class Campaign(BaseModel):
+    campaign_id: int
+    creator: str
+    round_count: int
+    owner_pool: int
+    station_pool: int
+    cfg: CampaignConfig
+
+
+class Proposal(BaseModel):
+    proposer: str
+    global_rounds: int
+    promised_acc_bps: int
+    price: int
+    bond: int
+    spec_hash: bytes
+
+
+class Sums(BaseModel):
+    sum_b: int
+    sum_k: int
+
+
+class RoundView(BaseModel):
+    """IHCFL.RoundData with the proposal arrays cut to their k entries, plus the derived phase."""
+
+    round_id: int
+    phase: Phase
+    campaign_id: int
+    join_end: int
+    propose_end: int
+    commit_end: int
+    reveal_end: int
+    settled_at: int
+    train_closed_at: int
+    k: int
+    star: int
+    settled: bool
+    selected: bool
+    unfunded: bool
+    finalized: bool
+    objected: bool
+    achieved_acc_bps: int
+    n_owners: int
+    n_stations: int
+    w_owners: int
+    w_stations: int
+    ratio_num: int
+    ratio_den: int
+    afford_mask: int
+    salt_xor: bytes
+    seed: int
+    payment: int
+    owner_discount: int
+    station_bonus: int
+    escrow: int
+    escrow_paid: int
+    reports_done: int
+    model_hash: bytes
+    scores_root: bytes
+    scores_total: int
+    validation_hash: bytes
+    punish_weight: int
+    keep_weight: int
+    sums: list[Sums]
+    proposals: list[Proposal]
+
+
+class ParticipantView(BaseModel):
+    address: str
+    role: Role
+    committed: bool
+    revealed: bool
+    settled_claimed: bool
+    final_claimed: bool
+    reported: int
+    reveal_index: int
+    deposit: int
+    prefix: int
+    commitment: bytes
+    claims: list[int]
+    prop_prefix: list[int]
+
+
+class VoteView(BaseModel):
+    commitment: bytes
+    committed: bool
+    revealed: bool
+    punish: bool
+    prefix: int
+    weight: int
+
+
+class Settlement(BaseModel):
+    """What a claim credits for one account's deposit."""
+
+    payment: int
+    tax: int
+    penalty: int
+    refund: int
+
+
+class Accounting(BaseModel):
+    balance: int
+    deposits: int
+    credits: int
+    bonds: int
+    escrow: int
+    pools: int
+    vote_deposits: int
+    surplus: int
+
+    @property
+    def owed(self) -> int:
+        return self.deposits + self.credits + self.bonds + self.escrow + self.pools + self.vote_deposits
