@@ -14,7 +14,7 @@ from hcfl.chain.provider import Chain
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
 from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
 
-NAMES = ["creator", "o1", "o2", "o3", "o4", "o5", "s1", "s2", "s3", "s4", "x", "y"]
+NAMES = ["creator", "o1", "o2", "o3", "o4", "o5", "s1", "s2", "s3", "s4", "x", "y"] + [f"s{i}" for i in range(5, 11)]
 D = 10_000
 ETH = 10**18
 CFG = CampaignConfig(join_duration=D, propose_duration=D, commit_duration=D, reveal_duration=D, train_duration=D,
