@@ -15,6 +15,9 @@ from hcfl.chain.v2.client import CoreClient, ParticipantV2
 from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
 
 NAMES = ["creator", "o1", "o2", "o3", "o4", "o5", "s1", "s2", "s3", "s4", "x", "y"] + [f"s{i}" for i in range(5, 11)]
+# the accounts whose records a failed call must leave unchanged (the ones the error tests act with)
+WATCHED = ["creator", "o1", "o2", "o3", "s1", "s2", "x", "y"]
+RECORDS = ["o1", "o2", "s1", "x"]  # whose per-round records (participant, vote) are compared too
 D = 10_000
 ETH = 10**18
 CFG = CampaignConfig(join_duration=D, propose_duration=D, commit_duration=D, reveal_duration=D, train_duration=D,
@@ -58,7 +61,7 @@ class V2:
             self.chain.wait_until(ends[phase])
         elif phase in (Phase.VOTE_COMMITTING, Phase.VOTE_REVEALING, Phase.FINISHED):
             c = self.core.campaign(r.campaign_id).cfg
-            closed = r.train_closed_at or (r.settled_at + c.train_duration)
+            closed = r.train_closed_at or r.train_end
             if not r.train_closed_at and self.chain.now() <= closed:
                 self.chain.wait_until(closed)
             vce = closed + c.vote_commit_duration
@@ -131,7 +134,7 @@ class V2:
         return paid
 
     # ------------------------------------------------------------- checks
-    def snapshot_state(self, round_ids: Sequence[int] = (), names: Sequence[str] = NAMES) -> dict[str, Any]:
+    def snapshot_state(self, round_ids: Sequence[int] = (), names: Sequence[str] = WATCHED) -> dict[str, Any]:
         """Everything a failed call must leave unchanged (chain clock excluded)."""
         c_count, r_count = self.core.counts()
         st: dict[str, Any] = {
@@ -139,12 +142,12 @@ class V2:
             "accounting": self.core.accounting(),
             "balance": self.core.balance(),
             "campaigns": [self.core.campaign(i) for i in range(c_count)],
-            "credits": {n: self.core.credit_of(self.addr(n)) for n in names},
+            "credits": {n: self.core.credit_of(self.addr(n)) for n in names if n in RECORDS or n == "creator"},
         }
         for rid in round_ids:
             st[f"round{rid}"] = self.core.round(rid).model_dump(exclude={"phase"})
-            st[f"parts{rid}"] = {n: self.core.participant(rid, self.addr(n)) for n in names}
-            st[f"votes{rid}"] = {n: self.core.vote(rid, self.addr(n)) for n in names}
+            st[f"parts{rid}"] = {n: self.core.participant(rid, self.addr(n)) for n in RECORDS}
+            st[f"votes{rid}"] = {n: self.core.vote(rid, self.addr(n)) for n in RECORDS}
         return st
 
     def assert_solvent(self) -> None:
