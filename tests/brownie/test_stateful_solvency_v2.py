@@ -33,8 +33,11 @@ from __future__ import annotations
 import collections
 import copy
 import gc
+import inspect
 import os
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1095,8 +1098,45 @@ def build_world(env: Chain) -> None:
     assert phases == (JOINING, COMMITTING, REVEALING, TRAINING, VOTE_REVEAL, FINISHED), phases
 
 
-def test_stateful_solvency_v2(accounts, HCFLCore, RoundsModule, SealedClaimsModule, SettlementModule, TrainingModule,
+class _CheapStack:
+    """Stands in for the `inspect` module inside brownie.network.rpc. Its `internal` decorator calls
+    `inspect.stack()` on every snapshot, revert, sleep and mine, only to look at the caller's `self`; building
+    the whole stack with source context costs about 0.1 s per call here, more than the transaction itself.
+    This returns the same two frames without reading any source file."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(inspect, name)
+
+    @staticmethod
+    def stack(context: int = 1) -> list[Any]:
+        wrapped = sys._getframe(1)
+        return [types.SimpleNamespace(frame=wrapped), types.SimpleNamespace(frame=wrapped.f_back)]
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(user + sys CPU seconds of this process, of its child processes: the anvil node Brownie launched)."""
+    import psutil
+
+    me = psutil.Process()
+    own = sum(me.cpu_times()[:2])
+    kids = 0.0
+    for child in me.children(recursive=True):
+        try:
+            kids += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return own, kids
+
+
+@pytest.mark.slow
+def test_stateful_solvency_v2(monkeypatch, accounts, HCFLCore, RoundsModule, SealedClaimsModule, SettlementModule, TrainingModule,
                               PunishmentVoteModule) -> None:
+    monkeypatch.setattr(sys.modules["brownie.network.rpc"], "inspect", _CheapStack())
+    # requests scans the whole environment for proxy settings on every JSON-RPC request (a third of the
+    # client's CPU here); the node is on loopback, where no proxy applies
+    import requests.sessions
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", lambda url, no_proxy=None: {})
     for lib in (RoundsModule, SealedClaimsModule, SettlementModule, TrainingModule, PunishmentVoteModule):
         lib.deploy({"from": accounts[0], "silent": True})  # Brownie links HCFLCore to the latest deployments
     core = HCFLCore.deploy({"from": accounts[0], "silent": True})
@@ -1112,6 +1152,7 @@ def test_stateful_solvency_v2(accounts, HCFLCore, RoundsModule, SealedClaimsModu
     gc.collect()
     gc.freeze()
     started = time.time()
+    cpu_before = _cpu_seconds()
     try:
         run_state_machine_as_test(
             SolvencyV2,
@@ -1122,7 +1163,10 @@ def test_stateful_solvency_v2(accounts, HCFLCore, RoundsModule, SealedClaimsModu
     finally:
         gc.unfreeze()
     elapsed = time.time() - started
-    print(f"\n{SolvencyV2.examples} examples x {STEPS} steps in {elapsed:.1f} s")
+    cpu = [after - before for after, before in zip(_cpu_seconds(), cpu_before)]
+    # CPU seconds of this process and of the node: what the run costs on one otherwise idle core
+    print(f"\n{SolvencyV2.examples} examples x {STEPS} steps in {elapsed:.1f} s wall, "
+          f"{cpu[0]:.1f} s CPU (python) + {cpu[1]:.1f} s CPU (anvil) = {sum(cpu):.1f} s on one core")
     print("reached:", dict(sorted(REACHED.items())))
     print("events:", dict(sorted(EVENTS.items())))
     print("calls:", dict(sorted((f"{k[0]}/{k[1]}", v) for k, v in CALLS.items())))
