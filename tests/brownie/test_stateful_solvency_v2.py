@@ -64,6 +64,7 @@ EQUAL, STAKE, PROPORTIONAL, CONTRIBUTION = 0, 1, 2, 3
 BOND_RETURN = 1
 OWNER_POOL, STATION_POOL = 0, 1
 SWEEP_ROUND = 2**256 - 1
+NO_CAMPAIGN = -1  # a step that may change no campaign's pools (withdraw, forced ether, time travel)
 LEAF_TYPES = ["address", "uint256", "uint256"]
 
 FIELDS = [
@@ -597,6 +598,7 @@ class SolvencyV2(RuleBasedStateMachine):
     # ---------------------------------------------------------- campaigns and rounds
     @rule(c=configs(), who=actor)
     def create_campaign(self, c: dict[str, int], who: int) -> None:
+        self.touched = NO_CAMPAIGN  # a new campaign starts with empty pools; no existing pool may change
         err = expected_cfg_error(c)
         if err is None and self.new_objects >= 2:
             return  # keep the number of campaigns (and the per-step read) small
@@ -800,13 +802,13 @@ class SolvencyV2(RuleBasedStateMachine):
     # ---------------------------------------------------------- money
     @rule(who=actor)
     def withdraw(self, who: int) -> None:
-        self.touched = None
+        self.touched = NO_CAMPAIGN
         self.env.withdraw(self.acct(who))
 
     @rule(who=actor, amount=st.sampled_from([1, 7, 10**18]))
     def force_ether(self, who: int, amount: int) -> None:
         """SELFDESTRUCT from a contract's init code: ether arrives without any function being called."""
-        self.touched = None
+        self.touched = NO_CAMPAIGN
         init = "0x73" + self.env.core.address[2:].lower() + "ff"
         self.acct(who).transfer(None, amount, data=init, silent=True)
         self.w.forced += amount
@@ -816,14 +818,14 @@ class SolvencyV2(RuleBasedStateMachine):
     def sweep(self, i: int, who: int) -> None:
         cids = sorted(self.w.campaigns)
         cid = cids[i % len(cids)]
-        self.touched = None
+        self.touched = cid
         self.env.send(self.env.core.sweepSurplus, cid, sender=self.acct(who),
                       expect="NoSurplus" if self.w.forced == 0 else None, must=self.w.forced > 0)
 
     # ---------------------------------------------------------- time
     @rule(i=pick, how=st.integers(0, 3))
     def travel(self, i: int, how: int) -> None:
-        self.touched = None
+        self.touched = NO_CAMPAIGN
         if how == 0:
             chain.sleep(1 + i % 50)
             chain.mine()
@@ -895,6 +897,10 @@ class SolvencyV2(RuleBasedStateMachine):
                              sender=env.by_addr[a], expect={"", "WrongPhase"})
             if not r.finalized and bit(9) == 0 and not early:
                 env.finalize(r, env.by_addr[r.winner()], [0, 0, 1, 2][(seed >> 1) % 4], [1 + seed % 3, bit(3), 2])
+            if r.finalized and r.tree is not None and bit(12):  # a station disputes the scores
+                a = self.member(r, j, lambda p: p.role == STATION and p.revealed)
+                if a:
+                    env.send(env.core.objectScores, r.rid, sender=env.by_addr[a], expect={"", "AlreadyObjected", "WrongPhase"})
             jump = bit(10) == 1 and bit(11) == 1  # mostly training closes by itself (or the round fails)
         elif ph == VOTE_COMMIT:
             if bit(0) and bit(1):
