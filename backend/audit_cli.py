@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON (amounts as decimal strings)")
     p.add_argument("--kind", choices=("auto", "v1", "v2"), default="auto",
                    help="contract kind: detect (default), v1 HCFLCrowdfund or v2 HCFLCore")
+    p.add_argument("--edge-payouts", metavar="ADDRESS", help="EdgePayouts contract of the stations' edge payouts")
+    p.add_argument("--edge-settlement", nargs="+", metavar="FILE",
+                   help="published edge settlements (JSON) to recompute and check against --edge-payouts")
     p.set_defaults(func=run)
 
 
@@ -97,6 +100,16 @@ def open_client(rpc: str, contract: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    """The deployment's audit, then (with --edge-settlement) the edge payouts' (backend.audit_edge)."""
+    rc = _run_core(args)
+    if getattr(args, "edge_settlement", None):
+        from backend.audit_edge import run_edge
+
+        rc = max(rc, run_edge(args))
+    return rc
+
+
+def _run_core(args: argparse.Namespace) -> int:
     from backend.auditor import audit, format_report
 
     kind = getattr(args, "kind", "auto")

@@ -66,12 +66,13 @@ class EdgeClientState:
     address: str
     station: str = ""
     trained: dict[tuple[int, int], Inclusion] = field(default_factory=dict)
+    payouts: dict[str, dict[str, Any]] = field(default_factory=dict)  # round id -> fl_worker.edge.paying record
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def as_json(self) -> dict[str, Any]:
         with self.lock:
             rows = [vars(i).copy() for i in self.trained.values()]
-        return {"address": self.address, "station": self.station, "rounds": rows}
+        return {"address": self.address, "station": self.station, "rounds": rows, "payouts": dict(self.payouts)}
 
 
 # ============================================================================ the Flower client
@@ -123,6 +124,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             message = edge_update_message(int(cfg["chain_id"]), str(cfg["contract"]), str(cfg["station"]), rid, g, e,
                                           update_hash, len(data))
             accuracy = evaluate(model, data)
+            newest = newest_sample_time(raw)
             with state.lock:
                 state.station = str(cfg["station"])
                 state.trained.setdefault((rid, g), Inclusion(rid, g))
@@ -130,9 +132,19 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
                      len(data), loss, accuracy, update_hash[:12])
             return FitRes(Status(Code.OK, "ok"), Parameters([body], PARAMS_TYPE), len(data),
                           {"address": account.address, "signature": sign_update(account, message),
-                           "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train)})
+                           "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train),
+                           "newest_sample_time": newest})
 
     return EdgeFlowerClient()
+
+
+def newest_sample_time(raw: RawData) -> int:
+    """Generation time (unix s) of the device's newest sample: its data's `t` array when present (RawData.t),
+    else the modification time of its data files."""
+    t = getattr(raw, "t", None)
+    if t is not None and len(t):
+        return int(max(t))
+    return int(getattr(raw, "mtime", 0) or 0)
 
 
 # ============================================================================ station HTTP
@@ -208,7 +220,8 @@ def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: I
 # ============================================================================ the process
 class EdgeClientProcess:
     def __init__(self, station_url: str, account: LocalAccount, raw: RawData, *, report: Path | None = None,
-                 flower: str | None = None, train_delay: float = 0.0) -> None:
+                 flower: str | None = None, train_delay: float = 0.0, rpc: str | None = None,
+                 costs: list[str] | None = None) -> None:
         self.station_url = station_url.rstrip("/")
         self.account = account
         self.raw = raw
@@ -218,6 +231,8 @@ class EdgeClientProcess:
         self.state = EdgeClientState(account.address)
         self.stop = threading.Event()
         self.http = httpx.Client(base_url=self.station_url, timeout=30)
+        self.rpc = rpc
+        self.costs = costs
 
     def _flower_address(self, info: StationInfo) -> str:
         if self.flower_override:
@@ -248,6 +263,10 @@ class EdgeClientProcess:
     def run(self) -> int:
         from flwr.compat.client.app import start_client
 
+        if self.rpc:
+            from fl_worker.edge.paying import pay_loop
+
+            threading.Thread(target=pay_loop, args=(self,), name="payouts", daemon=True).start()
         info = fetch_info(self.http, self.stop)
         fit_to_spec(self.raw, info.spec)  # EdgeDataError before joining: wrong shapes or labels
         if len(fit_to_spec(self.raw, info.spec).filter_labels(info.label_mask)) == 0:
