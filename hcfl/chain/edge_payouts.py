@@ -220,8 +220,12 @@ class EdgeParty(Participant):
     def commit_cost_claim(self, station: str, key: bytes, commitment: bytes) -> Any:
         return self.transact("commitCostClaim", to_checksum_address(station), key, commitment)
 
-    def reveal_cost_claim(self, station: str, key: bytes, cost_params: list[int], salt: bytes) -> Any:
-        return self.transact("revealCostClaim", to_checksum_address(station), key, [int(c) for c in cost_params], salt)
+    def reveal_cost_claim(self, station: str, key: bytes, cost_params: list[int], salt: bytes,
+                          gas: int | None = None) -> Any:
+        """Opens the sealed claim. `gas`: skip estimation, which a node runs against its latest block (still
+        before the reveal window when no block was mined since it opened)."""
+        return self.transact("revealCostClaim", to_checksum_address(station), key, [int(c) for c in cost_params], salt,
+                             gas=gas)
 
     def post_payouts(self, key: bytes, tree: PayoutTree, claim_window: int) -> Any:
         """Posts `tree`'s root and funds exactly its total."""

@@ -21,13 +21,15 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field
 
-from hcfl.chain.client import ContractRevert
+from hcfl.chain.client import ContractRevert, TxFailed
 from hcfl.chain.edge_payouts import EdgePayoutsClient
 from hcfl.edge import ifedcrowd
 from hcfl.edge.claims import PARAM_COUNT, edge_claim_commitment, to_fixed
 from hcfl.edge.rule import EdgeRewardRule
 
 log = logging.getLogger("hcfl.edge_client.pay")
+
+REVEAL_GAS = 200_000  # revealCostClaim with MAX_COST_PARAMS parameters stays far below it
 
 
 class PayError(Exception):
@@ -150,11 +152,12 @@ def seal_and_reveal(contract: EdgePayoutsClient, account: LocalAccount, info: Pa
         receipt = None
         for attempt in range(10):  # the node may still stamp the next block before the deadline
             try:
-                receipt = party.reveal_cost_claim(info.station, info.key, claim.params, bytes.fromhex(claim.salt[2:]))
+                receipt = party.reveal_cost_claim(info.station, info.key, claim.params, bytes.fromhex(claim.salt[2:]),
+                                                  gas=REVEAL_GAS)
                 break
-            except ContractRevert as exc:
-                if exc.error != "NotRevealWindow" or attempt == 9 or chain_now(contract.w3) >= info.reveal_deadline:
-                    raise PayError(f"reveal refused: {exc.error}") from None
+            except (ContractRevert, TxFailed) as exc:
+                if attempt == 9 or chain_now(contract.w3) >= info.reveal_deadline:
+                    raise PayError(f"reveal refused: {getattr(exc, 'error', exc)}") from None
                 time.sleep(1.0)
         claim.revealed_tx = "0x" + bytes(receipt["transactionHash"]).hex()
         claim.save(secret)

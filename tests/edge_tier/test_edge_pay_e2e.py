@@ -48,7 +48,7 @@ def test_edge_clients_are_paid_and_claim_on_chain(tmp_path: Path, cell_factory, 
         cell = cell_factory(min_clients=3, timeout=60.0)
         cell.account = station  # the station's own key signs its roots and its payouts
         config = EdgePayConfig(contract=contract.address, rule=EdgeRewardRule(name="ifedcrowd"), budget_wei=BUDGET,
-                               commit_window=25, reveal_window=10, claim_window=600, out_dir=tmp_path / "pub")
+                               commit_window=15, reveal_window=10, claim_window=600, out_dir=tmp_path / "pub")
         pm = EdgePaymaster(chain.w3, station, config, load_digits(seed=0).test, SPEC)
         cell.paymaster = pm
         costs = {0: "1.0,0.5,1.0", 1: "2.0,1.0,1.0", 2: None}
@@ -61,6 +61,8 @@ def test_edge_clients_are_paid_and_claim_on_chain(tmp_path: Path, cell_factory, 
                                 f"http://{cell.http_address}", "--key", str(key), "--data",
                                 str(write_digits(tmp_path / f"d{i}", i, 3)), "--report", str(tmp_path / f"c{i}.json"),
                                 "--rpc", chain.rpc_url, *extra], f"c{i}", acct.address))
+        cell.announce(chain.w3.eth.chain_id, CONTRACT, RID, SPEC, 0x3FF)  # the clients start up and connect
+        _wait(lambda: cell.clients.num_available() == 3, 120, "three edge clients on Flower")
         pm.before_training(CONTRACT, RID)  # announce; waits out the commit and reveal windows
         key = round_key(CONTRACT, RID)
         revealed = contract.revealed_claims(station.address, key)
