@@ -188,7 +188,7 @@ def test_killed_daemon_is_tolerated_and_paid_less(env: Env, daemons: Callable[..
     winner = env.owners[0]
     winner.finalize_training(rid, b"\x01" * 32, 5000)  # no scores root: the stations' split is by stake
     # the victim never reports again: training closes at its deadline, then the vote windows (nobody votes)
-    env.chain.wait_until(c.round(rid).settled_at + 10**6 + 2 * 60)
+    env.chain.wait_until(c.round(rid).train_end + 2 * 60)
     for st in (survivor, victim):
         c.nonces.forget(st.address)
     for st in (survivor, victim):
