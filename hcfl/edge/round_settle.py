@@ -82,24 +82,27 @@ def paid_clients(s: EdgeSettlement) -> list[ClientInputs]:
     """The clients a rule may pay: included, and (for claim rules) with a revealed claim; address order."""
     out = [c for c in s.clients if c.included]
     if s.rule.name in claims_mod.PARAM_COUNT:
-        revealed = {to_checksum_address(a) for a in s.claims}
+        revealed = {a for a, _ in leader_costs(s.rule.name, s.claims)}
         out = [c for c in out if c.address in revealed]
     return sorted(out, key=lambda c: int(c.address, 16))
 
 
 def leader_costs(rule_name: str, claims: dict[str, list[int]]) -> list[tuple[str, list[float]]]:
-    """Revealed claims (address order) that have the rule's parameter count, as floats."""
+    """Revealed claims (address order) that are well formed for the rule, as floats: the rule's parameter
+    count; ifedcrowd: gamma, delta, t_min > 0; lceme: c_p > 0 (c_l >= 0). A malformed claim is ignored
+    (its client earns nothing), exactly as an unrevealed one."""
     want = claims_mod.PARAM_COUNT[rule_name]
+    positive = 3 if rule_name == "ifedcrowd" else 1
     out = []
     for a, params in sorted(claims.items(), key=lambda kv: int(kv[0], 16)):
-        if len(params) == want and all(v > 0 for v in params[:2]):
+        if len(params) == want and all(v > 0 for v in params[:positive]):
             out.append((to_checksum_address(a), [claims_mod.from_fixed(v) for v in params]))
     return out
 
 
 def ifedcrowd_rates(rule: EdgeRewardRule, claims: dict[str, list[int]]) -> ifedcrowd.Rates | None:
     """The leader's rates from every well-formed revealed claim (what the station announces before training)."""
-    costs = [ifedcrowd.ClientCost(*p) for _, p in leader_costs("ifedcrowd", claims) if p[2] > 0]
+    costs = [ifedcrowd.ClientCost(*p) for _, p in leader_costs("ifedcrowd", claims)]
     return settle.announce_ifedcrowd(rule, costs) if costs else None
 
 
@@ -154,8 +157,6 @@ def compute(s: EdgeSettlement) -> tuple[dict[str, int], int, dict[str, list[floa
         table = s.shapley_utility
         if table is None or len(table) != 2**n:
             raise ValueError(f"a shapley settlement over {n} client(s) needs 2^{n} coalition utilities")
-        idx = {c.address: i for i, c in enumerate(pay)}
-        del idx
 
         def utility(coalition: frozenset[int]) -> float:
             return float(table[sum(1 << i for i in coalition)])
