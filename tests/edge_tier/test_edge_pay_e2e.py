@@ -105,6 +105,15 @@ def test_edge_clients_are_paid_and_claim_on_chain(tmp_path: Path, cell_factory, 
         problems = audit_settlement(contract, published.model_copy(update={"amounts": amounts}))
         assert any(a0 in p and "the rule gives" in p for p in problems), problems
         assert any("posted root" in p for p in problems), problems
+        # the same through `hcfl audit --edge-settlement`
+        tampered = tmp_path / "tampered.json"
+        tampered.write_text(published.model_copy(update={"amounts": amounts}).to_json())
+        honest_file = tmp_path / "pub" / f"edge-settlement-{RID}-{station.address}.json"
+        audits = [spawn([sys.executable, "-m", "hcfl.cli", "audit", "--rpc", chain.rpc_url, "--edge-payouts",
+                         contract.address, "--edge-settlement", str(f)], f"audit-{i}") for i, f in
+                  enumerate((honest_file, tampered))]
+        assert audits[0].proc.wait(120) == 0 and ": OK" in audits[0].log, audits[0].log[-2000:]
+        assert audits[1].proc.wait(120) == 1 and "MISMATCH" in audits[1].log and a0 in audits[1].log
         # the CLI's claim of an already claimed payout is a clear error
         out = spawn([sys.executable, "-m", "hcfl.cli", "edge-client", "claim", "--station",
                      f"http://{cell.http_address}", "--key", str(tmp_path / "c0.key"), "--round", str(RID),
