@@ -400,6 +400,8 @@ class AggregatorDaemon:
         params: dict[str, Any] = {"station": self.address}
         if self.config.long_poll:
             params["wait"] = self.config.long_poll
+        if self._own_data is not None and len(self._own_data):
+            params["samples"] = len(self._own_data)  # silo: the most this station can train on (caps its weight)
         self._in_training = True  # a long-polled request is abandoned on SIGTERM like a training step
         try:
             r = self._retry(f"GET task of round {rid}", lambda: self._get(f"/api/rounds/{rid}/task", **params))
