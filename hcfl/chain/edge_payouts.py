@@ -227,9 +227,9 @@ class EdgeParty(Participant):
         return self.transact("revealCostClaim", to_checksum_address(station), key, [int(c) for c in cost_params], salt,
                              gas=gas)
 
-    def post_payouts(self, key: bytes, tree: PayoutTree, claim_window: int) -> Any:
-        """Posts `tree`'s root and funds exactly its total."""
-        return self.transact("postPayouts", key, tree.root, int(claim_window), value=tree.total)
+    def post_payouts(self, key: bytes, tree: PayoutTree, claim_window: int, gas: int | None = None) -> Any:
+        """Posts `tree`'s root and funds exactly its total (`gas`: skip estimation, see reveal_cost_claim)."""
+        return self.transact("postPayouts", key, tree.root, int(claim_window), value=tree.total, gas=gas)
 
     def claim(self, station: str, key: bytes, tree: PayoutTree) -> Any:
         """Claims this party's own leaf of `tree` (the station's published tree)."""
