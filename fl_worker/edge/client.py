@@ -67,6 +67,16 @@ class EdgeClientState:
     station: str = ""
     trained: dict[tuple[int, int], Inclusion] = field(default_factory=dict)
     payouts: dict[str, dict[str, Any]] = field(default_factory=dict)  # round id -> fl_worker.edge.paying record
+    paying: bool = False  # a payout thread runs (--rpc): training waits briefly until it showed the terms
+
+    def wait_for_terms(self, round_id: int, timeout: float = 15.0) -> None:
+        """Until the payout thread showed this round's rule and expected payout (or failed), at most `timeout`."""
+        end = time.monotonic() + timeout
+        while self.paying and time.monotonic() < end:
+            rec = self.payouts.get(str(round_id), {})
+            if "expected_wei" in rec or "error" in rec:
+                return
+            time.sleep(0.1)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def as_json(self) -> dict[str, Any]:
@@ -107,6 +117,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             except (EdgeDataError, WireFormatError, KeyError, ValueError) as exc:
                 log.error("cannot train: %s", exc)
                 return FitRes(Status(Code.FIT_NOT_IMPLEMENTED, str(exc)[:300]), Parameters([], ""), 0, {})
+            state.wait_for_terms(rid)  # the announced rule and the expected payout are shown before training
             torch.set_num_threads(1)
             model = build_model(spec)
             model.load_state_dict(start)
@@ -266,6 +277,7 @@ class EdgeClientProcess:
         if self.rpc:
             from fl_worker.edge.paying import pay_loop
 
+            self.state.paying = True
             threading.Thread(target=pay_loop, args=(self,), name="payouts", daemon=True).start()
         info = fetch_info(self.http, self.stop)
         fit_to_spec(self.raw, info.spec)  # EdgeDataError before joining: wrong shapes or labels

@@ -36,8 +36,13 @@ def pay_loop(process: Any) -> None:
             r = process.http.get("/edge/pay/current")
         except httpx.TransportError:
             continue
+        if r.status_code == 404 and "pays no edge rewards" in r.text:
+            process.state.paying = False  # training need not wait for terms that never come
+            stop.wait(5)
+            continue
         if r.status_code != 200:
             continue
+        process.state.paying = True
         try:
             info = PayInfo.model_validate(r.json())
         except ValueError as exc:

@@ -84,6 +84,9 @@ def test_edge_clients_are_paid_and_claim_on_chain(tmp_path: Path, cell_factory, 
             return all(contract.is_claimed(station.address, key, c.address) for c in clients[:2])
 
         _wait(claimed, 90, "both paid clients to claim")
+        for p in procs[:2]:  # the rule and the expected payout are shown before training
+            log = p.log
+            assert "announced the ifedcrowd rule" in log and log.index("expected payout") < log.index("trained "), log[-3000:]
         reports = [json.loads((tmp_path / f"c{i}.json").read_text()) for i in range(2)]
         for i, rep in enumerate(reports):
             pay = rep["payouts"][str(RID)]
