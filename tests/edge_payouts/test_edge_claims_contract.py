@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 from hypothesis import given, settings, strategies as st
 
 from ep_helpers import KEY, KEY2, RULE, WINDOW, Env, assert_reverts

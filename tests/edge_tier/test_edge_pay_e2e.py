@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 
 from fl_worker.data import load_digits
 from fl_worker.edge_pay import EdgePayConfig, EdgePaymaster
