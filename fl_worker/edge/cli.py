@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "and claim payouts with the device's key (no payouts without it)")
     p.add_argument("--costs", metavar="X,Y[,Z]", help="cost parameters of the sealed claim when the rule takes "
                    "one (ifedcrowd: gamma,delta,t_min; lceme: c_p,c_l)")
+    p.add_argument("--no-claim", action="store_true",
+                   help="show the realised payout but leave claiming to `hcfl edge-client claim` (before the deadline)")
     p.add_argument("--round", type=int, metavar="N", help="claim: the round id")
     p.add_argument("--train-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raw = load_edge_data(args.data)
         costs = [c.strip() for c in args.costs.split(",")] if args.costs else None
         process = EdgeClientProcess(args.station, account, raw, report=args.report, flower=args.flower,
-                                    train_delay=args.train_delay, rpc=args.rpc, costs=costs)
+                                    train_delay=args.train_delay, rpc=args.rpc, costs=costs,
+                                    auto_claim=not args.no_claim)
         install_signal_handlers(process)
         return process.run()
     except (EdgeClientError, EdgeDataError, PayError) as exc:

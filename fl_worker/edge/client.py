@@ -232,7 +232,7 @@ def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: I
 class EdgeClientProcess:
     def __init__(self, station_url: str, account: LocalAccount, raw: RawData, *, report: Path | None = None,
                  flower: str | None = None, train_delay: float = 0.0, rpc: str | None = None,
-                 costs: list[str] | None = None) -> None:
+                 costs: list[str] | None = None, auto_claim: bool = True) -> None:
         self.station_url = station_url.rstrip("/")
         self.account = account
         self.raw = raw
@@ -244,6 +244,7 @@ class EdgeClientProcess:
         self.http = httpx.Client(base_url=self.station_url, timeout=30)
         self.rpc = rpc
         self.costs = costs
+        self.auto_claim = auto_claim
 
     def _flower_address(self, info: StationInfo) -> str:
         if self.flower_override:

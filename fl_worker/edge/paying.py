@@ -92,7 +92,9 @@ def _one_round(process: Any, w3: Web3, info: PayInfo, record: dict[str, Any]) ->
     amount = int(got["amount"])
     record.update(amount_wei=amount, root=got.get("root", ""))
     log.info("round %d: realised payout %d wei", info.round_id, amount)
-    if amount > 0:
+    if amount > 0 and not getattr(process, "auto_claim", True):
+        log.info("round %d: not claiming (--no-claim): hcfl edge-client claim --round %d", info.round_id, info.round_id)
+    elif amount > 0:
         tx = claim_payout(contract, account, info.station, info.key, amount, list(got["proof"]))
         record["claim_tx"] = tx
         log.info("round %d: claimed %d wei from EdgePayouts, tx %s", info.round_id, amount, tx)

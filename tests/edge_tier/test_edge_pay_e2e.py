@@ -56,6 +56,8 @@ def test_edge_clients_are_paid_and_claim_on_chain(tmp_path: Path, cell_factory, 
             key = tmp_path / f"c{i}.key"
             key.write_text(acct.key.hex())
             extra = ["--costs", costs[i]] if costs[i] else []
+            if i == 1:
+                extra.append("--no-claim")  # claims by hand below
             procs.append(spawn([sys.executable, "-m", "hcfl.cli", "edge-client", "--station",
                                 f"http://{cell.http_address}", "--key", str(key), "--data",
                                 str(write_digits(tmp_path / f"d{i}", i, 3)), "--report", str(tmp_path / f"c{i}.json"),
@@ -79,10 +81,15 @@ def test_edge_clients_are_paid_and_claim_on_chain(tmp_path: Path, cell_factory, 
         posted = contract.payout(station.address, key)
         assert posted.funded == sum(s.amounts.values())
 
-        def claimed() -> bool:
-            return all(contract.is_claimed(station.address, key, c.address) for c in clients[:2])
-
-        _wait(claimed, 90, "both paid clients to claim")
+        _wait(lambda: contract.is_claimed(station.address, key, clients[0].address), 90, "client 0 to claim by itself")
+        _wait(lambda: "realised payout" in procs[1].log, 60, "client 1 to see its payout")
+        assert not contract.is_claimed(station.address, key, clients[1].address)
+        by_hand = spawn([sys.executable, "-m", "hcfl.cli", "edge-client", "claim", "--station",
+                         f"http://{cell.http_address}", "--key", str(tmp_path / "c1.key"), "--round", str(RID),
+                         "--rpc", chain.rpc_url], "claim-by-hand")
+        assert by_hand.proc.wait(120) == 0, by_hand.log[-2000:]
+        assert contract.is_claimed(station.address, key, clients[1].address)
+        assert f'"amount_wei": {s.amounts[clients[1].address]}' in by_hand.log
         for p in procs[:2]:  # the rule and the expected payout are shown before training
             log = p.log
             assert "announced the ifedcrowd rule" in log and log.index("expected payout") < log.index("trained "), log[-3000:]
@@ -90,7 +97,8 @@ def test_edge_clients_are_paid_and_claim_on_chain(tmp_path: Path, cell_factory, 
         for i, rep in enumerate(reports):
             pay = rep["payouts"][str(RID)]
             assert pay["rule"] == "ifedcrowd" and pay["expected_wei"] > 0 and pay["revealed_tx"]
-            assert pay["amount_wei"] == s.amounts[clients[i].address] and pay["claim_tx"].startswith("0x")
+            assert pay["amount_wei"] == s.amounts[clients[i].address]
+        assert reports[0]["payouts"][str(RID)]["claim_tx"].startswith("0x")
         claim_events = [ev for ev in contract.events() if ev.name == "Claimed"]
         assert {ev.args["client"]: ev.args["amount"] for ev in claim_events} == {
             c.address: s.amounts[c.address] for c in clients[:2]}
