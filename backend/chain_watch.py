@@ -355,7 +355,6 @@ def participant_json(p: ParticipantRecord) -> dict[str, Any]:
     return {
         "address": p.address, "role": {Role.OWNER: "owner", Role.STATION: "station"}.get(p.role, "none"),
         "status": p.status, "committed": p.committed, "revealed": p.revealed, "deposit": str(p.deposit),
-        "weight": str(p.weight) if p.weight is not None else None,
         "reported_rounds": len(p.reports), "claims": [str(c) for c in (p.claims or ())],
         "claimed": st is not None,
         "payment": str(st.payment) if st else None, "tax": str(st.tax) if st else None,

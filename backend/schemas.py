@@ -174,7 +174,6 @@ class ParticipantOut(BaseModel):
     committed: bool
     revealed: bool
     deposit: str
-    weight: str | None = Field(description="share weight fixed at reveal (Equal 1, Stake deposit, ...)")
     reported_rounds: int
     claims: list[str] = Field(description="capped claims (deposit - 1 at most), once revealed")
     claimed: bool = Field(description="its deposit part was settled lazily (claim)")
