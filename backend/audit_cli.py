@@ -23,12 +23,15 @@ class AuditSetupError(Exception):
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="recompute every round of a deployment from its events and check the books")
     p.add_argument("--rpc", required=True, help="JSON-RPC URL of the node (e.g. http://127.0.0.1:8545)")
-    p.add_argument("--contract", required=True, help="address of the HCFLCrowdfund deployment")
+    p.add_argument("--contract", help="address of the HCFL deployment (optional with --edge-settlement only)")
     p.add_argument("--from-block", type=int, default=0,
                    help="first block to replay (default 0; the books are only fully checked from the deployment)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (amounts as decimal strings)")
     p.add_argument("--kind", choices=("auto", "v1", "v2"), default="auto",
                    help="contract kind: detect (default), v1 HCFLCrowdfund or v2 HCFLCore")
+    p.add_argument("--edge-payouts", metavar="ADDRESS", help="EdgePayouts contract of the stations' edge payouts")
+    p.add_argument("--edge-settlement", nargs="+", metavar="FILE",
+                   help="published edge settlements (JSON) to recompute and check against --edge-payouts")
     p.add_argument("--coordinator", metavar="URL",
                    help="also recompute the coordinator's inclusion manifests and hold them against the chain's "
                    "training reports (backend.manifest_audit)")
@@ -113,6 +116,20 @@ def open_client(rpc: str, contract: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    """The deployment's audit, then (with --edge-settlement) the edge payouts' (backend.audit_edge)."""
+    edge = getattr(args, "edge_settlement", None)
+    if args.contract is None and not edge:
+        print("hcfl audit: error: --contract is required", file=sys.stderr)
+        return 2
+    rc = _run_core(args) if args.contract is not None else 0
+    if edge:
+        from backend.audit_edge import run_edge
+
+        rc = max(rc, run_edge(args))
+    return rc
+
+
+def _run_core(args: argparse.Namespace) -> int:
     from backend.auditor import audit, format_report
 
     kind = getattr(args, "kind", "auto")

@@ -281,6 +281,10 @@ class Demo:
             report.extra["owner_discount"] = int(detail["owner_discount"])
             if phase == "Training":
                 self._train_vote(rid, people, keys, by_addr, report, step)
+                from backend import demo_edge_pay
+
+                report.extra["edge_payouts"] = demo_edge_pay.collect(self.w3, self.edge_payouts, rid, self.edge,
+                                                                     self.workdir)
             else:
                 bar.update(4)
             self._claim_all(rid, people, report)
@@ -353,6 +357,9 @@ class Demo:
                                                            clients_per_station=EDGE_CLIENTS, alpha=sim["alpha"],
                                                            seed=PLAN["seed"]))
         self.edge: dict[str, dict[str, Any]] = {}
+        from backend import demo_edge_pay  # edge payouts (issue 10): contract, daemon and device flags
+
+        self.edge_payouts = demo_edge_pay.deploy(self.w3, self._funder())
         for j, n in enumerate(STATION_CLAIMS):
             path = keydir / f"{n}.key"
             path.write_text(keys[n].key.hex())
@@ -361,7 +368,8 @@ class Demo:
             self._spawn(["aggregator", "--coordinator", self.base, "--key", str(path), "--round", str(rid),
                          "--rpc", self.rpc_url, "--poll", "0.5", "--max-backoff", "5", "--edge",
                          "--edge-flower", f"127.0.0.1:{_free_port()}", "--edge-http", http,
-                         "--min-edge-clients", str(EDGE_CLIENTS), "--edge-timeout", "60"], f"aggregator-{n}.log")
+                         "--min-edge-clients", str(EDGE_CLIENTS), "--edge-timeout", "60",
+                         *demo_edge_pay.daemon_args(self.edge_payouts, j, self.workdir)], f"aggregator-{n}.log")
             for m in range(EDGE_CLIENTS):
                 name = f"{n}-edge-{m + 1}"
                 account = derive_key(name, namespace=f"hcfl-demo-{self.client.address}")
@@ -374,8 +382,10 @@ class Demo:
                 np.savez(folder / "data.npz", X=train.X[idx].numpy(), y=train.y[idx].numpy())
                 out = self.workdir / f"{name}.json"
                 self._spawn(["edge-client", "--station", f"http://{http}", "--key", str(kpath), "--data", str(folder),
-                             "--report", str(out)], f"{name}.log")
+                             "--report", str(out), *demo_edge_pay.client_args(self.rpc_url)], f"{name}.log")
                 self.edge[name] = {"address": account.address, "station": n, "report": out}
+        fund(Chain(kind="rpc", w3=self.w3, funder=self._funder()), [e["address"] for e in self.edge.values()],
+             10**17)  # gas for the devices' own claim transactions
 
     def _edge_report(self, rid: int, t: int, by_addr: dict[str, str]) -> list[dict[str, Any]]:
         """Every edge device: its address, station, samples and the global rounds in which its update was
@@ -485,6 +495,10 @@ def render(report: DemoReport) -> str:
                   "|---|---|---|---:|---|"]
         for e in report.extra["edge_clients"]:
             lines.append(f"| {e['name']} | {e['address']} | {e['station']} | {e['samples']} | {e['included_rounds']} |")
+    if report.extra.get("edge_payouts"):
+        from backend import demo_edge_pay
+
+        lines += demo_edge_pay.render(report.extra["edge_payouts"])
     if report.extra.get("contribution_scores_bps"):
         lines.append(f"contribution scores (Shapley, bps; rewards are split by them, a score <= 0 earns nothing): "
                      f"{report.extra['contribution_scores_bps']}")

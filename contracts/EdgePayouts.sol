@@ -17,9 +17,15 @@ contract EdgePayouts is ReentrancyGuard {
     /// @notice Longest claim window a station may set.
     uint64 public constant MAX_CLAIM_WINDOW = 365 days;
 
+    /// @notice Most cost parameters one sealed edge claim may carry.
+    uint256 public constant MAX_COST_PARAMS = 8;
+
+    /// @dev One slot: hash; one slot: announcedAt | commitDeadline | revealDeadline.
     struct Rule {
         bytes32 ruleHash;
         uint64 announcedAt;
+        uint64 commitDeadline;
+        uint64 revealDeadline;
     }
 
     /// @dev Slot 0: root; slot 1: funded | claimed | deadline (all a claim reads and writes);
@@ -36,9 +42,19 @@ contract EdgePayouts is ReentrancyGuard {
     mapping(address station => mapping(bytes32 roundKey => Rule)) private _rules;
     mapping(address station => mapping(bytes32 roundKey => Payout)) private _payouts;
     mapping(address station => mapping(bytes32 roundKey => mapping(address client => bool))) private _claimed;
+    /// @dev Sealed edge cost claims: commitment per (station, roundKey, client); cleared-to-flag on reveal.
+    mapping(address station => mapping(bytes32 roundKey => mapping(address client => bytes32))) private _costCommit;
+    mapping(address station => mapping(bytes32 roundKey => mapping(address client => bool))) private _costRevealed;
 
     /// @notice A station committed to its edge reward rule for `roundKey` at `announcedAt` (block time).
     event RuleAnnounced(address indexed station, bytes32 indexed roundKey, bytes32 ruleHash, uint64 announcedAt);
+    /// @notice The announced rule takes sealed cost claims: commits while block.timestamp < `commitDeadline`,
+    ///         reveals in [`commitDeadline`, `revealDeadline`).
+    event ClaimWindows(address indexed station, bytes32 indexed roundKey, uint64 commitDeadline, uint64 revealDeadline);
+    /// @notice `client` committed (or replaced) its sealed cost claim for (station, roundKey).
+    event CostClaimCommitted(address indexed station, bytes32 indexed roundKey, address indexed client, bytes32 commitment);
+    /// @notice `client` revealed its cost parameters (COST_SCALE = 1e18 fixed point, hcfl/edge/claims.py).
+    event CostClaimRevealed(address indexed station, bytes32 indexed roundKey, address indexed client, uint256[] costParams);
     /// @notice A station posted the payout root for `roundKey` and funded `total`; claims are open while
     ///         block.timestamp < `deadline`.
     event PayoutsPosted(
@@ -81,20 +97,109 @@ contract EdgePayouts is ReentrancyGuard {
     error ExceedsFunding(uint256 amount, uint256 remaining);
     /// @notice The station already reclaimed, or nothing is left to reclaim.
     error NothingToReclaim();
+    /// @notice Commit and reveal windows must both be zero (no claims) or both in (0, MAX_CLAIM_WINDOW].
+    error BadClaimWindows(uint256 commitWindow, uint256 revealWindow);
+    /// @notice The station's rule for this round key takes no sealed cost claims.
+    error NoCostClaims(address station, bytes32 roundKey);
+    /// @notice Commits closed at `deadline`.
+    error CommitWindowClosed(uint64 deadline);
+    /// @notice Reveals are accepted in [`opens`, `closes`) only.
+    error NotRevealWindow(uint64 opens, uint64 closes);
+    /// @notice The commitment is zero.
+    error ZeroCommitment();
+    /// @notice The caller committed nothing for this (station, round key).
+    error NoCommitment(address client);
+    /// @notice The caller already revealed its claim.
+    error AlreadyRevealed(address client);
+    /// @notice The revealed (params, salt) do not hash to the caller's commitment.
+    error CommitmentMismatch(address client);
+    /// @notice A claim carries 1..MAX_COST_PARAMS cost parameters.
+    error BadCostParams(uint256 count);
+    /// @notice Payouts are posted only once the reveal window closed, at `revealDeadline`.
+    error RevealWindowOpen(uint64 revealDeadline);
     /// @notice The ether transfer to the recipient failed.
     error TransferFailed(address to, uint256 amount);
 
     /// @notice Commits the hash of the caller's edge reward rule for `roundKey`, once and for ever; the
-    ///         event's timestamp lets auditors check that the rule preceded training.
+    ///         event's timestamp lets auditors check that the rule preceded training. With non-zero windows
+    ///         the rule takes sealed cost claims of the edge clients: commits for `commitWindow` seconds from
+    ///         now, reveals for `revealWindow` seconds after that; payouts only after the reveal window.
     /// @param roundKey The round the rule is for, e.g. keccak256(abi.encode(hcflContract, roundId)).
     /// @param ruleHash keccak256 of the rule's canonical JSON (name and parameters), non-zero.
-    function announceRule(bytes32 roundKey, bytes32 ruleHash) external {
+    /// @param commitWindow Seconds for commits (0 with revealWindow 0: the rule takes no claims).
+    /// @param revealWindow Seconds for reveals after the commit window.
+    function announceRule(bytes32 roundKey, bytes32 ruleHash, uint64 commitWindow, uint64 revealWindow) external {
         if (ruleHash == bytes32(0)) revert ZeroRuleHash();
+        if ((commitWindow == 0) != (revealWindow == 0) || commitWindow > MAX_CLAIM_WINDOW
+                || revealWindow > MAX_CLAIM_WINDOW) revert BadClaimWindows(commitWindow, revealWindow);
         Rule storage r = _rules[msg.sender][roundKey];
         if (r.ruleHash != bytes32(0)) revert RuleAlreadyAnnounced(msg.sender, roundKey);
+        uint64 now_ = uint64(block.timestamp);
         r.ruleHash = ruleHash;
-        r.announcedAt = uint64(block.timestamp);
-        emit RuleAnnounced(msg.sender, roundKey, ruleHash, uint64(block.timestamp));
+        r.announcedAt = now_;
+        emit RuleAnnounced(msg.sender, roundKey, ruleHash, now_);
+        if (commitWindow != 0) {
+            uint64 commitDeadline = now_ + commitWindow; // both < 2^26: no overflow before year 2^63
+            uint64 revealDeadline = commitDeadline + revealWindow;
+            r.commitDeadline = commitDeadline;
+            r.revealDeadline = revealDeadline;
+            emit ClaimWindows(msg.sender, roundKey, commitDeadline, revealDeadline);
+        }
+    }
+
+    /// @notice The sealed cost-claim commitment (hcfl/edge/claims.py `edge_claim_commitment` with the round
+    ///         key as the uint256 round id): keccak256(abi.encode(uint256(roundKey), station, client,
+    ///         costParams, salt)).
+    /// @param roundKey The round key of the station's announcement.
+    /// @param station The station whose rule the claim is for.
+    /// @param client The edge client making the claim.
+    /// @param costParams Fixed-point (1e18) cost parameters in the rule's order.
+    /// @param salt The client's secret 32 bytes.
+    function claimCommitment(
+        bytes32 roundKey,
+        address station,
+        address client,
+        uint256[] calldata costParams,
+        bytes32 salt
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(uint256(roundKey), station, client, costParams, salt));
+    }
+
+    /// @notice Seals the caller's cost claim for `station`'s rule of `roundKey` while the commit window is
+    ///         open; a later commit in the window replaces it.
+    /// @param station The station whose rule takes claims.
+    /// @param roundKey Its round key.
+    /// @param commitment claimCommitment(roundKey, station, msg.sender, costParams, salt), non-zero.
+    function commitCostClaim(address station, bytes32 roundKey, bytes32 commitment) external {
+        Rule storage r = _rules[station][roundKey];
+        if (r.commitDeadline == 0) revert NoCostClaims(station, roundKey);
+        if (block.timestamp >= r.commitDeadline) revert CommitWindowClosed(r.commitDeadline);
+        if (commitment == bytes32(0)) revert ZeroCommitment();
+        _costCommit[station][roundKey][msg.sender] = commitment;
+        emit CostClaimCommitted(station, roundKey, msg.sender, commitment);
+    }
+
+    /// @notice Opens the caller's sealed claim during the reveal window; a claim left unrevealed is
+    ///         excluded from the round. Emits the parameters for the station and auditors.
+    /// @param station The station whose rule takes claims.
+    /// @param roundKey Its round key.
+    /// @param costParams The committed parameters (1..MAX_COST_PARAMS of them).
+    /// @param salt The committed salt.
+    function revealCostClaim(address station, bytes32 roundKey, uint256[] calldata costParams, bytes32 salt)
+        external
+    {
+        Rule storage r = _rules[station][roundKey];
+        if (r.commitDeadline == 0) revert NoCostClaims(station, roundKey);
+        if (block.timestamp < r.commitDeadline || block.timestamp >= r.revealDeadline) {
+            revert NotRevealWindow(r.commitDeadline, r.revealDeadline);
+        }
+        if (costParams.length == 0 || costParams.length > MAX_COST_PARAMS) revert BadCostParams(costParams.length);
+        bytes32 c = _costCommit[station][roundKey][msg.sender];
+        if (c == bytes32(0)) revert NoCommitment(msg.sender);
+        if (_costRevealed[station][roundKey][msg.sender]) revert AlreadyRevealed(msg.sender);
+        if (claimCommitment(roundKey, station, msg.sender, costParams, salt) != c) revert CommitmentMismatch(msg.sender);
+        _costRevealed[station][roundKey][msg.sender] = true;
+        emit CostClaimRevealed(station, roundKey, msg.sender, costParams);
     }
 
     /// @notice Posts the Merkle root of the caller's payouts for `roundKey` and funds their total with
@@ -104,7 +209,9 @@ contract EdgePayouts is ReentrancyGuard {
     /// @param root Root of the tree of leaves keccak256(bytes.concat(keccak256(abi.encode(client, amount)))).
     /// @param claimWindow Seconds from now during which clients may claim, in (0, MAX_CLAIM_WINDOW].
     function postPayouts(bytes32 roundKey, bytes32 root, uint64 claimWindow) external payable {
-        if (_rules[msg.sender][roundKey].ruleHash == bytes32(0)) revert RuleNotAnnounced(msg.sender, roundKey);
+        Rule storage rule = _rules[msg.sender][roundKey];
+        if (rule.ruleHash == bytes32(0)) revert RuleNotAnnounced(msg.sender, roundKey);
+        if (block.timestamp < rule.revealDeadline) revert RevealWindowOpen(rule.revealDeadline);
         Payout storage p = _payouts[msg.sender][roundKey];
         if (p.root != bytes32(0)) revert PayoutsAlreadyPosted(msg.sender, roundKey);
         if (root == bytes32(0)) revert ZeroRoot();
@@ -161,6 +268,25 @@ contract EdgePayouts is ReentrancyGuard {
     function ruleOf(address station, bytes32 roundKey) external view returns (bytes32 ruleHash, uint64 announcedAt) {
         Rule storage r = _rules[station][roundKey];
         return (r.ruleHash, r.announcedAt);
+    }
+
+    /// @notice The cost-claim windows of `station`'s rule for `roundKey` (zero: the rule takes no claims).
+    function claimWindowsOf(address station, bytes32 roundKey)
+        external
+        view
+        returns (uint64 commitDeadline, uint64 revealDeadline)
+    {
+        Rule storage r = _rules[station][roundKey];
+        return (r.commitDeadline, r.revealDeadline);
+    }
+
+    /// @notice `client`'s sealed claim for (station, roundKey) (zero when none) and whether it is revealed.
+    function costClaimOf(address station, bytes32 roundKey, address client)
+        external
+        view
+        returns (bytes32 commitment, bool revealed)
+    {
+        return (_costCommit[station][roundKey][client], _costRevealed[station][roundKey][client]);
     }
 
     /// @notice `station`'s posting for `roundKey` (all zero when none).

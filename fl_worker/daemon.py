@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from web3 import Web3
 
 from fl_worker.data import load_dataset
+from fl_worker.edge_pay import EdgePayConfig
 from fl_worker.data.base import Split
 from fl_worker.hfl import StationConfig, StationResult, StationTrainer
 from fl_worker.local import TrainConfig, set_deterministic
@@ -120,6 +121,7 @@ class DaemonConfig(BaseModel):
     forever: bool = False
     http_timeout: float = Field(default=60.0, gt=0)
     max_model_bytes: int = Field(default=512 * 2**20, gt=0)
+    edge_pay: EdgePayConfig | None = Field(default=None, description="edge mode: pay the edge clients (issue 10)")
 
     @field_validator("coordinator")
     @classmethod
@@ -345,6 +347,7 @@ class AggregatorDaemon:
                              self.round_id, self.rounds_done)
                     if self.cell is not None:
                         self.cell.linger(10.0)  # let the edge clients fetch their last inclusion proofs
+                        self._pay_edge(self.round_id)
                     if not self.config.forever:
                         return 0
                     self._next_round()
@@ -563,6 +566,9 @@ class AggregatorDaemon:
 
         assert self._chain is not None and self.cell is not None
         plan = task.training
+        from fl_worker.edge_pay import before_edge_round
+
+        before_edge_round(self, task)  # edge payouts: the rule is announced before the first edge round
         try:
             cell_round = self.cell.train_global_round(
                 chain_id=self._chain.chain_id, contract=self._chain.contract, round_id=task.round_id,
@@ -577,6 +583,13 @@ class AggregatorDaemon:
                  cell_round.absent or "none", [f"{r.address[:10]}: {r.reason}" for r in cell_round.rejected] or "none")
         return StationResult(task.station_index, task.global_round, cell_round.state, cell_round.samples,
                              cell_round.accuracy)
+
+    def _pay_edge(self, rid: int) -> None:
+        """Edge payouts of round `rid` (fl_worker.edge_pay): settle, post, serve proofs while clients claim."""
+        from fl_worker.edge_pay import after_round, linger
+
+        if after_round(self, rid) is not None:
+            linger(self, rid, 60.0)
 
     def commit_edge_root(self, rid: int, g: int, samples: int, root: str) -> str:
         """The one place where the station commits its edge clients' Merkle root of (rid, g): the root goes on

@@ -37,6 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="--edge: accepted updates needed per edge round (1)")
     p.add_argument("--edge-timeout", type=float, default=60.0, metavar="SECONDS",
                    help="--edge: how long an edge round waits for clients to connect and answer (60)")
+    p.add_argument("--edge-payouts", metavar="ADDRESS", help="--edge: pay the edge clients through this "
+                   "EdgePayouts contract (announce the rule, post the Merkle payouts)")
+    p.add_argument("--edge-rule", default="samples", metavar="NAME|FILE",
+                   help="--edge-payouts: ifedcrowd, lceme, shapley, equal, samples, or a JSON EdgeRewardRule file")
+    p.add_argument("--edge-budget", type=int, default=10**15, metavar="WEI",
+                   help="--edge-payouts: wei per round this station pays its edge clients (from its own balance)")
+    p.add_argument("--edge-claim-windows", default="15,15", metavar="COMMIT,REVEAL",
+                   help="--edge-payouts: seconds of the edge cost-claim commit and reveal windows (15,15)")
+    p.add_argument("--edge-pay-dir", type=Path, metavar="DIR", help="--edge-payouts: publish rules and settlements here")
     p.add_argument("--long-poll", type=float, default=25.0, metavar="SECONDS",
                    help="how long the coordinator may hold a task request open until there is work (25; 0: plain polling)")
     p.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="seconds between polls when waiting (2)")
@@ -45,6 +54,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--forever", action="store_true",
                    help="after the round is done, keep serving the following round ids this station is selected for")
     p.set_defaults(func=run)
+
+
+def _edge_pay(args: argparse.Namespace):  # noqa: ANN202 - EdgePayConfig | None (torch-free import here)
+    if not args.edge_payouts:
+        return None
+    import json
+
+    from fl_worker.edge_pay import EdgePayConfig
+    from hcfl.edge.rule import RULES, EdgeRewardRule
+
+    rule = (EdgeRewardRule(name=args.edge_rule) if args.edge_rule in RULES
+            else EdgeRewardRule.model_validate(json.loads(Path(args.edge_rule).read_text())))
+    commit, reveal = (int(x) for x in args.edge_claim_windows.split(","))
+    return EdgePayConfig(contract=args.edge_payouts, rule=rule, budget_wei=args.edge_budget, commit_window=commit,
+                         reveal_window=reveal, out_dir=args.edge_pay_dir)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             mode="edge" if args.edge else "silo" if args.station_data is not None else "simulate",
             station_data=args.station_data, edge_flower=args.edge_flower, edge_http=args.edge_http,
             min_edge_clients=args.min_edge_clients, edge_timeout=args.edge_timeout, long_poll=args.long_poll,
+            edge_pay=_edge_pay(args),
         )
     except (OSError, ValueError, ValidationError) as exc:
         log.error("bad configuration: %s", exc)

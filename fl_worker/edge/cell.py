@@ -101,6 +101,7 @@ class EdgeCell:
         self._http: ThreadingHTTPServer | None = None
         self.flower_address = ""
         self.http_address = ""
+        self.paymaster: Any = None  # fl_worker.edge_pay.EdgePaymaster when the station pays its edge clients
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -232,6 +233,11 @@ class EdgeCell:
                                     verdict.reason)
                         continue
                     address, client_state, update_hash, samples = verdict
+                    refused = self._observe(round_id, address, client_state, samples, res.metrics)
+                    if refused:
+                        rejected.append(Rejection(address, e, refused))
+                        log.warning("round %d g=%d edge round %d: rejected %s: %s", round_id, g, e, address, refused)
+                        continue
                     seen.add(address)
                     self.known.add(address)
                     accepted.append((client_state, samples))
@@ -266,6 +272,16 @@ class EdgeCell:
         with self._cond:
             self._rounds[(round_id, g)] = result
         return result
+
+    def _observe(self, rid: int, address: str, state: dict[str, Tensor], samples: int, metrics: Any) -> str | None:
+        """The paymaster's measurements of an accepted update (None: keep it; a string: reject it)."""
+        if self.paymaster is None:
+            return None
+        return self.paymaster.observe(rid, address, state, samples, dict(metrics))
+
+    def rounds_of(self, round_id: int) -> list[CellRound]:
+        with self._cond:
+            return [r for (rid, _g), r in sorted(self._rounds.items()) if rid == round_id]
 
     def _check(self, res: Any, spec: ModelSpec, chain_id: int, contract: str, rid: int, g: int, e: int,
                seen: set[str]) -> tuple[str, dict[str, Tensor], str, int] | Rejection:
@@ -323,6 +339,10 @@ def _handler(cell: EdgeCell) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             url = urlparse(self.path)
+            if url.path.startswith("/edge/pay/"):
+                answer = cell.paymaster.route(url.path) if cell.paymaster is not None else None
+                self._send(*(answer or (404, {"detail": "this station pays no edge rewards"})))
+                return
             if url.path == "/edge/info":
                 try:
                     wait = float(parse_qs(url.query).get("wait", ["0"])[0])

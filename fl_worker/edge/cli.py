@@ -16,12 +16,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         "station asks, signs every update with the device's Ethereum key and verifies the station's Merkle proof "
         "that the update was included in each global round.",
     )
+    p.add_argument("action", nargs="?", choices=["run", "claim"], default="run",
+                   help="run: train and get paid (default); claim: claim a posted payout of --round now")
     p.add_argument("--station", required=True, metavar="URL", help="the station's edge endpoint, e.g. http://10.0.0.2:9100")
     p.add_argument("--key", required=True, type=Path, metavar="KEYFILE", help="file holding the device's private key (hex)")
-    p.add_argument("--data", required=True, type=Path, metavar="DIR",
+    p.add_argument("--data", type=Path, metavar="DIR",
                    help="local data: .npz files with arrays X and y, or MNIST / CIFAR-10 files")
     p.add_argument("--flower", metavar="HOST:PORT", help="the station's Flower server (default: from the station)")
     p.add_argument("--report", type=Path, metavar="FILE", help="keep a JSON record of the rounds and proofs here")
+    p.add_argument("--rpc", metavar="URL", help="chain node: verify the station's reward rule, seal cost claims "
+                   "and claim payouts with the device's key (no payouts without it)")
+    p.add_argument("--costs", metavar="X,Y[,Z]", help="cost parameters of the sealed claim when the rule takes "
+                   "one (ifedcrowd: gamma,delta,t_min; lceme: c_p,c_l)")
+    p.add_argument("--no-claim", action="store_true",
+                   help="show the realised payout but leave claiming to `hcfl edge-client claim` (before the deadline)")
+    p.add_argument("--round", type=int, metavar="N", help="claim: the round id")
     p.add_argument("--train-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -31,13 +40,33 @@ def run(args: argparse.Namespace) -> int:
     from fl_worker.edge.data import EdgeDataError, load_edge_data
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from hcfl.edge.client_side import PayError
+
     try:
         account = load_key(args.key)
+        if args.action == "claim":
+            return _claim(args, account)
+        if args.data is None:
+            raise EdgeClientError("--data DIR is required")
         raw = load_edge_data(args.data)
+        costs = [c.strip() for c in args.costs.split(",")] if args.costs else None
         process = EdgeClientProcess(args.station, account, raw, report=args.report, flower=args.flower,
-                                    train_delay=args.train_delay)
+                                    train_delay=args.train_delay, rpc=args.rpc, costs=costs,
+                                    auto_claim=not args.no_claim)
         install_signal_handlers(process)
         return process.run()
-    except (EdgeClientError, EdgeDataError) as exc:
+    except (EdgeClientError, EdgeDataError, PayError) as exc:
         log.error("%s", exc)
         return 2
+
+
+def _claim(args: argparse.Namespace, account) -> int:  # noqa: ANN001 - LocalAccount
+    import json
+
+    from fl_worker.edge.client import EdgeClientError
+    from fl_worker.edge.paying import claim_once
+
+    if args.round is None or args.rpc is None:
+        raise EdgeClientError("claim needs --round N and --rpc URL")
+    print(json.dumps(claim_once(args.station, account, args.round, args.rpc)))
+    return 0

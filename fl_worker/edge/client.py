@@ -66,12 +66,23 @@ class EdgeClientState:
     address: str
     station: str = ""
     trained: dict[tuple[int, int], Inclusion] = field(default_factory=dict)
+    payouts: dict[str, dict[str, Any]] = field(default_factory=dict)  # round id -> fl_worker.edge.paying record
+    paying: bool = False  # a payout thread runs (--rpc): training waits briefly until it showed the terms
+
+    def wait_for_terms(self, round_id: int, timeout: float = 15.0) -> None:
+        """Until the payout thread showed this round's rule and expected payout (or failed), at most `timeout`."""
+        end = time.monotonic() + timeout
+        while self.paying and time.monotonic() < end:
+            rec = self.payouts.get(str(round_id), {})
+            if "expected_wei" in rec or "error" in rec:
+                return
+            time.sleep(0.1)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def as_json(self) -> dict[str, Any]:
         with self.lock:
             rows = [vars(i).copy() for i in self.trained.values()]
-        return {"address": self.address, "station": self.station, "rounds": rows}
+        return {"address": self.address, "station": self.station, "rounds": rows, "payouts": dict(self.payouts)}
 
 
 # ============================================================================ the Flower client
@@ -106,6 +117,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             except (EdgeDataError, WireFormatError, KeyError, ValueError) as exc:
                 log.error("cannot train: %s", exc)
                 return FitRes(Status(Code.FIT_NOT_IMPLEMENTED, str(exc)[:300]), Parameters([], ""), 0, {})
+            state.wait_for_terms(rid)  # the announced rule and the expected payout are shown before training
             torch.set_num_threads(1)
             model = build_model(spec)
             model.load_state_dict(start)
@@ -123,6 +135,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             message = edge_update_message(int(cfg["chain_id"]), str(cfg["contract"]), str(cfg["station"]), rid, g, e,
                                           update_hash, len(data))
             accuracy = evaluate(model, data)
+            newest = newest_sample_time(raw)
             with state.lock:
                 state.station = str(cfg["station"])
                 state.trained.setdefault((rid, g), Inclusion(rid, g))
@@ -130,9 +143,19 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
                      len(data), loss, accuracy, update_hash[:12])
             return FitRes(Status(Code.OK, "ok"), Parameters([body], PARAMS_TYPE), len(data),
                           {"address": account.address, "signature": sign_update(account, message),
-                           "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train)})
+                           "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train),
+                           "newest_sample_time": newest})
 
     return EdgeFlowerClient()
+
+
+def newest_sample_time(raw: RawData) -> int:
+    """Generation time (unix s) of the device's newest sample: its data's `t` array when present (RawData.t),
+    else the modification time of its data files."""
+    t = getattr(raw, "t", None)
+    if t is not None and len(t):
+        return int(max(t))
+    return int(getattr(raw, "mtime", 0) or 0)
 
 
 # ============================================================================ station HTTP
@@ -208,7 +231,8 @@ def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: I
 # ============================================================================ the process
 class EdgeClientProcess:
     def __init__(self, station_url: str, account: LocalAccount, raw: RawData, *, report: Path | None = None,
-                 flower: str | None = None, train_delay: float = 0.0) -> None:
+                 flower: str | None = None, train_delay: float = 0.0, rpc: str | None = None,
+                 costs: list[str] | None = None, auto_claim: bool = True) -> None:
         self.station_url = station_url.rstrip("/")
         self.account = account
         self.raw = raw
@@ -218,6 +242,9 @@ class EdgeClientProcess:
         self.state = EdgeClientState(account.address)
         self.stop = threading.Event()
         self.http = httpx.Client(base_url=self.station_url, timeout=30)
+        self.rpc = rpc
+        self.costs = costs
+        self.auto_claim = auto_claim
 
     def _flower_address(self, info: StationInfo) -> str:
         if self.flower_override:
@@ -248,6 +275,11 @@ class EdgeClientProcess:
     def run(self) -> int:
         from flwr.compat.client.app import start_client
 
+        if self.rpc:
+            from fl_worker.edge.paying import pay_loop
+
+            self.state.paying = True
+            threading.Thread(target=pay_loop, args=(self,), name="payouts", daemon=True).start()
         info = fetch_info(self.http, self.stop)
         fit_to_spec(self.raw, info.spec)  # EdgeDataError before joining: wrong shapes or labels
         if len(fit_to_spec(self.raw, info.spec).filter_labels(info.label_mask)) == 0:

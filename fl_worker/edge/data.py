@@ -25,8 +25,10 @@ class EdgeDataError(ValueError):
 class RawData:
     """Samples as found on disk: X with N rows of any shape, integer labels y (N,)."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, source: str) -> None:
+    def __init__(self, X: np.ndarray, y: np.ndarray, source: str, t: np.ndarray | None = None, mtime: int = 0) -> None:
         self.X, self.y, self.source = X, y, source
+        self.t = t  # optional generation timestamps (unix s) per sample: .npz array `t`
+        self.mtime = mtime  # newest modification time of the data files (unix s)
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -45,8 +47,10 @@ def load_edge_data(folder: str | Path) -> RawData:
         widths = {p.X.shape[1:] for p in parts}
         if len(widths) > 1:
             raise EdgeDataError(f"the .npz files in {folder} disagree on the sample shape: {sorted(widths)}")
+        ts = [p.t for p in parts if p.t is not None]
         return RawData(np.concatenate([p.X for p in parts]), np.concatenate([p.y for p in parts]),
-                       ", ".join(p.name for p in npz))
+                       ", ".join(p.name for p in npz), np.concatenate(ts) if ts else None,
+                       int(max(p.stat().st_mtime for p in npz)))
     for loader_name in ("mnist", "cifar10"):
         try:
             from fl_worker.data import load_dataset
@@ -69,6 +73,7 @@ def _read_npz(path: Path) -> RawData:
             if missing:
                 raise EdgeDataError(f"{path} lacks array(s) {', '.join(missing)} (it has {', '.join(f.files) or 'none'})")
             X, y = np.asarray(f["X"]), np.asarray(f["y"])
+            t = np.asarray(f["t"]) if "t" in f.files else None
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         if isinstance(exc, EdgeDataError):
             raise
@@ -84,7 +89,9 @@ def _read_npz(path: Path) -> RawData:
             y = y.astype(np.int64)
         else:
             raise EdgeDataError(f"{path}: y must hold integer class labels, got dtype {y.dtype}")
-    return RawData(X, y, path.name)
+    if t is not None and (t.shape != y.shape or not np.issubdtype(t.dtype, np.integer) or (t < 0).any()):
+        raise EdgeDataError(f"{path}: t must hold one non-negative integer timestamp (unix s) per sample")
+    return RawData(X, y, path.name, t)
 
 
 def fit_to_spec(raw: RawData, spec: ModelSpec) -> Split:

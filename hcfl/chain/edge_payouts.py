@@ -177,6 +177,29 @@ class EdgePayoutsClient(ContractClient):
         root, *rest = self.call("payoutOf", to_checksum_address(station), key)
         return PayoutView(bytes(root), *(int(x) for x in rest))
 
+    def claim_windows(self, station: str, key: bytes) -> tuple[int, int]:
+        """(commitDeadline, revealDeadline) of the station's rule; (0, 0) when it takes no claims."""
+        c, r = self.call("claimWindowsOf", to_checksum_address(station), key)
+        return int(c), int(r)
+
+    def cost_claim(self, station: str, key: bytes, client: str) -> tuple[bytes, bool]:
+        h, revealed = self.call("costClaimOf", to_checksum_address(station), key, to_checksum_address(client))
+        return bytes(h), bool(revealed)
+
+    def revealed_claims(self, station: str, key: bytes, from_block: int = 0) -> dict[str, list[int]]:
+        """{client: cost params} of every CostClaimRevealed for (station, key), from the chain's events."""
+        station = to_checksum_address(station)
+        out: dict[str, list[int]] = {}
+        for ev in self.events(from_block):
+            if ev.name == "CostClaimRevealed" and ev.args["station"] == station and bytes(ev.args["roundKey"]) == key:
+                out[to_checksum_address(ev.args["client"])] = [int(v) for v in ev.args["costParams"]]
+        return out
+
+    def claim_commitment(self, key: bytes, station: str, client: str, cost_params: list[int], salt: bytes) -> bytes:
+        """The contract's pure claimCommitment (tests compare it with hcfl.edge.claims)."""
+        return bytes(self.call("claimCommitment", key, to_checksum_address(station), to_checksum_address(client),
+                               [int(c) for c in cost_params], salt))
+
     def is_claimed(self, station: str, key: bytes, client: str) -> bool:
         return bool(self.call("isClaimed", to_checksum_address(station), key, to_checksum_address(client)))
 
@@ -184,12 +207,23 @@ class EdgePayoutsClient(ContractClient):
 class EdgeParty(Signer):
     """A station or an edge client signing its own EdgePayouts transactions."""
 
-    def announce_rule(self, key: bytes, rule_hash: bytes) -> Any:
-        return self.transact("announceRule", key, rule_hash)
+    def announce_rule(self, key: bytes, rule_hash: bytes, commit_window: int = 0, reveal_window: int = 0) -> Any:
+        """Commits the rule hash; non-zero windows (seconds) open sealed cost claims of the edge clients."""
+        return self.transact("announceRule", key, rule_hash, int(commit_window), int(reveal_window))
 
-    def post_payouts(self, key: bytes, tree: PayoutTree, claim_window: int) -> Any:
-        """Posts `tree`'s root and funds exactly its total."""
-        return self.transact("postPayouts", key, tree.root, int(claim_window), value=tree.total)
+    def commit_cost_claim(self, station: str, key: bytes, commitment: bytes) -> Any:
+        return self.transact("commitCostClaim", to_checksum_address(station), key, commitment)
+
+    def reveal_cost_claim(self, station: str, key: bytes, cost_params: list[int], salt: bytes,
+                          gas: int | None = None) -> Any:
+        """Opens the sealed claim. `gas`: skip estimation, which a node runs against its latest block (still
+        before the reveal window when no block was mined since it opened)."""
+        return self.transact("revealCostClaim", to_checksum_address(station), key, [int(c) for c in cost_params], salt,
+                             gas=gas)
+
+    def post_payouts(self, key: bytes, tree: PayoutTree, claim_window: int, gas: int | None = None) -> Any:
+        """Posts `tree`'s root and funds exactly its total (`gas`: skip estimation, see reveal_cost_claim)."""
+        return self.transact("postPayouts", key, tree.root, int(claim_window), value=tree.total, gas=gas)
 
     def claim(self, station: str, key: bytes, tree: PayoutTree) -> Any:
         """Claims this party's own leaf of `tree` (the station's published tree)."""
@@ -236,4 +270,35 @@ def audit_posting(contract: EdgePayoutsClient, manifest: PayoutManifest, *, rule
             problems.append(f"{client} claimed {amount} wei, its leaf says {tree.amounts.get(client)}")
     if paid != posted.claimed:
         problems.append(f"Claimed events sum to {paid} wei, the contract counts {posted.claimed}")
+    return problems
+
+
+def audit_settlement(contract: EdgePayoutsClient, settlement: Any, from_block: int = 0) -> list[str]:
+    """A station's published edge settlement (hcfl.edge.round_settle.EdgeSettlement) against the chain: the
+    announced rule hash, the revealed cost claims, every client's amount recomputed from the published inputs
+    by the committed rule, and the posting (root, funding, claims) via `audit_posting`. [] when all agree."""
+    from hcfl.edge.round_settle import audit_settlement as recompute
+
+    s = settlement
+    station, key = to_checksum_address(s.station), bytes.fromhex(s.round_key[2:])
+    problems: list[str] = []
+    rule = contract.rule(station, key)
+    if rule.rule_hash != s.rule.hash():
+        problems.append(f"the published rule hashes to 0x{s.rule.hash().hex()}, the station announced "
+                        f"0x{rule.rule_hash.hex()}")
+    chain_claims = contract.revealed_claims(station, key, from_block)
+    published = {to_checksum_address(a): list(v) for a, v in s.claims.items()}
+    if chain_claims != published:
+        problems.append(f"published cost claims {published} are not the ones revealed on chain {chain_claims}")
+    problems += recompute(s)
+    paid = {a: v for a, v in s.amounts.items() if v > 0}
+    posted = contract.payout(station, key)
+    if not paid:
+        if posted.root != bytes(32):
+            problems.append("payouts posted although the settlement pays nobody")
+        return problems
+    tree = PayoutTree.build(paid)
+    if s.root and s.root.lower() != "0x" + tree.root.hex():
+        problems.append(f"the settlement names root {s.root}, its amounts give 0x{tree.root.hex()}")
+    problems += audit_posting(contract, tree.manifest(station, key), rule_hash=s.rule.hash(), from_block=from_block)
     return problems

@@ -44,5 +44,13 @@ def test_demo_quick_embedded(tmp_path):
     assert all(e["included_rounds"] == [0, 1] and e["samples"] > 0 for e in edge), edge
     assert all(e["station_root_in_manifest_rounds"] == [0, 1] for e in edge), edge
     assert all(m["root"] and len(m["included"]) == 3 for m in report["extra"]["manifests"])
+    # edge payouts (issue 10): every device paid by its station's committed rule, claimed by itself on chain;
+    # each station funded its budget and the published settlements audit clean
+    pay = report["extra"]["edge_payouts"]
+    assert pay["ok"] is True and len(pay["rows"]) == 6, pay
+    assert all(r["amount_wei"] > 0 and r["claimed_wei"] == r["amount_wei"] and r["claim_tx"] for r in pay["rows"]), pay
+    for station in ("station-1", "station-2", "station-3"):
+        assert sum(r["amount_wei"] for r in pay["rows"] if r["station"] == station) == 10**15
+    assert "edge payouts (EdgePayouts" in out.stdout
     assert (tmp_path / "curve.png").stat().st_size > 1000
     assert "training curve" in out.stdout and "| owner-1 |" in out.stdout

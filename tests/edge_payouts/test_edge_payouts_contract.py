@@ -305,7 +305,7 @@ def test_reentrant_claim_blocked(e: Env, replay: str) -> None:
 def test_reentrant_reclaim_blocked(e: Env) -> None:
     a = Attacker(e)
     tree = e.tree({"c1": 400, "c2": 600})
-    a.forward("announceRule", KEY, RULE)
+    a.forward("announceRule", KEY, RULE, 0, 0)
     a.forward("postPayouts", KEY, tree.root, WINDOW, value=tree.total)
     e.c1.claim(a.address, KEY, tree)
     e.chain.wait_until(e.c.payout(a.address, KEY).deadline)

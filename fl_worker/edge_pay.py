@@ -1,0 +1,354 @@
+"""A station paying its edge clients (issue 10, docs/mechanism.md "Edge payouts"): the station-side half.
+
+Per round id `rid` of the HCFL contract `core` (round key = hcfl.chain.edge_payouts.round_key(core, rid)):
+
+1. `before_training(core, rid)` -- before the cell's first edge round: announce the EdgeRewardRule hash on
+   EdgePayouts (with cost-claim windows when the rule takes claims), serve the rule's full JSON to the edge
+   clients (GET /edge/pay/{rid}) and write it to `out_dir` for auditors. For claim rules, wait until the
+   reveal window closed, read the revealed claims from the chain and serve the leader's parameters.
+2. `observe(...)` -- the cell's hook for every accepted update: accuracy of the update on the station's
+   validation data, completion time, upload time, the client's newest-sample timestamp (a timestamp later
+   than the upload rejects the update), its last state (for Shapley coalitions).
+3. `settle(core, rid, rounds)` -- after the round: the EdgeSettlement (inputs + amounts, computed by
+   hcfl.edge.round_settle.compute), postPayouts funded with the tree's total, the settlement published
+   (file + GET /edge/pay/{rid}/settlement) and every client's proof served (GET /edge/pay/{rid}/proof/ADDR).
+
+Funding: the station funds postPayouts from its own balance with `budget_wei` per round (on dev chains the
+v2 station reward is not claimable before the round settles; docs/mechanism.md says so).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from pydantic import BaseModel, ConfigDict, Field
+from web3 import Web3
+
+from hcfl.chain.edge_payouts import EdgePayoutsClient, PayoutTree, round_key
+from hcfl.edge.claims import PARAM_COUNT
+from hcfl.edge.round_settle import ClientInputs, EdgeSettlement, compute, ifedcrowd_rates, lceme_clients
+from hcfl.edge.rule import EdgeRewardRule
+
+log = logging.getLogger("hcfl.edge_pay")
+
+POST_GAS = 300_000  # postPayouts writes 3 slots and emits one event
+CLOCK_SKEW = 5  # seconds a client's newest-sample timestamp may lie ahead of the station's clock
+
+
+class EdgePayConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contract: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    rule: EdgeRewardRule
+    budget_wei: int = Field(gt=0, lt=2**96)
+    commit_window: int = Field(default=15, ge=1, le=365 * 86400)
+    reveal_window: int = Field(default=15, ge=1, le=365 * 86400)
+    claim_window: int = Field(default=3600, ge=1, le=365 * 86400)
+    out_dir: Path | None = None
+
+
+@dataclass
+class _Seen:
+    accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    upload_time: int = 0
+    newest_sample_time: int = 0
+    state: dict[str, torch.Tensor] | None = None
+    samples: int = 0
+
+
+class EdgePaymaster:
+    def __init__(self, w3: Web3, account: LocalAccount, config: EdgePayConfig, validation: Any = None,
+                 spec: Any = None) -> None:
+        self.w3 = w3
+        self.account = account
+        self.config = config
+        self.contract = EdgePayoutsClient(w3, config.contract)
+        self.party = self.contract.as_party(account)
+        self.validation = validation  # fl_worker.data.base.Split of the station's own validation data
+        self.spec = spec
+        self._lock = threading.Lock()
+        self._info: dict[int, dict[str, Any]] = {}
+        self._settled: dict[int, EdgeSettlement] = {}
+        self._trees: dict[int, PayoutTree] = {}
+        self._seen: dict[int, dict[str, _Seen]] = {}
+        self._announced: set[int] = set()
+
+    # ------------------------------------------------------------------ 1. the rule, before training
+    def needs_claims(self) -> bool:
+        return self.config.rule.name in PARAM_COUNT
+
+    def before_training(self, core: str, rid: int) -> None:
+        if rid in self._announced:
+            return
+        key = round_key(core, rid)
+        rule = self.config.rule
+        on_chain = self.contract.rule(self.account.address, key)
+        if on_chain.rule_hash == bytes(32):
+            windows = (self.config.commit_window, self.config.reveal_window) if self.needs_claims() else (0, 0)
+            receipt = self.party.announce_rule(key, rule.hash(), *windows)
+            log.info("round %d: announced edge rule %s (0x%s) on EdgePayouts, tx %s", rid, rule.name,
+                     rule.hash().hex()[:12], "0x" + bytes(receipt["transactionHash"]).hex())
+        elif on_chain.rule_hash != rule.hash():
+            raise RuntimeError(f"round {rid}: the rule announced on chain is 0x{on_chain.rule_hash.hex()}, this "
+                               f"station's rule hashes to 0x{rule.hash().hex()} (rules are immutable)")
+        commit_deadline, reveal_deadline = self.contract.claim_windows(self.account.address, key)
+        info = {"station": self.account.address, "contract": self.contract.address, "round_id": rid,
+                "core": to_checksum_address(core), "round_key": "0x" + key.hex(), "rule": rule.model_dump(mode="json"),
+                "rule_hash": "0x" + rule.hash().hex(), "budget_wei": self.config.budget_wei,
+                "commit_deadline": commit_deadline, "reveal_deadline": reveal_deadline, "derived": {},
+                "status": "announced"}
+        self._publish(rid, info, "rule")
+        if self.needs_claims():
+            self._wait_chain_time(reveal_deadline)
+            claims = self.contract.revealed_claims(self.account.address, key)
+            info = {**info, "claims": {a: [str(v) for v in p] for a, p in claims.items()},
+                    "derived": self._derived(claims), "status": "terms"}
+            log.info("round %d: %d revealed edge cost claim(s); leader's parameters %s", rid, len(claims),
+                     info["derived"])
+            self._publish(rid, info, "rule")
+        self._announced.add(rid)
+
+    def _derived(self, claims: dict[str, list[int]]) -> dict[str, Any]:
+        rule = self.config.rule
+        if rule.name == "ifedcrowd":
+            rates = ifedcrowd_rates(rule, claims)
+            return {"rates": [rates.r1, rates.r2]} if rates else {}
+        if rule.name == "lceme":
+            from hcfl.edge import settle
+
+            clients = lceme_clients(claims)
+            if not clients:
+                return {}
+            return {"assigned": dict(zip([a for a, _ in clients], settle.announce_lceme(rule, [c for _, c in clients])))}
+        return {}
+
+    def _wait_chain_time(self, deadline: int) -> None:
+        """Until the chain's latest block is at or past `deadline` (dev nodes mine on demand: poke them), or
+        the wall clock is 2 s past it (the next block will be stamped after it; transactions sent then skip
+        gas estimation, which a node runs against its latest block)."""
+        while True:
+            now = int(self.w3.eth.get_block("latest")["timestamp"])
+            if now >= deadline or time.time() >= deadline + 2:
+                return
+            time.sleep(min(1.0, max(0.2, deadline - now)))
+            if int(time.time()) >= deadline:  # an automine node only moves its clock with a new block
+                try:
+                    self.w3.provider.make_request("evm_mine", [])
+                except Exception:  # noqa: BLE001 - a real node mines by itself
+                    pass
+
+    # ------------------------------------------------------------------ 2. measurements (cell hook)
+    def observe(self, rid: int, address: str, state: dict[str, torch.Tensor], samples: int,
+                metrics: dict[str, Any]) -> str | None:
+        """Record one accepted update; a string is a reason to reject it."""
+        now = int(time.time())
+        newest = metrics.get("newest_sample_time")
+        newest = int(newest) if isinstance(newest, (int, float)) and newest >= 0 else 0
+        if newest > now + CLOCK_SKEW:
+            return f"newest sample generated at {newest}, after the upload at {now}"
+        accuracy = 0.0
+        if self.validation is not None and self.spec is not None:
+            from fl_worker.local import evaluate
+
+            accuracy = float(evaluate(state, self.validation, spec=self.spec))
+        spent = metrics.get("train_seconds", 0.0)
+        with self._lock:
+            seen = self._seen.setdefault(rid, {}).setdefault(to_checksum_address(address), _Seen())
+            seen.accuracy.append(accuracy)
+            seen.seconds.append(float(spent) if isinstance(spent, (int, float)) and spent >= 0 else 0.0)
+            seen.upload_time = now
+            seen.newest_sample_time = min(newest, now)
+            seen.state, seen.samples = state, samples
+        return None
+
+    # ------------------------------------------------------------------ 3. after the round
+    def settle(self, core: str, rid: int, rounds: Sequence[Any]) -> EdgeSettlement | None:
+        """`rounds`: the cell's CellRound of every global round of `rid` (their leaves = inclusion)."""
+        if rid in self._settled:
+            return self._settled[rid]
+        key = round_key(core, rid)
+        included: dict[str, int] = {}
+        for r in rounds:
+            for leaf in r.leaves:
+                included[leaf.address] = included.get(leaf.address, 0) + int(leaf.samples)
+        with self._lock:
+            seen = dict(self._seen.get(rid, {}))
+        everyone = sorted(set(included) | set(seen), key=lambda a: int(a, 16))
+        clients = []
+        for a in everyone:
+            s = seen.get(a, _Seen())
+            clients.append(ClientInputs(
+                address=a, included=a in included, samples=included.get(a, 0),
+                accuracy=round(sum(s.accuracy) / len(s.accuracy), 6) if s.accuracy else 0.0,
+                completion_time=round(sum(s.seconds) / len(s.seconds), 6) if s.seconds else 0.0,
+                upload_time=s.upload_time, newest_sample_time=s.newest_sample_time))
+        claims = self.contract.revealed_claims(self.account.address, key) if self.needs_claims() else {}
+        extra: dict[str, Any] = {}
+        if self.config.rule.name == "lceme":
+            extra = self._lceme_inputs(rounds)
+        settlement = EdgeSettlement(station=self.account.address, round_key="0x" + key.hex(), round_id=rid,
+                                    rule=self.config.rule, budget=self.config.budget_wei, clients=clients,
+                                    claims=claims, **extra)
+        if self.config.rule.name == "shapley":
+            settlement = settlement.model_copy(update={"shapley_utility": self._coalitions(settlement, seen)})
+        amounts, returned, derived = compute(settlement)
+        settlement = settlement.model_copy(update={"amounts": amounts, "returned": returned, "derived": derived})
+        paid = {a: v for a, v in amounts.items() if v > 0}
+        if paid:
+            tree = PayoutTree.build(paid)
+            commit_deadline, reveal_deadline = self.contract.claim_windows(self.account.address, key)
+            self._wait_chain_time(reveal_deadline)
+            receipt = self.party.post_payouts(key, tree, self.config.claim_window,
+                                              gas=POST_GAS if reveal_deadline else None)
+            settlement = settlement.model_copy(update={"root": "0x" + tree.root.hex(),
+                                                       "posted_tx": "0x" + bytes(receipt["transactionHash"]).hex()})
+            self._trees[rid] = tree
+            log.info("round %d: posted edge payouts root %s funding %d wei to %d client(s), tx %s", rid,
+                     settlement.root[:12], tree.total, len(paid), settlement.posted_tx)
+        else:
+            log.warning("round %d: no edge client earned anything; nothing posted", rid)
+        self._settled[rid] = settlement
+        self._publish(rid, {**self._info.get(rid, {}), "status": "posted" if paid else "nothing",
+                            "root": settlement.root}, "rule")
+        if self.config.out_dir is not None:
+            self.config.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.config.out_dir / f"edge-settlement-{rid}-{self.account.address}.json").write_text(settlement.to_json())
+        return settlement
+
+    def _lceme_inputs(self, rounds: Sequence[Any]) -> dict[str, Any]:
+        """f(w_T, xi): the final station model's loss on validation sample xi, xi from the latest block hash."""
+        from hcfl.edge.lceme import test_sample_index
+
+        block = self.w3.eth.get_block("latest")
+        if self.validation is None or self.spec is None or not rounds:
+            return {"lceme_loss": 0.0, "lceme_seed_block": int(block["number"])}
+        from fl_worker.models import build_model
+
+        xi = test_sample_index(int.from_bytes(bytes(block["hash"]), "big"), len(self.validation.y))
+        model = build_model(self.spec)
+        model.load_state_dict(rounds[-1].state)
+        model.eval()
+        with torch.no_grad():
+            out = model(self.validation.X[xi:xi + 1])
+            loss = float(torch.nn.functional.cross_entropy(out, self.validation.y[xi:xi + 1]))
+        return {"lceme_loss": round(loss, 6), "lceme_seed_block": int(block["number"])}
+
+    def _coalitions(self, s: EdgeSettlement, seen: dict[str, _Seen]) -> list[float]:
+        """Utility of every coalition of the paid clients: accuracy of their sample-weighted average."""
+        from fl_worker.aggregate import weighted_average
+        from fl_worker.local import evaluate
+        from hcfl.edge.round_settle import paid_clients
+
+        pay = paid_clients(s)
+        if len(pay) > s.rule.params.exact_limit:  # type: ignore[union-attr]
+            raise ValueError(f"live Shapley settles up to {s.rule.params.exact_limit} clients per cell")  # type: ignore[union-attr]
+        out = [0.0]
+        for mask in range(1, 2 ** len(pay)):
+            members = [seen[c.address] for i, c in enumerate(pay) if mask >> i & 1]
+            states = [(m.state, max(1, m.samples)) for m in members if m.state is not None]
+            acc = evaluate(weighted_average(states), self.validation, spec=self.spec) if states and self.validation is not None else 0.0
+            out.append(round(float(acc), 6))
+        return out
+
+    # ------------------------------------------------------------------ HTTP (served by the cell)
+    def _publish(self, rid: int, info: dict[str, Any], kind: str) -> None:
+        with self._lock:
+            self._info[rid] = info
+        if self.config.out_dir is not None:
+            import json
+
+            self.config.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.config.out_dir / f"edge-{kind}-{rid}-{self.account.address}.json").write_text(json.dumps(info, indent=1))
+
+    def route(self, path: str) -> tuple[int, dict[str, Any]] | None:
+        """GET /edge/pay/current | /edge/pay/{rid} | /edge/pay/{rid}/settlement | /edge/pay/{rid}/proof/{address}."""
+        if path == "/edge/pay/current":
+            with self._lock:
+                if not self._info:
+                    return 404, {"detail": "no rule announced yet"}
+                return 200, self._info[max(self._info)]
+        m = _PAY.match(path)
+        if not m:
+            return None
+        rid, what, address = int(m.group(1)), m.group(2), m.group(3)
+        with self._lock:
+            info = self._info.get(rid)
+        if info is None:
+            return 404, {"detail": f"no rule announced for round {rid}"}
+        if what is None:
+            return 200, info
+        settlement = self._settled.get(rid)
+        if settlement is None:
+            return 409, {"detail": "round not settled yet"}
+        if what == "/settlement":
+            return 200, settlement.model_dump(mode="json")
+        tree = self._trees.get(rid)
+        addr = to_checksum_address(address)
+        amount = settlement.amounts.get(addr, 0)
+        if tree is None or amount == 0:
+            return 200, {"station": self.account.address, "round_key": settlement.round_key, "address": addr,
+                         "amount": 0, "proof": [], "root": settlement.root}
+        return 200, {"station": self.account.address, "round_key": settlement.round_key, "address": addr,
+                     "amount": amount, "proof": ["0x" + p.hex() for p in tree.proof(addr)], "root": settlement.root,
+                     "contract": self.contract.address}
+
+
+_PAY = re.compile(r"^/edge/pay/(\d{1,12})(/settlement|/proof/(0x[0-9a-fA-F]{40}))?$")
+
+
+# ============================================================================ the daemon's two hooks
+def before_edge_round(daemon: Any, task: Any) -> None:
+    """From AggregatorDaemon._train_edge, before the cell's first edge round of a round: create the paymaster
+    (validation data: the plan's dataset's test split, the station's own copy), announce the rule."""
+    config: EdgePayConfig | None = daemon.config.edge_pay
+    if config is None or daemon.cell is None:
+        return
+    pm = daemon.cell.paymaster
+    if pm is None:
+        validation = None
+        try:
+            from fl_worker.data import load_dataset
+
+            validation = load_dataset(task.training.dataset, daemon.config.data_dir, seed=task.training.seed).test
+        except Exception as exc:  # noqa: BLE001 - no validation data: accuracy inputs are 0 (logged)
+            log.warning("no validation data for edge payouts (%s): accuracies count as 0", exc)
+        pm = EdgePaymaster(daemon._client.w3, daemon.account, config, validation, task.spec)
+        daemon.cell.paymaster = pm
+    pm.spec = task.spec
+    pm.before_training(daemon._chain.contract, task.round_id)
+
+
+def after_round(daemon: Any, rid: int) -> EdgeSettlement | None:
+    """From the daemon's 'done': settle and post the round's edge payouts (errors are logged, never fatal)."""
+    pm = daemon.cell.paymaster if daemon.cell is not None else None
+    if pm is None:
+        return None
+    try:
+        return pm.settle(daemon._chain.contract, rid, daemon.cell.rounds_of(rid))
+    except Exception:  # noqa: BLE001 - the station's FL duties are done; payouts can be retried by hand
+        log.exception("round %d: edge payouts failed", rid)
+        return None
+
+
+def linger(daemon: Any, rid: int, timeout: float) -> None:
+    """Keep serving proofs until every paid client claimed (or `timeout`)."""
+    pm = daemon.cell.paymaster if daemon.cell is not None else None
+    if pm is None or rid not in pm._settled or not pm._settled[rid].root:
+        return
+    s = pm._settled[rid]
+    key = bytes.fromhex(s.round_key[2:])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not daemon.stopping:
+        if all(pm.contract.is_claimed(s.station, key, a) for a, v in s.amounts.items() if v > 0):
+            return
+        time.sleep(1.0)
