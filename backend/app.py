@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from backend import schemas
-from backend.auditor import audit
+from backend.audit_v2 import audit_v2
 from backend.limits import JsonBodyLimits, restore_recursion_limit
 from backend.chain_watch import (
     RPC_ALLOWED,
@@ -60,6 +60,7 @@ class Settings:
     fast_forward: bool = False
     dataset_dir: str | None = None
     static_dir: str | None = None
+    fast_forward_quiet: float = 3.0  # Joining/Proposing: seconds without a new join/proposal before the jump
     background: bool = True  # run the deadline driver and the training worker
 
 
@@ -80,25 +81,31 @@ class Coordinator:
     def from_settings(cls, settings: Settings, chain: Any = None) -> "Coordinator":
         from eth_account import Account
 
-        from hcfl.chain.client import HCFLClient
         from hcfl.chain.provider import connect
+        from hcfl.chain.v2.client import CoreClient
 
         owns = chain is None
         key = Path(settings.key_file).read_text().strip() if settings.key_file else None
         chain = chain or connect(settings.chain, funder_key=key)
         payer = Account.from_key(key) if key else chain.funder
         if settings.contract:
-            client = HCFLClient(chain.w3, settings.contract)
+            client = CoreClient(chain.w3, settings.contract)
             if not chain.w3.eth.get_code(client.address):
                 raise SystemExit(f"no contract deployed at {client.address} on {settings.chain}")
+            try:
+                client.counts()
+            except Exception:  # noqa: BLE001 - any failure: not an HCFLCore
+                raise SystemExit(f"{client.address} on {settings.chain} is not an HCFLCore (contract v2)") from None
         else:
-            client = HCFLClient.deploy(chain, payer)
-            log.info("deployed a fresh HCFLCrowdfund at %s", client.address)
+            client = CoreClient.deploy(chain, payer)
+            log.info("deployed a fresh HCFLCore (v2) at %s (lens %s)", client.address,
+                     client.lens.address if client.lens else None)
         gw = ChainGateway(chain, client, payer)
         store = Store(settings.db, settings.data_dir, namespace=f"{gw.chain_id}:{client.address}")
         training = TrainingManager(store, gw, round_timeout=settings.round_timeout, poll=min(settings.poll, 1.0),
                                    dataset_dir=settings.dataset_dir, max_station_samples=settings.max_station_samples)
-        driver = DeadlineDriver(gw, poll=settings.poll, fast_forward=settings.fast_forward)
+        driver = DeadlineDriver(gw, poll=settings.poll, fast_forward=settings.fast_forward,
+                                quiet=settings.fast_forward_quiet)
         log.info("coordinator on chain %s (id %d, %s), contract %s, gas payer %s, db %s",
                  settings.chain, gw.chain_id, chain.kind, client.address, payer.address, settings.db)
         return cls(gw=gw, store=store, training=training, driver=driver, settings=settings, owns_chain=owns)
@@ -238,8 +245,8 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
     # -------------------------------------------------------------- rounds (read API)
     @app.get("/api/rounds", response_model=list[schemas.RoundSummary], tags=["rounds"])
     def list_rounds(gw: Gateway) -> list[dict[str, Any]]:
-        with gw.lock:
-            return [round_summary(gw.client.round(rid)) for rid in range(gw.client.round_count())]
+        ledger = gw.ledger()
+        return [round_summary(gw, ledger.rounds[rid]) for rid in sorted(ledger.rounds)]
 
     @app.get("/api/rounds/{rid}", response_model=schemas.RoundDetail, tags=["rounds"], responses=ERROR_RESPONSES)
     def get_round(rid: RoundId, gw: Gateway, store: StoreDep) -> dict[str, Any]:
@@ -257,20 +264,21 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
 
     @app.get("/api/audit", response_model=schemas.AuditOut, tags=["rounds"])
     def get_audit(gw: Gateway) -> Any:
-        with gw.lock:  # the chain cannot move between the cached events and the balance check
-            report = audit(gw.client, events=gw.events())
-        return JSONResponse(report.model_dump(mode="json"))
+        with gw.lock:  # the chain cannot move between the ledger and the balance check
+            report = audit_v2(gw.core, ledger=gw.ledger())
+        return JSONResponse({**report.model_dump(mode="json"), "ok": report.ok})
 
     # -------------------------------------------------------------- training
     @app.get("/api/rounds/{rid}/task", response_model=schemas.TaskOut, response_model_exclude_none=True,
              tags=["training"], responses=ERROR_RESPONSES)
     def get_task(rid: RoundId, station: Annotated[str, Query(max_length=64, description="the station's address")],
                  tm: TrainingDep, response: Response,
-                 wait: Annotated[float, Query(ge=0, le=60, description="long-poll: hold a 'wait' answer up to this many seconds")] = 0,
+                 wait: Annotated[float, Query(ge=0, le=30, description="long-poll: while training is open, hold a "
+                                                                      "'wait' answer up to this many seconds")] = 0,
                  samples: Annotated[int | None, Query(ge=1, lt=U64, description="samples the station commits to (caps its weight)")] = None,
                  ) -> dict[str, Any]:
         answer, held = tm.task_wait(rid, station, wait, samples)
-        if held or wait:
+        if held:
             response.headers["X-HCFL-Long-Poll"] = "1"
         return answer
 
@@ -308,6 +316,15 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
         body = await _read_body(request, MODEL_MAX_BYTES)
         return await run_in_threadpool(tm.upload, rid, g, x_hcfl_station, x_hcfl_samples, x_hcfl_accuracy_bps,
                                        x_hcfl_signature, body, x_hcfl_edge_root, x_hcfl_edge_root_signature)
+
+    @app.get("/api/rounds/{rid}/validation", tags=["training"], response_class=Response,
+             responses={200: {"content": {OCTET: {"schema": {"type": "string", "format": "binary"}}},
+                              "description": "safetensors {X, y}: the validation split the result was computed on; "
+                                             "header X-HCFL-Validation-Hash (keccak256, = validationHash on chain)"},
+                        **ERROR_RESPONSES})
+    def get_validation(rid: RoundId, tm: TrainingDep) -> Response:
+        data, h = tm.validation_split(rid)
+        return Response(data, media_type=OCTET, headers={"X-HCFL-Validation-Hash": h})
 
     @app.get("/api/rounds/{rid}/models/final", tags=["training"], response_class=Response,
              responses={200: {"content": {OCTET: {"schema": {"type": "string", "format": "binary"}}},

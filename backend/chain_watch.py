@@ -1,8 +1,18 @@
-"""The coordinator's view of the chain: a locked gateway around HCFLClient, the JSON-RPC pass-through,
-JSON views of rounds/events/funds, and the deadline driver.
+"""The coordinator's view of the chain (contract v2): a locked gateway around the typed v2 client
+(hcfl.chain.v2.CoreClient) and the event ledger (hcfl.ledger), the JSON-RPC pass-through, JSON views of
+rounds/events/funds, and the deadline driver.
 
-The embedded chain (eth-tester) is not thread-safe, and the HTTP handlers, the deadline driver and the
-training worker all touch it, so every web3 call goes through `ChainGateway.lock`.
+Reads come from the ledger snapshot (events folded incrementally; one fetch per new block, shared by every
+request) plus the round's phase (`state(roundId)`, derived by the contract from timestamps; a Finished round
+is cached). The embedded chain (eth-tester) is not thread-safe, so every web3 call goes through
+`ChainGateway.lock`; the snapshot itself is immutable and read without it.
+
+v2 derives phases from timestamps, so the driver sends only what needs a transaction: `settle` once the
+reveal deadline passed. With `fast_forward` on a dev chain it moves the clock to the current phase's deadline
+once everybody expected has acted (Joining/Proposing: at least one owner and one station / one proposal and
+no new one for `quiet` seconds; Committing: every member committed; Revealing: every committer revealed;
+VoteCommitting/VoteRevealing: every eligible voter committed/revealed). Training closes by itself on chain
+(finalized and every station reported) and is never fast-forwarded.
 """
 from __future__ import annotations
 
@@ -10,7 +20,6 @@ import json
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, Callable
 
@@ -18,9 +27,12 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from hcfl.chain.client import ChainEvent, ContractRevert, HCFLClient, Participant, TxFailed, _revert_data
+from hcfl.chain.client import ChainEvent, ContractRevert, TxFailed, _revert_data
 from hcfl.chain.provider import Chain
-from hcfl.chain.types import Phase, Role, RoundView
+from hcfl.chain.v2.client import CoreClient, ParticipantV2
+from hcfl.chain.v2.types import CreditReason, Phase, Role
+from hcfl.ledger.fetch import LedgerFetcher
+from hcfl.ledger.records import Ledger, ParticipantRecord, ProposalRecord, RoundRecord
 
 log = logging.getLogger(__name__)
 
@@ -37,47 +49,85 @@ RPC_MAX_BATCH = 50
 
 PHASE_NAMES = {
     Phase.NONE: "None", Phase.JOINING: "Joining", Phase.PROPOSING: "Proposing", Phase.COMMITTING: "Committing",
-    Phase.REVEALING: "Revealing", Phase.TRAINING: "Training", Phase.VOTE_COMMITTING: "VoteCommitting",
-    Phase.VOTE_REVEALING: "VoteRevealing", Phase.FINISHED: "Finished",
+    Phase.REVEALING: "Revealing", Phase.AWAITING_SETTLEMENT: "AwaitingSettlement", Phase.TRAINING: "Training",
+    Phase.VOTE_COMMITTING: "VoteCommitting", Phase.VOTE_REVEALING: "VoteRevealing", Phase.FINISHED: "Finished",
 }
-RULE_NAMES = {0: "paper-random", 1: "posted"}
-SHARE_NAMES = {0: "equal", 1: "capability", 2: "contribution"}
+RULE_NAMES = {0: "posted", 1: "paper-random"}
+SHARE_NAMES = {0: "equal", 1: "stake", 2: "proportional", 3: "contribution"}
+ZERO32 = b"\0" * 32
 
 
 def hex32(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
-class ChainGateway:
-    """The one door to the chain: a lock, the typed client and the gas payer (advance/settle only)."""
+def revealed_stations(r: RoundRecord) -> list[str]:
+    """The round's revealed stations in join order: the one station order of training (task index,
+    manifests, contribution scores) that the coordinator and the daemons both derive from the ledger."""
+    return [p.address for p in r.participants if p.role == Role.STATION and p.revealed]
 
-    def __init__(self, chain: Chain, client: HCFLClient, gas_payer: LocalAccount) -> None:
+
+def revealed_owners(r: RoundRecord) -> list[str]:
+    return [p.address for p in r.participants if p.role == Role.OWNER and p.revealed]
+
+
+def selected_proposal(r: RoundRecord) -> ProposalRecord | None:
+    s = r.settlement
+    return r.proposals[s.star] if s is not None and s.selected and not s.unfunded else None
+
+
+class ChainGateway:
+    """The one door to the chain: a lock, the typed v2 client, the ledger and the gas payer (settle only)."""
+
+    def __init__(self, chain: Chain, core: CoreClient, gas_payer: LocalAccount, from_block: int = 0) -> None:
         self.chain = chain
-        self.client = client
+        self.core = core
+        self.client = core  # the typed client (abi, address, calls)
         self.lock = threading.RLock()
-        self.payer: Participant = client.as_participant(gas_payer)
+        self.payer: ParticipantV2 = core.as_participant(gas_payer)
         self._rpc_http: httpx.Client | None = None
         self._embedded_fn: Callable[[str, Any], Any] | None = None
-        self.chain_id = client.chain_id
-        self._events: list[ChainEvent] = []
-        self._events_next = 0  # first block not yet in the event cache
+        self.chain_id = core.chain_id
+        self.fetcher = LedgerFetcher(core, from_block=from_block)
+        self._ledger: Ledger | None = None
+        self._ledger_block = -1
+        self._finished: set[int] = set()
+        self._settled_at: dict[int, int] = {}
 
     @property
     def address(self) -> str:
-        return self.client.address
+        return self.core.address
 
     def close(self) -> None:
         if self._rpc_http is not None:
             self._rpc_http.close()
 
     # ------------------------------------------------------------ reads
-    def round_count(self) -> int:
+    def ledger(self) -> Ledger:
+        """The event ledger up to the head (folded incrementally; cached while no block is added)."""
         with self.lock:
-            return self.client.round_count()
+            head = int(self.chain.w3.eth.block_number)
+            if self._ledger is None or head != self._ledger_block:
+                self._ledger = self.fetcher.sync(head)
+                self._ledger_block = head
+                if self._ledger.restarts:
+                    self._finished.clear()
+            return self._ledger
 
-    def round(self, rid: int) -> RoundView:
+    def round_count(self) -> int:
+        return len(self.ledger().rounds)
+
+    def record(self, rid: int) -> RoundRecord:
+        return self.ledger().rounds[rid]
+
+    def phase(self, rid: int) -> Phase:
+        if rid in self._finished:
+            return Phase.FINISHED
         with self.lock:
-            return self.client.round(rid)
+            ph = self.core.state(rid)
+        if ph == Phase.FINISHED:
+            self._finished.add(rid)
+        return ph
 
     def block_number(self) -> int:
         with self.lock:
@@ -89,10 +139,42 @@ class ChainGateway:
             latest = self.chain.now()
         return max(latest, int(time.time()))
 
+    def settled_at(self, r: RoundRecord) -> int | None:
+        if r.settlement is None:
+            return None
+        if r.round_id not in self._settled_at:
+            with self.lock:
+                self._settled_at[r.round_id] = int(self.chain.w3.eth.get_block(r.settlement.block)["timestamp"])
+        return self._settled_at[r.round_id]
+
+    def phase_end(self, r: RoundRecord, phase: Phase) -> int:
+        """The deadline of `phase` (0 when the phase has none: awaiting settlement, finished)."""
+        cfg = self.ledger().campaigns[r.campaign_id].config
+        if phase == Phase.JOINING:
+            return r.join_end
+        if phase == Phase.PROPOSING:
+            return r.propose_end
+        if phase == Phase.COMMITTING:
+            return r.commit_end
+        if phase == Phase.REVEALING:
+            return r.reveal_end
+        settled = self.settled_at(r)
+        if settled is None:
+            return 0
+        train_end = settled + cfg.train_duration
+        if phase == Phase.TRAINING:
+            return train_end
+        closed = r.training_closed_at or train_end
+        if phase == Phase.VOTE_COMMITTING:
+            return closed + cfg.vote_commit_duration
+        if phase == Phase.VOTE_REVEALING:
+            return closed + cfg.vote_commit_duration + cfg.vote_reveal_duration
+        return 0
+
     def deadline_passed(self, deadline: int) -> bool:
-        """True once a block past `deadline` exists, so `advance` cannot revert with DeadlineNotReached.
-        A dev node mines only on transactions, so its latest block can lag the wall clock: once the wall
-        clock has passed the deadline, mine an empty block to bring its clock up (no time travel)."""
+        """True once a block past `deadline` exists. A dev node mines only on transactions, so its latest block
+        can lag the wall clock: once the wall clock has passed the deadline, mine an empty block to bring its
+        clock up (no time travel)."""
         with self.lock:
             if self.chain.now() > deadline:
                 return True
@@ -100,60 +182,49 @@ class ChainGateway:
             for _ in range(2):
                 if not (self.chain.is_dev and time.time() > deadline + 1):
                     break
-                if self.chain.kind == "embedded":
-                    self.chain._tester.mine_blocks(1)
-                else:
-                    self.chain.w3.provider.make_request("evm_mine", [])
+                self._mine()
                 if self.chain.now() > deadline:
                     return True
         return False
 
-    def revealed_members(self, rid: int) -> tuple[list[str], list[str]]:
-        """Revealed owners and stations, each in join order."""
-        with self.lock:
-            owners, stations = self.client.members(rid)
-            rev_o = [a for a in owners if self.client.participant(rid, a).revealed]
-            rev_s = [a for a in stations if self.client.participant(rid, a).revealed]
-        return rev_o, rev_s
+    def _mine(self) -> None:
+        if self.chain.kind == "embedded":
+            self.chain._tester.mine_blocks(1)
+        else:
+            self.chain.w3.provider.make_request("evm_mine", [])
 
-    def participant(self, rid: int, address: str):
-        with self.lock:
-            return self.client.participant(rid, address)
-
-    def proposals(self, rid: int):
-        with self.lock:
-            return self.client.proposals(rid)
+    def participant(self, rid: int, address: str) -> ParticipantRecord | None:
+        return self.record(rid).participant(to_checksum_address(address))
 
     def events(self, round_id: int | None = None) -> list[ChainEvent]:
-        """All contract events (optionally one round's), from a cache that only fetches new blocks: the
-        read API, funds and audit would otherwise rescan the whole log history on every request."""
+        """All contract events (optionally one round's), from a cache that only fetches new blocks."""
         with self.lock:
             latest = int(self.chain.w3.eth.block_number)
-            if latest + 1 < self._events_next:  # the chain went back (dev-node revert): start over
+            if latest + 1 < getattr(self, "_events_next", 0):  # the chain went back (dev-node revert)
+                self._events, self._events_next = [], 0
+            if not hasattr(self, "_events"):
                 self._events, self._events_next = [], 0
             if latest >= self._events_next:
-                self._events.extend(self.client.events(from_block=self._events_next, to_block=latest))
+                self._events.extend(self.core.events(from_block=self._events_next, to_block=latest))
                 self._events_next = latest + 1
             cached = list(self._events)
         if round_id is None:
             return cached
-        return [e for e in cached if e.args.get("roundId", round_id) == round_id]
+        return [e for e in cached if e.args.get("roundId") == round_id]  # campaign events carry no roundId
 
     # ------------------------------------------------------------ permissionless transactions
-    def advance(self, rid: int, phase: Phase) -> bool:
-        """`settle` in Revealing, `advance` otherwise; False when the chain refused (deadline not reached...)."""
-        fn = "settle" if phase == Phase.REVEALING else "advance"
+    def settle(self, rid: int) -> bool:
+        """`settle(rid)` from the gas payer; False when the chain refused (deadline not reached, settled...)."""
         with self.lock:
             try:
-                self.payer.transact(fn, rid)
+                self.payer.settle(rid)
             except ContractRevert as exc:
-                log.debug("round %d: %s refused: %s", rid, fn, exc)
+                log.debug("round %d: settle refused: %s", rid, exc)
                 return False
             except TxFailed as exc:
-                log.warning("round %d: %s failed: %s", rid, fn, exc)
+                log.warning("round %d: settle failed: %s", rid, exc)
                 return False
         return True
-
     # ------------------------------------------------------------ JSON-RPC pass-through
     def rpc(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Answer one JSON-RPC request object (already checked against RPC_ALLOWED)."""
@@ -232,56 +303,98 @@ def _to_rpc_json(value: Any) -> Any:
     return value
 
 
-# ------------------------------------------------------------------ JSON views
-def round_summary(v: RoundView) -> dict[str, Any]:
-    cfg = v.cfg
+# ------------------------------------------------------------------ JSON views (from the ledger)
+def config_json(cfg: Any) -> dict[str, Any]:
+    """A campaign's IHCFL.Config: durations and bps as numbers, amounts as decimal strings, rules by name."""
     return {
-        "round_id": v.round_id, "phase": PHASE_NAMES.get(v.phase, str(int(v.phase))), "phase_id": int(v.phase),
-        "phase_end": int(v.phase_end), "creator": v.creator, "owner_count": v.owner_count,
-        "station_count": v.station_count, "proposal_count": v.proposal_count, "settled": v.settled,
-        "selected_some": v.selected_some, "selected": v.selected_index, "unfunded": v.unfunded,
-        "total_payment": str(v.total_payment), "seed": str(v.seed), "escrow": str(v.escrow), "finalized": v.finalized,
-        "global_model_hash": hex32(v.global_model_hash), "achieved_acc_bps": v.achieved_acc_bps,
-        "punished": v.punished, "punish_votes": v.punish_votes, "keep_votes": v.keep_votes,
-        "cfg": {
-            "join_duration": cfg.join_duration, "propose_duration": cfg.propose_duration,
-            "commit_duration": cfg.commit_duration, "reveal_duration": cfg.reveal_duration,
-            "train_duration": cfg.train_duration, "vote_commit_duration": cfg.vote_commit_duration,
-            "vote_reveal_duration": cfg.vote_reveal_duration, "non_reveal_penalty_bps": cfg.non_reveal_penalty_bps,
-            "punish_threshold_bps": cfg.punish_threshold_bps, "payment_rule": RULE_NAMES[int(cfg.payment_rule)],
-            "owner_share_rule": SHARE_NAMES[int(cfg.owner_share_rule)],
-            "station_share_rule": SHARE_NAMES[int(cfg.station_share_rule)], "min_bond": str(cfg.min_bond),
-        },
+        "join_duration": cfg.join_duration, "propose_duration": cfg.propose_duration,
+        "commit_duration": cfg.commit_duration, "reveal_duration": cfg.reveal_duration,
+        "train_duration": cfg.train_duration, "vote_commit_duration": cfg.vote_commit_duration,
+        "vote_reveal_duration": cfg.vote_reveal_duration, "non_reveal_penalty_bps": cfg.non_reveal_penalty_bps,
+        "non_reveal_penalty_floor": str(cfg.non_reveal_penalty_floor),
+        "punish_threshold_bps": cfg.punish_threshold_bps, "pool_draw_bps": cfg.pool_draw_bps,
+        "max_proposals_per_owner": cfg.max_proposals_per_owner,
+        "payment_rule": RULE_NAMES[int(cfg.payment_rule)], "owner_share_rule": SHARE_NAMES[int(cfg.owner_share_rule)],
+        "station_share_rule": SHARE_NAMES[int(cfg.station_share_rule)],
+        "min_owner_deposit": str(cfg.min_owner_deposit), "min_station_deposit": str(cfg.min_station_deposit),
+        "min_bond": str(cfg.min_bond), "max_price": str(cfg.max_price), "vote_deposit": str(cfg.vote_deposit),
     }
 
 
-def participant_json(p: Any) -> dict[str, Any]:
+def round_summary(gw: ChainGateway, r: RoundRecord, phase: Phase | None = None) -> dict[str, Any]:
+    ledger = gw.ledger()
+    camp = ledger.campaigns[r.campaign_id]
+    phase = gw.phase(r.round_id) if phase is None else phase
+    s = r.settlement
+    fin = r.finalization
+    revealed_votes = [v for v in r.votes if v.revealed]
+    return {
+        "round_id": r.round_id, "campaign_id": r.campaign_id, "creator": camp.creator,
+        "phase": PHASE_NAMES.get(phase, str(int(phase))), "phase_id": int(phase), "phase_end": gw.phase_end(r, phase),
+        "join_end": r.join_end, "propose_end": r.propose_end, "commit_end": r.commit_end, "reveal_end": r.reveal_end,
+        "owner_count": sum(1 for p in r.participants if p.role == Role.OWNER),
+        "station_count": sum(1 for p in r.participants if p.role == Role.STATION),
+        "revealed_owners": len(revealed_owners(r)), "revealed_stations": len(revealed_stations(r)),
+        "proposal_count": r.k, "settled": s is not None, "selected_some": bool(s and s.selected and not s.unfunded),
+        "selected": s.star if s is not None and s.selected and not s.unfunded else None,
+        "unfunded": bool(s and s.unfunded),
+        "total_payment": str(s.payment if s else 0), "owner_discount": str(s.owner_discount if s else 0),
+        "station_bonus": str(s.station_bonus if s else 0), "escrow": str((s.payment + s.station_bonus) if s else 0),
+        "seed": str(s.seed if s else 0), "finalized": fin is not None,
+        "global_model_hash": hex32(fin.model_hash if fin else ZERO32),
+        "achieved_acc_bps": fin.achieved_acc_bps if fin else 0,
+        "scores_root": hex32(fin.scores_root if fin else ZERO32), "scores_total": str(fin.scores_total if fin else 0),
+        "validation_hash": hex32(fin.validation_hash if fin else ZERO32),
+        "training_closed_at": r.training_closed_at or 0, "objections": len(r.objections),
+        "punished": bool(r.bond.punished) if r.bond is not None else False,
+        "winner_failed": bool(r.bond.failed) if r.bond is not None else False,
+        "punish_votes": sum(1 for v in revealed_votes if v.punish),
+        "keep_votes": sum(1 for v in revealed_votes if not v.punish),
+        "punish_weight": str(sum(v.weight for v in revealed_votes if v.punish)),
+        "keep_weight": str(sum(v.weight for v in revealed_votes if not v.punish)),
+        "owner_pool": str(camp.owner_pool), "station_pool": str(camp.station_pool),
+        "cfg": config_json(camp.config),
+    }
+
+
+def participant_json(p: ParticipantRecord) -> dict[str, Any]:
+    st = p.settlement
     return {
         "address": p.address, "role": {Role.OWNER: "owner", Role.STATION: "station"}.get(p.role, "none"),
-        "committed": p.committed, "revealed": p.revealed, "deposit": str(p.deposit), "capability": str(p.capability),
-        "reported_rounds": int(p.reported_rounds), "claims": [str(c) for c in p.claims],
+        "status": p.status, "committed": p.committed, "revealed": p.revealed, "deposit": str(p.deposit),
+        "weight": str(p.weight) if p.weight is not None else None,
+        "reported_rounds": len(p.reports), "claims": [str(c) for c in (p.claims or ())],
+        "claimed": st is not None,
+        "payment": str(st.payment) if st else None, "tax": str(st.tax) if st else None,
+        "penalty": str(st.penalty) if st else None, "refund": str(st.refund) if st else None,
+        "reward": str(p.reward.reward) if p.reward else None,
+        "credited": str(p.credited),
     }
+
+
+def surplus(r: RoundRecord) -> list[int]:
+    """S(m) = sum of revealed owners' capped claims - sum of revealed stations' (V2-RULES.md)."""
+    out = [0] * r.k
+    for p in r.participants:
+        if p.revealed and p.claims is not None:
+            sign = 1 if p.role == Role.OWNER else -1
+            for m, c in enumerate(p.claims[: r.k]):
+                out[m] += sign * int(c)
+    return out
 
 
 def round_detail(gw: ChainGateway, rid: int, known_spec: Callable[[str], bool]) -> dict[str, Any]:
-    with gw.lock:
-        view = gw.client.round(rid)
-        props = gw.client.proposals(rid)
-        owners, stations = gw.client.members(rid)
-        owner_views = [gw.client.participant(rid, a) for a in owners]
-        station_views = [gw.client.participant(rid, a) for a in stations]
-        surplus, scores = gw.client.outcome(rid)
-    out = round_summary(view)
+    r = gw.record(rid)
+    out = round_summary(gw, r)
     out["proposals"] = [
         {"index": i, "proposer": p.proposer, "spec_hash": hex32(p.spec_hash), "uri": p.uri, "arch_id": p.arch_id,
          "promised_acc_bps": p.promised_acc_bps, "global_rounds": p.global_rounds, "label_mask": int(p.label_mask),
-         "bond": str(p.bond), "posted_price": str(p.posted_price), "spec_known": known_spec(hex32(p.spec_hash))}
-        for i, p in enumerate(props)
+         "bond": str(p.bond), "price": str(p.price), "spec_known": known_spec(hex32(p.spec_hash))}
+        for i, p in enumerate(r.proposals)
     ]
-    out["owners"] = [participant_json(p) for p in owner_views]
-    out["stations"] = [participant_json(p) for p in station_views]
-    out["surplus"] = [str(s) for s in surplus]
-    out["scores"] = [str(s) for s in scores]
+    out["owners"] = [participant_json(p) for p in r.participants if p.role == Role.OWNER]
+    out["stations"] = [participant_json(p) for p in r.participants if p.role == Role.STATION]
+    out["surplus"] = [str(x) for x in surplus(r)]
     return out
 
 
@@ -326,59 +439,59 @@ class EventFormatter:
 
 
 def funds(gw: ChainGateway) -> dict[str, Any]:
-    """Per-account money flows, summed from the contract's events."""
-    rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for ev in gw.events():
-        a = ev.args
-        if ev.name == "Joined":
-            rows[a["account"]]["deposits"] += int(a["deposit"])
-        elif ev.name == "Proposed":
-            rows[a["proposer"]]["bonds"] += int(a["bond"])
-        elif ev.name == "ParticipantSettled":
-            rows[a["account"]]["payments"] += int(a["payment"])
-            rows[a["account"]]["taxes"] += int(a["tax"])
-        elif ev.name == "NonRevealPenalized":
-            rows[a["account"]]["penalties"] += int(a["penalty"])
-        elif ev.name == "StationRewarded":
-            rows[a["station"]]["rewards"] += int(a["reward"])
-        elif ev.name == "Credited":
-            rows[a["account"]]["credits"] += int(a["amount"])
-        elif ev.name == "Withdrawn":
-            rows[a["account"]]["withdrawn"] += int(a["amount"])
+    """Per-account money flows from the ledger (paid in, settled, rewarded, credited, withdrawn)."""
+    ledger = gw.ledger()
+    per: dict[str, dict[str, int]] = {}
+    for r in ledger.rounds.values():
+        for p in r.participants:
+            row = per.setdefault(p.address, {"payments": 0, "taxes": 0, "penalties": 0, "rewards": 0})
+            if p.settlement is not None:
+                row["payments"] += p.settlement.payment
+                row["taxes"] += p.settlement.tax
+                row["penalties"] += p.settlement.penalty
+            if p.reward is not None:
+                row["rewards"] += p.reward.reward
     with gw.lock:
-        acc = gw.client.accounting()
-        balance = gw.client.balance()
-        credit = {addr: gw.client.credit_of(addr) for addr in rows}
+        acc = gw.core.accounting()
+        credit = {a: gw.core.credit_of(a) for a in ledger.accounts}
     accounts = []
-    for addr in sorted(rows):
-        r = rows[addr]
-        accounts.append({"address": to_checksum_address(addr), **{k: str(v) for k, v in r.items()},
-                         "credit_balance": str(credit[addr])})
+    for addr in sorted(ledger.accounts):
+        a = ledger.accounts[addr]
+        extra = per.get(addr, {"payments": 0, "taxes": 0, "penalties": 0, "rewards": 0})
+        accounts.append({
+            "address": addr, "deposits": str(a.deposits), "bonds": str(a.bonds), "vote_deposits": str(a.vote_deposits),
+            **{k: str(v) for k, v in extra.items()},
+            "credits": str(a.credited), "withdrawn": str(a.withdrawn), "credit_balance": str(credit[addr]),
+            "credits_by_reason": {CreditReason(k).name.lower(): str(v) for k, v in a.credits.items()},
+        })
+    campaigns = [{"campaign_id": c.campaign_id, "creator": c.creator, "rounds": list(c.round_ids),
+                  "owner_pool": str(c.owner_pool), "station_pool": str(c.station_pool), "swept": str(c.swept)}
+                 for c in ledger.campaigns.values()]
     return {
-        "contract": gw.address, "balance": str(balance),
-        "accounting": {k: str(v) for k, v in acc.model_dump().items()}, "solvent": acc.total == balance,
-        "accounts": accounts,
+        "contract": gw.address, "balance": str(acc.balance),
+        "accounting": {k: str(v) for k, v in acc.model_dump().items()}, "solvent": acc.balance >= acc.owed,
+        "surplus": str(acc.balance - acc.owed), "campaigns": campaigns, "accounts": accounts,
     }
 
 
 # ------------------------------------------------------------------ the deadline driver
 class DeadlineDriver:
-    """Every `poll` seconds: advance (or settle) each unfinished round whose phase deadline has passed.
-
-    With `fast_forward` on a dev chain it also moves the chain's clock to the deadline of a commit,
-    reveal or vote phase once everybody who can act in it has acted (for demos; never Joining,
-    Proposing or Training, whose participants nobody can predict)."""
+    """Every `poll` seconds: settle each round whose reveal deadline passed; on a dev chain mine a block once
+    the wall clock passed a deadline (phases follow block timestamps); with `fast_forward` move the clock to
+    the current phase's deadline once everybody expected has acted (module docstring)."""
 
     def __init__(self, gw: ChainGateway, poll: float = 2.0, fast_forward: bool = False,
-                 on_tick: Callable[[], None] | None = None) -> None:
+                 on_tick: Callable[[], None] | None = None, quiet: float = 3.0) -> None:
         self.gw = gw
         self.poll = poll
         self.fast_forward = fast_forward and gw.chain.is_dev
+        self.quiet = float(quiet)
         self.on_tick = on_tick
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._first_open = 0  # rounds below this id are known Finished
         self.last_phase: dict[int, Phase] = {}
+        self._activity: dict[int, tuple[int, float]] = {}  # rid -> (joins + proposals seen, when it last changed)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hcfl-deadlines", daemon=True)
@@ -406,43 +519,65 @@ class DeadlineDriver:
         count = self.gw.round_count()
         all_finished = True
         for rid in range(self._first_open, count):
-            view = self.gw.round(rid)
-            if self.last_phase.get(rid) != view.phase:
-                log.info("round %d: phase %s (ends %d)", rid, PHASE_NAMES.get(view.phase), view.phase_end)
-                self.last_phase[rid] = view.phase
-            if view.phase in (Phase.FINISHED, Phase.NONE):
+            phase = self.gw.phase(rid)
+            r = self.gw.record(rid)
+            if self.last_phase.get(rid) != phase:
+                log.info("round %d: phase %s (ends %d)", rid, PHASE_NAMES.get(phase), self.gw.phase_end(r, phase))
+                self.last_phase[rid] = phase
+            if phase in (Phase.FINISHED, Phase.NONE):
                 if all_finished:
                     self._first_open = rid + 1
                 continue
             all_finished = False
-            if self.fast_forward and self._everyone_acted(rid, view):
+            if phase == Phase.AWAITING_SETTLEMENT:
+                self._settle(rid)
+                continue
+            end = self.gw.phase_end(r, phase)
+            if self.fast_forward and phase != Phase.TRAINING and self._everyone_acted(r, phase):
                 with self.gw.lock:
-                    if self.gw.chain.now() <= view.phase_end:
-                        log.info("round %d: fast-forwarding %s to its deadline", rid, PHASE_NAMES.get(view.phase))
-                        self.gw.chain.wait_until(view.phase_end)
-            if self.gw.deadline_passed(view.phase_end):
-                if self.gw.advance(rid, view.phase):
-                    after = self.gw.round(rid)
-                    log.info("round %d: %s -> %s", rid, PHASE_NAMES.get(view.phase), PHASE_NAMES.get(after.phase))
-                    self.last_phase[rid] = after.phase
+                    if self.gw.chain.now() <= end:
+                        log.info("round %d: fast-forwarding %s to its deadline", rid, PHASE_NAMES.get(phase))
+                        self.gw.chain.wait_until(end)
+            if end and self.gw.deadline_passed(end) and phase == Phase.REVEALING:
+                self._settle(rid)
 
-    def _everyone_acted(self, rid: int, view: RoundView) -> bool:
-        if view.phase not in (Phase.COMMITTING, Phase.REVEALING, Phase.VOTE_COMMITTING, Phase.VOTE_REVEALING):
+    def _settle(self, rid: int) -> None:
+        if self.gw.settle(rid):
+            after = self.gw.phase(rid)
+            log.info("round %d: settled -> %s", rid, PHASE_NAMES.get(after))
+            self.last_phase[rid] = after
+
+    def _quiet(self, r: RoundRecord, ready: bool) -> bool:
+        """True once `ready` held and nothing new (join, proposal) arrived for `quiet` seconds."""
+        seen = len(r.participants) + r.k
+        last = self._activity.get(r.round_id)
+        now = time.monotonic()
+        if last is None or last[0] != seen:
+            self._activity[r.round_id] = (seen, now)
             return False
-        with self.gw.lock:
-            owners, stations = self.gw.client.members(rid)
-            parts = [self.gw.client.participant(rid, a) for a in owners + stations]
-            if view.phase == Phase.COMMITTING:
-                return bool(parts) and all(p.committed for p in parts)
-            if view.phase == Phase.REVEALING:
-                committed = [p for p in parts if p.committed]
-                return bool(committed) and all(p.revealed for p in committed)
-            winner = self.gw.client.proposals(rid)[view.selected].proposer
-            voters = [p.address for p in parts if p.role == Role.OWNER and p.revealed and p.address != winner]
-            votes = [self.gw.client.call("getVote", rid, a) for a in voters]
-            if view.phase == Phase.VOTE_COMMITTING:
-                return all(v[0] != b"\x00" * 32 for v in votes)
-            return all(v[0] == b"\x00" * 32 or v[1] for v in votes)
+        return ready and now - last[1] >= self.quiet
+
+    def _everyone_acted(self, r: RoundRecord, phase: Phase) -> bool:
+        parts = r.participants
+        if phase == Phase.JOINING:
+            roles = {p.role for p in parts}
+            return self._quiet(r, Role.OWNER in roles and Role.STATION in roles)
+        if phase == Phase.PROPOSING:
+            return self._quiet(r, r.k > 0)
+        if phase == Phase.COMMITTING:
+            return bool(parts) and all(p.committed for p in parts)
+        if phase == Phase.REVEALING:
+            committed = [p for p in parts if p.committed]
+            return bool(committed) and all(p.revealed for p in committed)
+        if phase in (Phase.VOTE_COMMITTING, Phase.VOTE_REVEALING):
+            winner = r.winner
+            with self.gw.lock:
+                voters = [a for a in revealed_owners(r) if a != winner and self.gw.core.vote_weight(r.round_id, a) > 0]
+            committed = {v.voter: v for v in r.votes}
+            if phase == Phase.VOTE_COMMITTING:
+                return all(a in committed for a in voters)
+            return all(v.revealed for v in r.votes)
+        return False
 
 
 def to_json_text(obj: Any) -> str:

@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the coordinator: HTTP API, deadline driver, training (docs/protocol.md)")
     p.add_argument("--chain", default="embedded", help="embedded (default) | anvil | RPC URL")
-    p.add_argument("--contract", help="HCFLCrowdfund address; a fresh one is deployed when absent")
+    p.add_argument("--contract", help="HCFLCore (contract v2) address; a fresh one (with its libraries and lens) is deployed when absent")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--db", default="hcfl-coordinator.sqlite", help="SQLite file of the coordinator's state")
@@ -24,7 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cap on a station's aggregation weight (its declared samples are clipped to it and to what it "
                    "committed when it first asked for a task)")
     p.add_argument("--fast-forward", action="store_true",
-                   help="dev chains only: jump the clock to a commit/reveal/vote deadline once everybody acted")
+                   help="dev chains only: jump the clock to a phase's deadline once everybody expected acted (join/propose: "
+                   "someone joined/proposed and nothing new came for --fast-forward-quiet seconds)")
+    p.add_argument("--fast-forward-quiet", type=float, default=3.0, metavar="S",
+                   help="with --fast-forward: seconds without a new join or proposal before Joining/Proposing end")
     p.add_argument("--dataset-dir", help="local copy of mnist/cifar10 for the coordinator's validation split")
     p.add_argument("--log-level", default="info", help="uvicorn's log level")
     p.set_defaults(func=run)
@@ -39,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         chain=args.chain, contract=args.contract, host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
         key_file=str(args.key_file) if args.key_file else None, poll=args.poll, round_timeout=args.round_timeout,
         max_station_samples=args.max_station_samples, fast_forward=args.fast_forward, dataset_dir=args.dataset_dir,
+        fast_forward_quiet=args.fast_forward_quiet,
     )
     if args.fast_forward and args.chain not in ("embedded", "anvil"):
         log.warning("--fast-forward only works on dev chains; it is ignored unless the node is anvil")

@@ -3,7 +3,8 @@
 It starts the coordinator (`hcfl serve`) as a subprocess on the embedded chain (or on an anvil it
 spawns), then plays three model owners and three base stations with their own keys: join with deposits,
 publish two model specs and propose them, commit and reveal sealed claims. The contract selects and
-settles; three real aggregator daemons (`hcfl aggregator --edge` subprocesses, talking HTTP on loopback),
+settles (contract v2: HCFLCore, Posted payment rule, stake-backed shares, contribution scores for the
+stations); three real aggregator daemons (`hcfl aggregator --edge` subprocesses, talking HTTP on loopback),
 each the Flower server of a cell with two real edge devices (`hcfl edge-client` subprocesses holding their
 own data folders, written from scikit-learn digits), train the selected model and report on chain; every
 edge device verifies the Merkle proof that its update was included in each global round; the winner finalizes with the
@@ -35,10 +36,11 @@ from web3 import Web3
 
 from backend.health import wait_until_serving
 from hcfl.chain.accounts import derive_key, fund
-from hcfl.chain.client import HCFLClient, Participant
+from hcfl.chain.client import ContractRevert
 from hcfl.chain.commitments import new_salt
 from hcfl.chain.provider import Chain, anvil_key, spawn_anvil
-from hcfl.chain.types import ProposalSpec, Role, RoundConfig, ShareRule
+from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
+from hcfl.chain.v2.types import CampaignConfig, PaymentRule, ProposalSpec, Role, ShareRule
 
 log = logging.getLogger(__name__)
 GWEI = 10**9
@@ -53,6 +55,17 @@ LOW_LABELS = 0x01F  # digits 0-4
 # sealed claims (wei) for proposal 0 (all ten digits) and proposal 1 (digits 0-4)
 OWNER_CLAIMS = {"owner-1": [120 * GWEI, 40 * GWEI], "owner-2": [90 * GWEI, 110 * GWEI], "owner-3": [80 * GWEI, 20 * GWEI]}
 STATION_CLAIMS = {"station-1": [50 * GWEI, 30 * GWEI], "station-2": [40 * GWEI, 35 * GWEI], "station-3": [55 * GWEI, 30 * GWEI]}
+PRICES = [150 * GWEI, 90 * GWEI]  # posted prices of proposal 0 and 1 (the Posted rule's C)
+DEPOSIT = 10**18
+BOND = 10**16
+# the demo's campaign: Posted (the default), stake-backed owner shares, contribution-scored station shares,
+# minimum deposits and bond of 0.01 ETH, a price cap of 1,000 ETH; the windows are long because the
+# coordinator moves the dev chain's clock once everybody acted (--fast-forward)
+CAMPAIGN = CampaignConfig(join_duration=3600, propose_duration=3600, commit_duration=3600, reveal_duration=3600,
+                          train_duration=3 * 3600, vote_commit_duration=3600, vote_reveal_duration=3600,
+                          payment_rule=PaymentRule.POSTED, owner_share_rule=ShareRule.STAKE,
+                          station_share_rule=ShareRule.CONTRIBUTION, min_owner_deposit=10**16,
+                          min_station_deposit=10**16, min_bond=10**16, max_price=10**21, vote_deposit=10**15)
 
 
 @dataclass
@@ -135,7 +148,7 @@ class Demo:
         self.coordinator = self._spawn(
             ["serve", "--chain", chain_arg, "--port", str(port), "--db", str(self.workdir / "coordinator.sqlite"),
              "--data-dir", str(self.workdir / "models"), "--poll", "0.3", "--round-timeout", "120", "--fast-forward",
-             "--log-level", "warning"],
+             "--fast-forward-quiet", "2", "--log-level", "warning"],
             "coordinator.log",
         )
         self.base = f"http://127.0.0.1:{port}"
@@ -144,7 +157,7 @@ class Demo:
         rpc = self.anvil.rpc_url if self.anvil else f"{self.base}/rpc"
         self.rpc_url = rpc
         self.w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 120}))
-        self.client = HCFLClient(self.w3, info["contract"])
+        self.client = CoreClient(self.w3, info["contract"])
         self.chain_id = int(info["chain_id"])
 
     def _funder(self) -> LocalAccount:
@@ -192,7 +205,7 @@ class Demo:
         from fl_worker.models import ModelSpec
         from fl_worker.wire import decode_state
 
-        msg = f"hcfl-download:{self.chain_id}:{self.client.address}:{rid}"
+        msg = f"hcfl-download:{self.chain_id}:{self.client.address}:{rid}"  # backend.training.download_message
         r = httpx.get(f"{self.base}/api/rounds/{rid}/models/final", timeout=60,
                       headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": _personal_sign(owner, msg)})
         r.raise_for_status()
@@ -227,21 +240,19 @@ class Demo:
             people: dict[str, Participant] = {n: self.client.as_participant(k) for n, k in keys.items()}
             by_addr = {p.address: n for n, p in people.items()}
 
-            cfg = RoundConfig(join_duration=15, propose_duration=10, commit_duration=600, reveal_duration=600,
-                              train_duration=3600, vote_commit_duration=600, vote_reveal_duration=600,
-                              station_share_rule=ShareRule.CONTRIBUTION)
-            rid = people["owner-1"].create_round(cfg)
+            cid = people["owner-1"].create_campaign(CAMPAIGN)
+            rid = people["owner-1"].open_round(cid)
             for n, p in people.items():
-                p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=10**18, capability=1)
-            step(f"round {rid}: 3 owners and 3 stations joined")
+                p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=DEPOSIT)
+            step(f"campaign {cid}, round {rid}: 3 owners and 3 stations joined")
             self._start_cells(rid, keys)  # the stations' daemons and edge devices start while the round settles
             step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Proposing")
             omega = httpx.post(f"{self.base}/api/specs", json={"spec": SPEC, "training": PLAN}, timeout=30).json()["omega"]
-            for n, mask, acc in (("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)):
+            for (n, mask, acc), price in zip((("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)), PRICES):
                 people[n].propose(rid, ProposalSpec(spec_hash=bytes.fromhex(omega[2:]), uri=f"/api/specs/{omega}",
                                                     arch_id=1, promised_acc_bps=acc, global_rounds=self.global_rounds,
-                                                    label_mask=mask), bond=10**16)
+                                                    label_mask=mask, price=price), bond=BOND)
             step("two proposals posted")
             self._wait_phase(rid, "Committing")
             claims = {**OWNER_CLAIMS, **STATION_CLAIMS}
@@ -253,34 +264,30 @@ class Demo:
             for n, p in people.items():
                 p.reveal(rid, claims[n], salts[n])
             phase = self._wait_phase(rid, "Training", "Finished")
-            view = self.client.round(rid)
-            settled = [e for e in self.client.events(from_block=start_block, round_id=rid) if e.name == "ParticipantSettled"]
-            taxes = {by_addr[e.args["account"]]: int(e.args["tax"]) for e in settled}
-            payments = {by_addr[e.args["account"]]: int(e.args["payment"]) for e in settled if e.args["role"] == int(Role.OWNER)}
-            surplus, _ = self.client.outcome(rid)
-            step(f"settled: proposal {view.selected_index} selected, C = {view.total_payment} wei")
+            detail = httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
+            selected = detail["selected"]
+            total = int(detail["total_payment"])
+            step(f"settled: proposal {selected} selected, C = {total} wei")
             report = DemoReport(
-                chain=self.chain_kind, contract=self.client.address, round_id=rid, selected=view.selected_index,
-                surplus=surplus, taxes=taxes, total_payment=view.total_payment if phase == "Training" else None,
-                owner_payments=payments, station_rewards={}, promised_accuracy=None, final_accuracy=None,
+                chain=self.chain_kind, contract=self.client.address, round_id=rid, selected=selected,
+                surplus=[int(x) for x in detail["surplus"]], taxes={}, total_payment=total if phase == "Training" else None,
+                owner_payments={}, station_rewards={}, promised_accuracy=None, final_accuracy=None,
                 accuracy_curve=[], owner_evaluations={}, votes={}, punished=None, withdrawn={}, transactions=0,
                 audit={}, seconds=0.0,
             )
+            report.extra["campaign_id"] = cid
+            report.extra["owner_discount"] = int(detail["owner_discount"])
             if phase == "Training":
                 self._train_vote(rid, people, keys, by_addr, report, step)
             else:
                 bar.update(4)
-            for n, p in people.items():
-                credit = self.client.credit_of(p.address)
-                if credit:
-                    p.withdraw()
-                    report.withdrawn[n] = credit
-            step("everyone withdrew")
-            from backend.auditor import audit
+            self._claim_all(rid, people, report)
+            step("everyone claimed and withdrew")
+            from backend.audit_v2 import audit_v2
 
-            result = audit(self.client)
+            result = audit_v2(self.client)
             report.audit = json.loads(result.model_dump_json())
-            report.audit["ok"] = bool(getattr(result, "ok", False))
+            report.audit["ok"] = bool(result.ok)
             report.transactions = self._count_transactions(start_block)
             report.seconds = round(time.monotonic() - t0, 1)
             step(f"audit: {'ok' if report.audit['ok'] else 'MISMATCH'}")
@@ -288,6 +295,44 @@ class Demo:
         finally:
             bar.close()
             self.close()
+
+    def _claim_all(self, rid: int, people: dict[str, Participant], report: DemoReport) -> None:
+        """Lazy settlement: every participant claims its own result (stations prove their contribution score)
+        and withdraws its credit; payments, taxes and rewards are then read from the event ledger."""
+        from hcfl.ledger.fetch import ledger_of
+
+        result = (report.extra.get("result") or {})
+        leaves = {leaf["station"]: leaf for leaf in result.get("score_leaves", [])}
+        detail = httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
+        by_score = detail["finalized"] and int(detail["scores_total"]) > 0 and detail["objections"] == 0
+        for n, p in people.items():
+            leaf = leaves.get(p.address)
+            try:
+                if by_score and leaf is not None:
+                    p.claim_with_score(rid, int(leaf["score"]), int(leaf["prefix_before"]),
+                                       [bytes.fromhex(x[2:]) for x in leaf["proof"]])
+                else:
+                    p.claim(rid)
+            except ContractRevert as exc:
+                if exc.error != "NothingToClaim":
+                    raise
+            credit = self.client.credit_of(p.address)
+            if credit:
+                p.withdraw()
+                report.withdrawn[n] = credit
+        ledger = ledger_of(self.client)
+        r = ledger.rounds[rid]
+        names = {p.address: n for n, p in people.items()}
+        for rec in r.participants:
+            n = names.get(rec.address)
+            if n is None:
+                continue
+            if rec.settlement is not None:
+                report.taxes[n] = rec.settlement.tax
+                if rec.role == Role.OWNER:
+                    report.owner_payments[n] = rec.settlement.payment
+            if rec.reward is not None:
+                report.station_rewards[n] = rec.reward.reward
 
     def _start_cells(self, rid: int, keys: dict[str, LocalAccount]) -> None:
         """Per station: its aggregator daemon (the Flower server of its cell) and EDGE_CLIENTS edge devices, each
@@ -356,9 +401,10 @@ class Demo:
 
     def _train_vote(self, rid: int, people: dict[str, Participant], keys: dict[str, LocalAccount],
                     by_addr: dict[str, str], report: DemoReport, step: Any) -> None:
-        proposal = self.client.proposals(rid)[report.selected or 0]
-        report.promised_accuracy = proposal.promised_acc_bps / 10_000
-        t = proposal.global_rounds
+        detail = httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
+        proposal = detail["proposals"][report.selected or 0]
+        report.promised_accuracy = proposal["promised_acc_bps"] / 10_000
+        t = int(proposal["global_rounds"])
         curve = tqdm(total=t, desc="global rounds", unit="round", disable=not self.progress, leave=False)
         result = None
         deadline = time.monotonic() + 1800
@@ -377,22 +423,32 @@ class Demo:
         curve.close()
         if result is None:
             raise TimeoutError("training did not finish within 30 minutes")
-        winner = by_addr[proposal.proposer]
+        winner = by_addr[proposal["proposer"]]
         report.final_accuracy = result["achieved_acc_bps"] / 10_000
+        report.extra["result"] = result
         report.extra["contribution_scores_bps"] = {
             by_addr.get(a, a): int(sc) for a, sc in zip(result.get("stations", []), result["scores"])
         }
+        # anyone can check the published validation split against the hash the winner puts on chain
+        v = httpx.get(f"{self.base}/api/rounds/{rid}/validation", timeout=60)
+        v.raise_for_status()
+        if Web3.keccak(v.content).hex().removeprefix("0x") != result["validation_hash"][2:]:
+            raise RuntimeError("the published validation split does not match the result's validation hash")
         people[winner].finalize_training(rid, bytes.fromhex(result["global_model_hash"][2:]), int(result["achieved_acc_bps"]),
-                                         [int(s) for s in result["scores"]])
+                                         bytes.fromhex(result["scores_root"][2:]), int(result["scores_total"]),
+                                         bytes.fromhex(result["validation_hash"][2:]))
         report.extra["edge_clients"] = self._edge_report(rid, t, by_addr)
         report.extra["manifests"] = [httpx.get(f"{self.base}/api/rounds/{rid}/manifests/{g}", timeout=30).json()
                                      for g in range(t)]
         step(f"trained {t} global rounds; {winner} finalized at {report.final_accuracy:.1%}")
-        self._wait_phase(rid, "VoteCommitting")
-        voters = [n for n in OWNER_CLAIMS if n != winner]
+        # training closes on chain once every station reported all t rounds (the daemons report on their own)
+        self._wait_phase(rid, "VoteCommitting", timeout=600)
+        winner_addr = proposal["proposer"]
+        voters = [n for n in OWNER_CLAIMS if n != winner and self.client.vote_weight(rid, people[n].address) > 0
+                  and people[n].address != winner_addr]
         salts = {}
         for i, n in enumerate(voters):
-            accuracy = self._evaluate_final(rid, keys[n], proposal.label_mask, sample_seed=100 + i)
+            accuracy = self._evaluate_final(rid, keys[n], int(proposal["label_mask"]), sample_seed=100 + i)
             report.owner_evaluations[n] = round(accuracy, 4)
             punish = accuracy < report.promised_accuracy
             report.votes[n] = punish
@@ -402,11 +458,8 @@ class Demo:
         for n in voters:
             people[n].reveal_vote(rid, report.votes[n], salts[n])
         self._wait_phase(rid, "Finished")
-        view = self.client.round(rid)
-        report.punished = view.punished
-        rewards = [e for e in self.client.events(round_id=rid) if e.name == "StationRewarded"]
-        report.station_rewards = {by_addr[e.args["station"]]: int(e.args["reward"]) for e in rewards}
-        step(f"vote: punished={view.punished}")
+        report.punished = bool(httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()["punished"])
+        step(f"vote: punished={report.punished}")
 
 
 def render(report: DemoReport) -> str:

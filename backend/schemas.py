@@ -82,6 +82,8 @@ class SpecOut(BaseModel):
 
 # ------------------------------------------------------------------ chain views
 class RoundConfigOut(BaseModel):
+    """The round's campaign config (IHCFL.Config of contract v2); amounts as decimal strings."""
+
     join_duration: int
     propose_duration: int
     commit_duration: int
@@ -90,35 +92,64 @@ class RoundConfigOut(BaseModel):
     vote_commit_duration: int
     vote_reveal_duration: int
     non_reveal_penalty_bps: int
+    non_reveal_penalty_floor: str
     punish_threshold_bps: int
-    payment_rule: str
-    owner_share_rule: str
-    station_share_rule: str
+    pool_draw_bps: int
+    max_proposals_per_owner: int
+    payment_rule: Literal["posted", "paper-random"]
+    owner_share_rule: Literal["equal", "stake", "proportional", "contribution"]
+    station_share_rule: Literal["equal", "stake", "proportional", "contribution"]
+    min_owner_deposit: str
+    min_station_deposit: str
     min_bond: str
+    max_price: str
+    vote_deposit: str
 
 
 class RoundSummary(BaseModel):
+    """One round of contract v2, read from the event ledger (hcfl.ledger) plus its phase (`state(roundId)`)."""
+
     round_id: int
-    phase: str
+    campaign_id: int
+    creator: str = Field(description="the campaign's creator (only it opens rounds)")
+    phase: str = Field(description="Joining, Proposing, Committing, Revealing, AwaitingSettlement, Training, "
+                                   "VoteCommitting, VoteRevealing or Finished")
     phase_id: int
-    phase_end: int
-    creator: str
+    phase_end: int = Field(description="unix time the current phase ends (0: none, e.g. AwaitingSettlement)")
+    join_end: int
+    propose_end: int
+    commit_end: int
+    reveal_end: int
     owner_count: int
     station_count: int
+    revealed_owners: int
+    revealed_stations: int
     proposal_count: int
     settled: bool
     selected_some: bool
     selected: int | None
     unfunded: bool
-    total_payment: str
+    total_payment: str = Field(description="C")
+    owner_discount: str = Field(description="D_o, drawn from the campaign's owner pool")
+    station_bonus: str = Field(description="D_s, drawn from the campaign's station pool")
+    escrow: str = Field(description="E = C + D_s, the stations' money")
     seed: str
-    escrow: str
     finalized: bool
     global_model_hash: Hex32
     achieved_acc_bps: int
+    scores_root: Hex32
+    scores_total: str
+    validation_hash: Hex32
+    training_closed_at: int
+    objections: int
     punished: bool
+    winner_failed: bool
     punish_votes: int
     keep_votes: int
+    punish_weight: str
+    keep_weight: str
+    owner_pool: str
+    station_pool: str
     cfg: RoundConfigOut
 
 
@@ -132,27 +163,34 @@ class ProposalOut(BaseModel):
     global_rounds: int
     label_mask: int
     bond: str
-    posted_price: str
+    price: str
     spec_known: bool = Field(description="the coordinator holds the ModelSpec and TrainingPlan for spec_hash")
 
 
 class ParticipantOut(BaseModel):
     address: str
     role: str
+    status: Literal["joined", "committed", "revealed"]
     committed: bool
     revealed: bool
     deposit: str
-    capability: str
+    weight: str | None = Field(description="share weight fixed at reveal (Equal 1, Stake deposit, ...)")
     reported_rounds: int
-    claims: list[str]
+    claims: list[str] = Field(description="capped claims (deposit - 1 at most), once revealed")
+    claimed: bool = Field(description="its deposit part was settled lazily (claim)")
+    payment: str | None
+    tax: str | None
+    penalty: str | None
+    refund: str | None
+    reward: str | None = Field(description="station reward, once claimed")
+    credited: str = Field(description="everything credited to it in this round so far")
 
 
 class RoundDetail(RoundSummary):
     proposals: list[ProposalOut]
     owners: list[ParticipantOut]
     stations: list[ParticipantOut]
-    surplus: list[str]
-    scores: list[str]
+    surplus: list[str] = Field(description="S(m) per proposal from the revealed capped claims")
 
 
 class EventOut(BaseModel):
@@ -164,9 +202,12 @@ class EventOut(BaseModel):
 
 
 class FundsRow(BaseModel):
+    """One account's money flows, from the event ledger; credit_balance is the contract's credits(address)."""
+
     address: str
     deposits: str = "0"
     bonds: str = "0"
+    vote_deposits: str = "0"
     payments: str = "0"
     taxes: str = "0"
     penalties: str = "0"
@@ -174,13 +215,25 @@ class FundsRow(BaseModel):
     credits: str = "0"
     withdrawn: str = "0"
     credit_balance: str = "0"
+    credits_by_reason: dict[str, str] = {}
+
+
+class CampaignFunds(BaseModel):
+    campaign_id: int
+    creator: str
+    rounds: list[int]
+    owner_pool: str
+    station_pool: str
+    swept: str
 
 
 class FundsOut(BaseModel):
     contract: str
     balance: str
     accounting: dict[str, str]
-    solvent: bool
+    solvent: bool = Field(description="balance >= everything owed (deposits, credits, bonds, escrow, pools, vote deposits)")
+    surplus: str = Field(description="balance - owed: ether nobody is owed (e.g. forced in)")
+    campaigns: list[CampaignFunds]
     accounts: list[FundsRow]
 
 
@@ -228,11 +281,25 @@ class HistoryEntry(BaseModel):
     stations: list[StationUpload]
 
 
+class ScoreLeaf(BaseModel):
+    station: str
+    score: int
+    prefix_before: int
+    proof: list[Hex32] = Field(description="Merkle proof of (station, score, prefix_before) for claimWithScore")
+
+
 class TrainingResult(BaseModel):
+    """What the winner finalizes with: finalizeTraining(rid, global_model_hash, achieved_acc_bps, scores_root,
+    scores_total, validation_hash); the validation split is GET /api/rounds/{rid}/validation."""
+
     global_model_hash: Hex32
     achieved_acc_bps: int
     scores: list[int]
     stations: list[str]
+    scores_root: Hex32
+    scores_total: int
+    score_leaves: list[ScoreLeaf]
+    validation_hash: Hex32
 
 
 class TrainingOut(BaseModel):
@@ -256,9 +323,12 @@ class UploadAccepted(BaseModel):
 
 
 class AuditOut(BaseModel):
+    """The v2 auditor's report (backend.audit_v2.AuditReportV2) plus `ok`."""
+
     model_config = ConfigDict(extra="allow")
 
     ok: bool | None = None
+    kind: str | None = None
 
 
 # ------------------------------------------------------------------ JSON-RPC

@@ -28,15 +28,17 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_address, to_checksum_address
 
-from backend.chain_watch import ChainGateway, hex32
+from backend.chain_watch import ChainGateway, hex32, revealed_stations, selected_proposal
 from backend.schemas import TrainingPlan
 from backend.store import GlobalRow, Store, TrainingRow, UploadRow
-from hcfl.chain.types import Phase, Role
+from hcfl.chain.v2.types import Phase, Role
 
 log = logging.getLogger(__name__)
 
 MAX_MODEL_BYTES = 256 * 1024 * 1024
 MANIFEST_LEAF_TYPES = ("address", "bytes32", "uint256")  # (station, update hash, aggregation weight)
+# contribution scores (V2-RULES.md, Training): leaves (station, score, prefixBefore) in the stations' order
+SCORE_LEAF_TYPES = ("address", "uint256", "uint256")
 
 
 class ApiError(Exception):
@@ -219,25 +221,27 @@ class TrainingManager:
             if tr is not None and tr.status != "training":
                 self._skip.add(rid)
                 continue
-            view = self.gw.round(rid)
+            phase = self.gw.phase(rid)
             if tr is None:
-                if view.phase == Phase.TRAINING:
-                    self._open(rid, view)
-                elif view.phase == Phase.FINISHED:
+                if phase == Phase.TRAINING:
+                    self._open(rid, self.gw.record(rid))
+                elif phase == Phase.FINISHED:
                     self._skip.add(rid)
                 continue
-            if view.phase != Phase.TRAINING:
+            if phase != Phase.TRAINING:
                 with self.lock:
                     log.warning("round %d left Training on chain at global round %d/%d; training stops", rid, tr.g, tr.t)
                     self.store.set_status(rid, "abandoned")
                 continue
             self._maybe_close(tr)
 
-    def _open(self, rid: int, view) -> None:
+    def _open(self, rid: int, record) -> None:
         from fl_worker.models import build_model, state_of
         from fl_worker.wire import encode_state, state_hash
 
-        proposal = self.gw.proposals(rid)[view.selected]
+        proposal = selected_proposal(record)
+        if proposal is None:
+            return
         omega = hex32(proposal.spec_hash)
         found = self.spec_of(omega)
         if found is None:
@@ -246,7 +250,7 @@ class TrainingManager:
                 self._warned.add(rid)
             return
         spec, _plan = found
-        _owners, stations = self.gw.revealed_members(rid)
+        stations = revealed_stations(record)
         data = encode_state(state_of(build_model(spec)))
         h = state_hash(data)
         path = self.store.round_dir(rid) / "global-0.safetensors"
@@ -408,14 +412,36 @@ class TrainingManager:
             total = sum(r.samples for r in live) or 1
             scored = [r.samples * 10_000 // total for r in live]
         per_live = {tr.stations[r.station_id]: s for r, s in zip(live, scored)}
-        scores = [int(per_live.get(a, 0)) for a in tr.stations]
+        scores = [max(0, int(per_live.get(a, 0))) for a in tr.stations]
         if accuracy is None:  # fall back to the stations' own sample-weighted accuracy
             total = sum(r.samples for r in by_station.values()) or 1
             achieved = sum(int(round(r.local_accuracy * 10_000)) * r.samples for r in by_station.values()) // total
         else:
             achieved = int(round(accuracy * 10_000))
         return {"global_model_hash": final_hash, "achieved_acc_bps": max(0, min(10_000, achieved)),
-                "scores": scores, "stations": list(tr.stations)}
+                "scores": scores, "stations": list(tr.stations), **score_tree(tr.stations, scores),
+                "validation_hash": self._publish_validation(tr.round_id, validation)}
+
+    def _publish_validation(self, rid: int, validation) -> str:
+        """The validation split the scores and the accuracy were computed on, published as safetensors
+        (X, y) at GET /api/rounds/{rid}/validation; its keccak256 goes on chain with finalizeTraining."""
+        from fl_worker.wire import encode_state, state_hash
+
+        if validation is None:
+            return hex32(b"\0" * 32)
+        data = encode_state({"X": validation.X, "y": validation.y})
+        Store.write_file(self.store.round_dir(rid) / "validation.safetensors", data)
+        return state_hash(data)
+
+    def validation_split(self, rid: int) -> tuple[bytes, str]:
+        from fl_worker.wire import state_hash
+
+        self._known_round(rid)
+        path = self.store.round_dir(rid) / "validation.safetensors"
+        if not path.exists():
+            raise ApiError(404, f"round {rid} has no published validation split (training not done)")
+        data = path.read_bytes()
+        return data, state_hash(data)
 
     # ------------------------------------------------------------ requests
     def _known_round(self, rid: int) -> None:
@@ -423,12 +449,14 @@ class TrainingManager:
             raise ApiError(404, f"unknown round {rid}")
 
     def task_wait(self, rid: int, station: str, wait: float = 0.0, samples: int | None = None) -> tuple[dict[str, Any], bool]:
-        """`task`, held up to `wait` seconds while the answer is "wait" (HTTP long-poll). Returns (answer, held)."""
-        deadline = time.monotonic() + max(0.0, min(float(wait), 60.0))
+        """`task`, held up to `wait` seconds while the answer is "wait" and the round's training is open (HTTP
+        long-poll; before training opens the answer comes at once). Returns (answer, held)."""
+        deadline = time.monotonic() + max(0.0, min(float(wait), 30.0))
         seen = self._generation
         answer = self.task(rid, station, samples)
         held = False
-        while answer.get("status") == "wait" and time.monotonic() < deadline and not self._stop.is_set():
+        while (answer.get("status") == "wait" and time.monotonic() < deadline and not self._stop.is_set()
+               and (tr := self.store.get_training(rid)) is not None and tr.status == "training"):
             held = True
             with self.changed:
                 if self._generation == seen:
@@ -442,13 +470,13 @@ class TrainingManager:
         station = checksum(station, "station")
         tr = self.store.get_training(rid)
         if tr is None:
-            view = self.gw.round(rid)
+            phase = self.gw.phase(rid)
             p = self.gw.participant(rid, station)
-            if p.role != Role.STATION:
+            if p is None or p.role != Role.STATION:
                 raise ApiError(403, f"{station} is not a station of round {rid}")
-            if view.phase < Phase.TRAINING:
+            if phase < Phase.TRAINING:
                 return {"status": "wait", "reason": "round not in Training yet"}
-            if view.phase == Phase.TRAINING:
+            if phase == Phase.TRAINING:
                 if not p.revealed:
                     raise ApiError(403, f"{station} is not a selected (revealed) station of round {rid}")
                 return {"status": "wait", "reason": "training not opened yet (is the proposal's spec posted?)"}
@@ -506,11 +534,10 @@ class TrainingManager:
         msgs = [update_message(self.gw.chain_id, c, rid, g, update_hash, samples, accuracy_bps) for c in (contract, contract.lower())]
         if not signed_by(msgs, signature, station):
             raise ApiError(403, "signature does not recover to X-HCFL-Station for this upload")
-        view = self.gw.round(rid)
-        if view.phase != Phase.TRAINING:
+        if self.gw.phase(rid) != Phase.TRAINING:
             raise ApiError(409, f"round {rid} is not in Training")
         p = self.gw.participant(rid, station)
-        if p.role != Role.STATION or not p.revealed:
+        if p is None or p.role != Role.STATION or not p.revealed:
             raise ApiError(403, f"{station} is not a revealed station of round {rid}")
         tr = self.store.get_training(rid)
         if tr is None:
@@ -553,7 +580,7 @@ class TrainingManager:
         if not signed_by(msgs, signature, owner):
             raise ApiError(403, "signature does not recover to X-HCFL-Owner")
         p = self.gw.participant(rid, owner)
-        if p.role != Role.OWNER or not p.revealed:
+        if p is None or p.role != Role.OWNER or not p.revealed:
             raise ApiError(403, f"{owner} is not a revealed (paying) owner of round {rid}")
         tr = self.store.get_training(rid)
         if tr is None or tr.status != "done":
@@ -565,13 +592,14 @@ class TrainingManager:
         self._known_round(rid)
         tr = self.store.get_training(rid)
         if tr is None:
-            view = self.gw.round(rid)
+            phase = self.gw.phase(rid)
+            proposal = selected_proposal(self.gw.record(rid))
             t = 0
             note = None
-            if view.selected_index is not None and view.phase >= Phase.TRAINING:
-                t = int(self.gw.proposals(rid)[view.selected_index].global_rounds)
-            status = "waiting" if view.phase <= Phase.TRAINING else "done"
-            if view.phase == Phase.TRAINING:
+            if proposal is not None and phase >= Phase.TRAINING:
+                t = int(proposal.global_rounds)
+            status = "waiting" if phase <= Phase.TRAINING else "done"
+            if phase == Phase.TRAINING:
                 note = "training not opened yet (is the selected proposal's spec posted?)"
             return {"round_id": rid, "global_round": 0, "t": t, "status": status, "history": [], "result": None, "note": note}
         globals_ = {gr.g: gr for gr in self.store.globals_of(rid)}
@@ -594,6 +622,24 @@ class TrainingManager:
             "initial_model_hash": globals_[0].hash if 0 in globals_ else None, "history": history,
             "result": tr.result, "note": "training stopped: the round left Training on chain" if tr.status == "abandoned" else None,
         }
+
+
+def score_tree(stations: list[str], scores: list[int]) -> dict[str, Any]:
+    """The contribution-score Merkle tree (V2-RULES.md): leaves (station, score, prefixBefore) in the stations'
+    order, built with hcfl.merkle; every station's leaf with its proof (what claimWithScore needs)."""
+    from hcfl.merkle import MerkleTree
+
+    prefixes, total = [], 0
+    for sc in scores:
+        prefixes.append(total)
+        total += int(sc)
+    if not stations or total == 0:  # no valid scores: the chain falls back to Equal (no root)
+        return {"scores_root": hex32(b"\0" * 32), "scores_total": 0, "score_leaves": []}
+    values = [(to_checksum_address(a), int(sc), int(pb)) for a, sc, pb in zip(stations, scores, prefixes)]
+    tree = MerkleTree.build(SCORE_LEAF_TYPES, values)
+    leaves = [{"station": a, "score": sc, "prefix_before": pb, "proof": [hex32(x) for x in tree.proof(i)]}
+              for i, (a, sc, pb) in enumerate(values)]
+    return {"scores_root": hex32(tree.root), "scores_total": total, "score_leaves": leaves}
 
 
 def screen_updates(results: list[Any], prev_state: dict[str, Any], norm_factor: float,

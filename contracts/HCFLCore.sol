@@ -125,7 +125,11 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
     /// @param roundId the round
     /// @param account the participant
     function claim(uint256 roundId, address account) external {
-        _claim(roundId, account, false, 0, 0, new bytes32[](0));
+        uint256 amount = _claim(roundId, account, false, 0, 0, new bytes32[](0));
+        if (amount != 0) {
+            _s.credits[account] += amount;
+            _s.totalCredits += uint128(amount);
+        }
     }
 
     /// @notice `claim` for a station under valid contribution scores: proves its leaf
@@ -142,16 +146,21 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         uint256 prefixBefore,
         bytes32[] calldata proof
     ) external {
-        _claim(roundId, account, true, score, prefixBefore, proof);
+        uint256 amount = _claim(roundId, account, true, score, prefixBefore, proof);
+        if (amount != 0) {
+            _s.credits[account] += amount;
+            _s.totalCredits += uint128(amount);
+        }
     }
 
-    /// @notice Claims for the caller and pays its whole credit at once (claim + withdraw in one transaction).
+    /// @notice Claims for the caller and pays what this claim made due in the same transaction (earlier
+    ///         credits stay for `withdraw`).
     /// @param roundId the round
     function claimAndWithdraw(uint256 roundId) external nonReentrant {
-        _claim(roundId, msg.sender, false, 0, 0, new bytes32[](0));
-        _withdraw();
+        _pay(_claim(roundId, msg.sender, false, 0, 0, new bytes32[](0)));
     }
 
+    /// @dev Settles the parts of `account` that are due and returns their sum (credited or paid by the caller).
     function _claim(
         uint256 roundId,
         address account,
@@ -159,13 +168,21 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         uint256 score,
         uint256 prefixBefore,
         bytes32[] memory proof
-    ) private {
-        bool did = SettlementModule.claimSettlement(_s, roundId, account);
+    ) private returns (uint256 amount) {
+        bool did;
+        (did, amount) = SettlementModule.claimSettlement(_s, roundId, account);
         uint8 code;
-        if (_s.participants[roundId][account].role == Role.Station) {
-            code = TrainingModule.claimReward(_s, roundId, account, withProof, score, prefixBefore, proof);
-        } else if (PunishmentVoteModule.claimFinal(_s, roundId, account)) {
-            code = 1;
+        // the final part (reward / bond and vote) exists only once the round is finished
+        if (HCFLStorage.state(_s, roundId) == Phase.Finished) {
+            uint256 more;
+            if (_s.participants[roundId][account].role == Role.Station) {
+                (code, more) = TrainingModule.claimReward(_s, roundId, account, withProof, score, prefixBefore, proof);
+            } else {
+                bool fin;
+                (fin, more) = PunishmentVoteModule.claimFinal(_s, roundId, account);
+                if (fin) code = 1;
+            }
+            amount += more;
         }
         if (code == 1) did = true;
         if (!did) {
@@ -262,6 +279,11 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         if (amount == 0) revert NothingToWithdraw();
         _s.credits[msg.sender] = 0;
         _s.totalCredits -= uint128(amount);
+        _pay(amount);
+    }
+
+    function _pay(uint256 amount) private {
+        if (amount == 0) revert NothingToWithdraw();
         emit Withdrawn(msg.sender, amount);
         (bool ok,) = payable(msg.sender).call{value: amount}("");
         if (!ok) revert TransferFailed();
@@ -335,8 +357,23 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
     /// @notice One account's record in a round.
     /// @param roundId the round
     /// @param account the account
-    function getParticipant(uint256 roundId, address account) external view returns (ParticipantData memory) {
-        return _s.participants[roundId][account];
+    function getParticipant(uint256 roundId, address account) external view returns (ParticipantData memory v) {
+        HCFLStorage.Participant storage p = _s.participants[roundId][account];
+        v.role = p.role;
+        v.committed = HCFLStorage.committed(p);
+        v.revealed = HCFLStorage.has(p, HCFLStorage.REVEALED);
+        v.settledClaimed = HCFLStorage.has(p, HCFLStorage.SETTLED);
+        v.finalClaimed = HCFLStorage.has(p, HCFLStorage.FINAL);
+        v.reported = p.reported;
+        v.revealIndex = p.revealIndex;
+        v.deposit = p.deposit;
+        v.prefix = p.prefix;
+        bool revealed = HCFLStorage.has(p, HCFLStorage.REVEALED);
+        if (!revealed) v.commitment = p.sealedWord;
+        for (uint256 m; m < 20; ++m) {
+            if (revealed) v.claims[m] = HCFLStorage.claimOf(p, m);
+            v.propPrefix[m] = p.propPrefix[m];
+        }
     }
 
     /// @notice One account's vote in a round.

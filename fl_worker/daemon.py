@@ -8,7 +8,8 @@ Protocol: docs/protocol.md ("Training (daemons)"). One loop iteration:
                                                           decoded with fl_worker.wire.decode_state)
                build this station's clients from the TrainingPlan, StationTrainer.train_global_round
                PUT /api/rounds/{rid}/updates/{g}          (safetensors, EIP-191 signature of update_message)
-               reportTraining(rid, g, updateHash, samples, accuracyBps) on chain
+               reportTraining(rid, g, updateHash, samples, accuracyBps, clientsRoot) on chain (contract v2;
+               clientsRoot: the Merkle root over the edge clients' leaves in edge mode, else zero)
       wait  -> sleep --poll
       done  -> exit 0 (with --forever: go on with the next round ids this station serves)
 
@@ -57,6 +58,7 @@ log = logging.getLogger("hcfl.aggregator")
 T = TypeVar("T")
 
 MODEL_HASH_HEADER = "X-HCFL-Model-Hash"
+ZERO_ROOT = "0x" + "00" * 32
 
 
 # ============================================================================ wire-level schemas
@@ -112,7 +114,7 @@ class DaemonConfig(BaseModel):
     edge_http: str = Field(default="127.0.0.1:9090", description="edge mode: host:port of the cell's HTTP endpoint")
     min_edge_clients: int = Field(default=1, ge=1)
     edge_timeout: float = Field(default=60.0, gt=0)
-    long_poll: float = Field(default=25.0, ge=0, description="seconds the coordinator may hold a task request")
+    long_poll: float = Field(default=25.0, ge=0, le=30, description="seconds the coordinator may hold a task request")
     poll: float = Field(default=2.0, gt=0)
     max_backoff: float = Field(default=30.0, gt=0)
     forever: bool = False
@@ -193,7 +195,8 @@ class AggregatorDaemon:
         self._in_training = False
         self._http = httpx.Client(base_url=config.coordinator, timeout=config.http_timeout)
         self._chain: ChainInfo | None = None
-        self._client: Any = None  # hcfl.chain.client.HCFLClient, connected lazily
+        self._client: Any = None  # hcfl.chain.v2.client.CoreClient, connected lazily
+        self._ledger: Any = None  # hcfl.ledger.LedgerFetcher over the same node
         self._participant: Any = None
         self._trainers: dict[tuple[Any, ...], StationTrainer] = {}
         self._dataset_cache: dict[tuple[str, str | None, int], Any] = {}
@@ -263,7 +266,8 @@ class AggregatorDaemon:
 
     # ------------------------------------------------------------------ chain
     def _connect(self) -> None:
-        from hcfl.chain.client import HCFLClient
+        from hcfl.chain.v2.client import CoreClient
+        from hcfl.ledger.fetch import LedgerFetcher
 
         def fetch() -> ChainInfo:
             r = self._get("/api/chain")
@@ -277,35 +281,40 @@ class AggregatorDaemon:
         chain_id = self._retry(f"chain id from {rpc}", lambda: int(w3.eth.chain_id))
         if chain_id != self._chain.chain_id:
             raise DaemonError(f"{rpc} is chain {chain_id} but the coordinator uses chain {self._chain.chain_id}")
-        self._client = HCFLClient(w3, self._chain.contract)
+        self._client = CoreClient(w3, self._chain.contract)
+        self._ledger = LedgerFetcher(self._client)
         self._participant = self._client.as_participant(self.account)
         log.info("station %s: coordinator %s, contract %s on chain %d via %s", self.address,
                  self.config.coordinator, self._client.address, chain_id, rpc)
 
     def _round_view(self, round_id: int) -> _RoundView:
+        """The round as the chain's events say (hcfl.ledger): selected proposal and revealed stations in join
+        order (backend.chain_watch.revealed_stations), plus the phase (`state`)."""
+        from backend.chain_watch import revealed_stations, selected_proposal
         from hcfl.chain.client import ContractRevert
+        from hcfl.chain.v2.types import Phase
 
         c = self._client
         cached = self._views.get(round_id)
         if cached is not None:  # proposal, label mask, t and the revealed stations are fixed from Training on
-            phase = self._retry(f"phase of round {round_id}", lambda: int(c.round(round_id).phase))
+            phase = self._retry(f"phase of round {round_id}", lambda: int(c.state(round_id)))
             return _RoundView(cached.omega, cached.label_mask, cached.t, cached.stations, phase)
 
         def read() -> _RoundView:
             try:
-                view = c.round(round_id)
+                phase = int(c.state(round_id))
             except ContractRevert as exc:
                 raise DaemonError(f"round {round_id} is not on chain ({exc.error})") from exc
-            props = c.proposals(round_id)
-            _, members = c.members(round_id)
-            revealed = tuple(a for a in members if c.participant(round_id, a).revealed)
-            if not view.selected_some or not props:
-                return _RoundView("", 0, 0, revealed, int(view.phase))
-            p = props[view.selected]
+            ledger = self._ledger.sync()
+            record = ledger.rounds.get(round_id)
+            if record is None:
+                raise DaemonError(f"round {round_id} is not in the chain's events")
+            revealed = tuple(revealed_stations(record))
+            p = selected_proposal(record)
+            if p is None:
+                return _RoundView("", 0, 0, revealed, phase)
             return _RoundView("0x" + bytes(p.spec_hash).hex(), int(p.label_mask), int(p.global_rounds), revealed,
-                              int(view.phase))
-
-        from hcfl.chain.types import Phase
+                              phase)
 
         view = self._retry(f"round {round_id} from the chain", read)
         if view.phase == Phase.TRAINING and view.omega:
@@ -425,7 +434,7 @@ class AggregatorDaemon:
 
     def _not_selected(self, rid: int, detail: str) -> str:
         """403: not (yet) a selected station. Before Training a member that joined just waits."""
-        from hcfl.chain.types import Phase, Role
+        from hcfl.chain.v2.types import Phase, Role
 
         view = self._round_view(rid)
         me = self._retry("participant view", lambda: self._client.participant(rid, self.address))
@@ -440,7 +449,7 @@ class AggregatorDaemon:
     def _reconcile(self, rid: int) -> None:
         """Report on chain what this station uploaded in earlier global rounds but never reported (the daemon
         died between the upload and the transaction): the coordinator's history holds those uploads."""
-        from hcfl.chain.types import Phase
+        from hcfl.chain.v2.types import Phase
 
         self._reconciled.add(rid)
         r = self._retry(f"GET training of round {rid}", lambda: self._get(f"/api/rounds/{rid}/training"))
@@ -502,14 +511,15 @@ class AggregatorDaemon:
                         rid, g, task.label_mask)
         if not self._upload(task, body, update_hash, result.samples, accuracy_bps):
             return
-        if self.config.mode == "edge" and self.last_cell_round is not None:
-            self.commit_edge_root(rid, g, self.last_cell_round.samples, self.last_cell_round.root)
+        clients_root = ZERO_ROOT
+        if self.config.mode == "edge" and self.last_cell_round is not None and self.last_cell_round.global_round == g:
+            clients_root = self.commit_edge_root(rid, g, self.last_cell_round.samples, self.last_cell_round.root)
         self._rejections = 0
         self.rounds_done += 1
         total_s = time.perf_counter() - t0
 
         def report() -> None:  # off the critical path: the daemon long-polls its next task meanwhile
-            tx = self._report(rid, g, update_hash, result.samples, accuracy_bps)
+            tx = self._report(rid, g, update_hash, result.samples, accuracy_bps, clients_root)
             log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
                      rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, total_s, update_hash, tx)
 
@@ -548,18 +558,17 @@ class AggregatorDaemon:
         return StationResult(task.station_index, task.global_round, cell_round.state, cell_round.samples,
                              cell_round.accuracy)
 
-    def commit_edge_root(self, rid: int, g: int, samples: int, root: str) -> None:
-        """The one place where the station commits its edge clients' Merkle root and sample count of (rid, g).
-
-        TODO(contract v2): report on chain -- `self._participant.report_edge_root(rid, g, samples, root)` -- once
-        the v2 contract has the function. Until then the root is published off chain only: signed by this
+    def commit_edge_root(self, rid: int, g: int, samples: int, root: str) -> str:
+        """The one place where the station commits its edge clients' Merkle root of (rid, g): the root goes on
+        chain as reportTraining's clientsRoot (contract v2), and is published off chain too: signed by this
         station (edge_root_message) on its edge endpoint (/edge/manifest, /edge/proofs) and sent to the
-        coordinator with the upload (X-HCFL-Edge-Root), which lists it in the round's inclusion manifest."""
-        log.info("round %d g=%d: edge root %s over %d samples published off chain (on-chain report waits for "
-                 "contract v2)", rid, g, root, samples)
+        coordinator with the upload (X-HCFL-Edge-Root), which lists it in the round's inclusion manifest.
+        Returns the root to report."""
+        log.info("round %d g=%d: edge root %s over %d samples goes on chain with the report", rid, g, root, samples)
+        return root
 
     def _check_task(self, task: TrainTask, view: _RoundView) -> None:
-        from hcfl.chain.types import Phase
+        from hcfl.chain.v2.types import Phase
 
         if view.phase != Phase.TRAINING:
             raise RejectedModel(f"the coordinator says train but round {task.round_id} is in phase "
@@ -687,7 +696,8 @@ class AggregatorDaemon:
                     _detail(r))
         return False
 
-    def _report(self, rid: int, g: int, update_hash: str, samples: int, accuracy_bps: int) -> str:
+    def _report(self, rid: int, g: int, update_hash: str, samples: int, accuracy_bps: int,
+                clients_root: str = "0x" + "00" * 32) -> str:
         from hcfl.chain.client import ContractRevert
 
         attempts = 0
@@ -696,7 +706,8 @@ class AggregatorDaemon:
             nonlocal attempts
             attempts += 1
             try:
-                receipt = self._participant.report_training(rid, g, bytes.fromhex(update_hash[2:]), samples, accuracy_bps)
+                receipt = self._participant.report_training(rid, g, bytes.fromhex(update_hash[2:]), samples, accuracy_bps,
+                                                            bytes.fromhex(clients_root[2:]))
             except ContractRevert as exc:
                 if exc.error == "AlreadyReported":
                     log.info("round %d g=%d: already reported on chain", rid, g)

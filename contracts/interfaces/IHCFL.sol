@@ -106,32 +106,32 @@ interface IHCFL {
 
     /// @notice Everything of a round except per-account records.
     struct RoundData {
-        uint64 campaignId;
+        uint32 campaignId;
+        uint8 k;
+        uint24 affordMask;
         uint64 joinEnd;
         uint64 proposeEnd;
         uint64 commitEnd;
         uint64 revealEnd;
-        uint64 settledAt;
+        uint64 trainEnd; // settlement time + trainDuration (0 before settle)
         uint64 trainClosedAt;
-        uint8 k;
         uint8 star;
         bool settled;
         bool selected;
         bool unfunded;
         bool finalized;
         bool objected;
-        uint16 achievedAccBps;
         uint32 nO;
         uint32 nS;
-        uint128 wO;
-        uint128 wS;
-        uint128 ratioNum;
-        uint128 ratioDen;
-        uint32 affordMask;
+        uint96 wO;
+        uint96 wS;
+        uint96 ratioNum;
+        uint96 ratioDen;
+        uint16 achievedAccBps;
         bytes32 saltXor;
         uint256 seed;
-        uint256 payment;
-        uint256 ownerDiscount;
+        uint128 payment;
+        uint128 ownerDiscount;
         uint256 stationBonus;
         uint256 escrow;
         uint256 escrowPaid;
@@ -158,6 +158,7 @@ interface IHCFL {
         uint128 deposit;
         uint128 prefix;
         bytes32 commitment;
+        /// @dev capped claims (revealed participants only)
         uint256[20] claims;
         uint256[20] propPrefix;
     }
@@ -205,9 +206,9 @@ interface IHCFL {
     );
     event ClaimsCommitted(uint256 indexed roundId, address indexed account, bytes32 commitment);
     /// @notice `cappedClaims` are the claims that count (each capped to deposit - 1); `prefix` is the
-    ///         account's prefix on its side's weight line (Equal/Stake), `weight` its weight.
+    ///         account's prefix on its side's weight line (its weight: the deposit under Stake, else 1).
     event ClaimsRevealed(
-        uint256 indexed roundId, address indexed account, uint256[] cappedClaims, bytes32 salt, uint256 prefix, uint256 weight
+        uint256 indexed roundId, address indexed account, uint256[] cappedClaims, bytes32 salt, uint256 prefix
     );
     event RoundSettled(
         uint256 indexed roundId,
@@ -284,6 +285,7 @@ interface IHCFL {
     error AccuracyOutOfRange(uint256 accuracyBps);
     error EmptyLabelSet();
     error AlreadyCommitted();
+    error ZeroCommitment();
     error NotCommitted();
     error AlreadyRevealed();
     error ClaimCountMismatch(uint256 expected, uint256 got);

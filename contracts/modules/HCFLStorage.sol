@@ -14,12 +14,32 @@ library HCFLStorage {
     uint256 internal constant MAX_GLOBAL_ROUNDS = 10_000;
     uint256 internal constant MAX_AMOUNT = type(uint96).max;
 
+    uint8 internal constant REVEALED = 2;
+    uint8 internal constant SETTLED = 4; // the deposit part was claimed
+    uint8 internal constant FINAL = 8; // the reward (station) / bond-and-vote part (owner) was claimed
+
+    /// @dev One account in one round, packed: slot 0 holds role, flags, reports, reveal index, deposit and
+    ///      prefix (amounts are capped at 2^96 - 1; sums of real deposits stay far below 2^96); slot 1
+    ///      (`sealedWord`) holds the commitment until the reveal and then the first two capped claims
+    ///      (claim0 | claim1 << 128), so a reveal at K <= 2 writes no new slot; further claims two per slot.
+    struct Participant {
+        IHCFL.Role role;
+        uint8 flags;
+        uint16 reported;
+        uint32 revealIndex;
+        uint96 deposit;
+        uint96 prefix;
+        bytes32 sealedWord;
+        uint128[18] claimsTail;
+        uint128[20] propPrefix;
+    }
+
     struct Layout {
         uint256 campaignCount;
         uint256 roundCount;
         mapping(uint256 => IHCFL.Campaign) campaigns;
         mapping(uint256 => IHCFL.RoundData) rounds;
-        mapping(uint256 => mapping(address => IHCFL.ParticipantData)) participants;
+        mapping(uint256 => mapping(address => Participant)) participants;
         mapping(uint256 => mapping(address => IHCFL.VoteData)) votes;
         mapping(uint256 => mapping(address => uint256)) proposalsBy;
         mapping(uint256 => mapping(address => mapping(uint256 => bool))) reported;
@@ -33,9 +53,26 @@ library HCFLStorage {
     }
 
     // ------------------------------------------------------------------ lookups
+    /// @dev A round exists iff its joinEnd is set (>= 1: durations are >= 1): one slot, no count read.
     function round(Layout storage s, uint256 roundId) internal view returns (IHCFL.RoundData storage r) {
-        if (roundId >= s.roundCount) revert IHCFL.UnknownRound(roundId);
         r = s.rounds[roundId];
+        if (r.joinEnd == 0) revert IHCFL.UnknownRound(roundId);
+    }
+
+    function has(Participant storage p, uint8 flag) internal view returns (bool) {
+        return p.flags & flag != 0;
+    }
+
+    /// @dev Committed: a (non-zero) commitment is sealed, or it was revealed.
+    function committed(Participant storage p) internal view returns (bool) {
+        return p.flags & REVEALED != 0 || p.sealedWord != bytes32(0);
+    }
+
+    /// @dev The capped claim of a revealed participant for proposal m.
+    function claimOf(Participant storage p, uint256 m) internal view returns (uint256) {
+        if (m == 0) return uint128(uint256(p.sealedWord));
+        if (m == 1) return uint256(p.sealedWord) >> 128;
+        return p.claimsTail[m - 2];
     }
 
     function cfgOf(Layout storage s, IHCFL.RoundData storage r) internal view returns (IHCFL.Config storage) {
@@ -46,7 +83,7 @@ library HCFLStorage {
     /// @dev When training closed: the recorded completion time, else trainEnd once it has passed, else 0.
     function trainingClosedAt(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
         if (r.trainClosedAt != 0) return r.trainClosedAt;
-        uint256 trainEnd = uint256(r.settledAt) + cfgOf(s, r).trainDuration;
+        uint256 trainEnd = r.trainEnd;
         return block.timestamp > trainEnd ? trainEnd : 0;
     }
 
@@ -90,6 +127,16 @@ library HCFLStorage {
         s.credits[account] += amount;
         s.totalCredits += uint128(amount);
         emit IHCFL.Credited(roundId, account, amount, reason);
+    }
+
+    /// @dev Emits the credit of a lazily claimed part without writing it: the caller (HCFLCore) sums the
+    ///      parts and either credits them or, in claimAndWithdraw, pays them at once.
+    function announce(uint256 roundId, address account, uint256 amount, IHCFL.CreditReason reason)
+        internal
+        returns (uint256)
+    {
+        if (amount != 0) emit IHCFL.Credited(roundId, account, amount, reason);
+        return amount;
     }
 
     /// @dev Adds `amount` (already counted elsewhere in the totals, which the caller decreases) to a pool.

@@ -16,8 +16,8 @@ library PunishmentVoteModule {
     /// @notice The vote weight of `account`: its nominal payment share of C (0 = not eligible).
     function voteWeight(HCFLStorage.Layout storage s, uint256 roundId, address account) public view returns (uint256) {
         IHCFL.RoundData storage r = s.round(roundId);
-        IHCFL.ParticipantData storage p = s.participants[roundId][account];
-        if (!r.selected || p.role != IHCFL.Role.Owner || !p.revealed) return 0;
+        HCFLStorage.Participant storage p = s.participants[roundId][account];
+        if (!r.selected || p.role != IHCFL.Role.Owner || !HCFLStorage.has(p, HCFLStorage.REVEALED)) return 0;
         if (account == r.proposals[r.star].proposer) return 0;
         return SettlementMath.share(r.payment, SettlementMath.line(r, p, s.cfgOf(r).ownerShareRule, true, r.star));
     }
@@ -70,11 +70,14 @@ library PunishmentVoteModule {
 
     /// @notice An owner's part once the round is finished: unrevealed vote deposit to the owner pool, the
     ///         winner's bond back (not punished), or this account's slice of the slashed bond.
-    function claimFinal(HCFLStorage.Layout storage s, uint256 roundId, address account) public returns (bool) {
+    function claimFinal(HCFLStorage.Layout storage s, uint256 roundId, address account)
+        public
+        returns (bool, uint256)
+    {
         IHCFL.RoundData storage r = s.round(roundId);
-        IHCFL.ParticipantData storage p = s.participants[roundId][account];
-        if (p.finalClaimed || !r.selected || s.state(roundId) != IHCFL.Phase.Finished) return false;
-        p.finalClaimed = true;
+        HCFLStorage.Participant storage p = s.participants[roundId][account];
+        if (HCFLStorage.has(p, HCFLStorage.FINAL) || !r.selected || s.state(roundId) != IHCFL.Phase.Finished) return (false, 0);
+        p.flags |= HCFLStorage.FINAL;
         IHCFL.VoteData storage v = s.votes[roundId][account];
         if (v.committed && !v.revealed) {
             uint256 vd = s.cfgOf(r).voteDeposit;
@@ -88,26 +91,26 @@ library PunishmentVoteModule {
         uint256 bond = prop.bond;
         if (isWinner) emit IHCFL.BondReleased(roundId, account, punished, failed, punished ? 0 : bond);
         if (!punished) {
-            if (isWinner) {
-                s.totalBonds -= uint128(bond);
-                s.credit(roundId, account, bond, IHCFL.CreditReason.BondReturn);
-            }
-            return true;
+            if (!isWinner) return (true, 0);
+            s.totalBonds -= uint128(bond);
+            return (true, HCFLStorage.announce(roundId, account, bond, IHCFL.CreditReason.BondReturn));
         }
         uint256 slice;
         if (failed) {
             // split among revealed owners by owner weight; the winner's own slice goes to the owner pool
-            if (p.revealed) {
+            if (HCFLStorage.has(p, HCFLStorage.REVEALED)) {
                 slice = SettlementMath.share(bond, SettlementMath.line(r, p, s.cfgOf(r).ownerShareRule, true, r.star));
             }
         } else if (v.revealed) {
             slice = HCFLStorage.cumfloor(bond, v.prefix, v.weight, uint256(r.punishW) + r.keepW);
         }
-        if (slice == 0) return true;
+        if (slice == 0) return (true, 0);
         s.totalBonds -= uint128(slice);
         emit IHCFL.BondSlashShare(roundId, account, slice);
-        if (isWinner) s.toPool(roundId, r, IHCFL.PoolKind.Owner, slice);
-        else s.credit(roundId, account, slice, IHCFL.CreditReason.BondSlashShare);
-        return true;
+        if (isWinner) {
+            s.toPool(roundId, r, IHCFL.PoolKind.Owner, slice);
+            return (true, 0);
+        }
+        return (true, HCFLStorage.announce(roundId, account, slice, IHCFL.CreditReason.BondSlashShare));
     }
 }

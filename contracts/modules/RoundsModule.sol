@@ -41,6 +41,7 @@ library RoundsModule {
         if (cfg.voteDeposit > HCFLStorage.MAX_AMOUNT) revert IHCFL.AmountTooLarge(cfg.voteDeposit);
         if (cfg.nonRevealPenaltyFloor > HCFLStorage.MAX_AMOUNT) revert IHCFL.AmountTooLarge(cfg.nonRevealPenaltyFloor);
         id = s.campaignCount++;
+        if (id > type(uint32).max) revert IHCFL.UnknownCampaign(id); // ids are stored in 32 bits
         IHCFL.Campaign storage c = s.campaigns[id];
         c.creator = msg.sender;
         c.cfg = cfg;
@@ -55,7 +56,7 @@ library RoundsModule {
         roundId = s.roundCount++;
         c.roundCount += 1;
         IHCFL.RoundData storage r = s.rounds[roundId];
-        r.campaignId = uint64(campaignId);
+        r.campaignId = uint32(campaignId);
         uint64 t = uint64(block.timestamp) + c.cfg.joinDuration;
         r.joinEnd = t;
         t += c.cfg.proposeDuration;
@@ -67,8 +68,9 @@ library RoundsModule {
         emit IHCFL.RoundOpened(roundId, campaignId, r.joinEnd, r.proposeEnd, r.commitEnd, r.revealEnd);
     }
 
+    /// @dev Internal: inlined into HCFLCore (hot per-participant path).
     /// @notice Joins as owner or station; `msg.value` is the deposit (>= the role's minimum, <= 2^96-1).
-    function join(HCFLStorage.Layout storage s, uint256 roundId, IHCFL.Role role) public {
+    function join(HCFLStorage.Layout storage s, uint256 roundId, IHCFL.Role role) internal {
         s.requirePhase(roundId, IHCFL.Phase.Joining);
         IHCFL.Config storage cfg = s.cfgOf(s.rounds[roundId]);
         uint256 minimum;
@@ -77,10 +79,10 @@ library RoundsModule {
         else revert IHCFL.InvalidRole();
         if (msg.value < minimum) revert IHCFL.DepositTooSmall(msg.value, minimum);
         if (msg.value > HCFLStorage.MAX_AMOUNT) revert IHCFL.AmountTooLarge(msg.value);
-        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
+        HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
         if (p.role != IHCFL.Role.None) revert IHCFL.AlreadyJoined();
         p.role = role;
-        p.deposit = uint128(msg.value);
+        p.deposit = uint96(msg.value);
         s.totalDeposits += uint128(msg.value);
         emit IHCFL.Joined(roundId, msg.sender, role, msg.value);
     }
@@ -100,7 +102,7 @@ library RoundsModule {
         s.requirePhase(roundId, IHCFL.Phase.Proposing);
         IHCFL.RoundData storage r = s.rounds[roundId];
         IHCFL.Config storage cfg = s.cfgOf(r);
-        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
+        HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
         if (p.role != IHCFL.Role.Owner) revert IHCFL.WrongRole(IHCFL.Role.Owner, p.role);
         if (msg.value < cfg.minBond) revert IHCFL.BondTooSmall(msg.value, cfg.minBond);
         if (msg.value > HCFLStorage.MAX_AMOUNT) revert IHCFL.AmountTooLarge(msg.value);

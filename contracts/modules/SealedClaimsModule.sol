@@ -25,26 +25,27 @@ library SealedClaimsModule {
     }
 
     /// @notice Commits sealed claims (a joined account, once, in the commit phase).
-    function commit(HCFLStorage.Layout storage s, uint256 roundId, bytes32 commitment) public {
+    /// @dev Internal: inlined into HCFLCore (the hot per-participant path avoids a library call).
+    function commit(HCFLStorage.Layout storage s, uint256 roundId, bytes32 commitment) internal {
         s.requirePhase(roundId, IHCFL.Phase.Committing);
-        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
+        HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
         if (p.role == IHCFL.Role.None) revert IHCFL.NotJoined();
-        if (p.committed) revert IHCFL.AlreadyCommitted();
-        p.committed = true;
-        p.commitment = commitment;
+        if (HCFLStorage.committed(p)) revert IHCFL.AlreadyCommitted();
+        if (commitment == bytes32(0)) revert IHCFL.ZeroCommitment();
+        p.sealedWord = commitment;
         emit IHCFL.ClaimsCommitted(roundId, msg.sender, commitment);
     }
 
     /// @notice Reveals the committed claims; each is capped to deposit - 1 and added to the running sums.
-    function reveal(HCFLStorage.Layout storage s, uint256 roundId, uint256[] calldata claims, bytes32 salt) public {
+    function reveal(HCFLStorage.Layout storage s, uint256 roundId, uint256[] calldata claims, bytes32 salt) internal {
         s.requirePhase(roundId, IHCFL.Phase.Revealing);
         IHCFL.RoundData storage r = s.rounds[roundId];
-        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
-        if (!p.committed) revert IHCFL.NotCommitted();
-        if (p.revealed) revert IHCFL.AlreadyRevealed();
+        HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
+        if (!HCFLStorage.committed(p)) revert IHCFL.NotCommitted();
+        if (HCFLStorage.has(p, HCFLStorage.REVEALED)) revert IHCFL.AlreadyRevealed();
         uint256 k = r.k;
         if (claims.length != k) revert IHCFL.ClaimCountMismatch(k, claims.length);
-        if (claimCommitment(roundId, msg.sender, claims, salt) != p.commitment) revert IHCFL.CommitmentMismatch();
+        if (claimCommitment(roundId, msg.sender, claims, salt) != p.sealedWord) revert IHCFL.CommitmentMismatch();
         IHCFL.Config storage cfg = s.cfgOf(r);
         bool owner = p.role == IHCFL.Role.Owner;
         IHCFL.ShareRule rule = owner ? cfg.ownerShareRule : cfg.stationShareRule;
@@ -52,10 +53,12 @@ library SealedClaimsModule {
         uint256 deposit = p.deposit;
         uint256 limit = deposit - 1;
         uint256[] memory capped = new uint256[](k);
+        uint256 firstTwo;
         for (uint256 m; m < k; ++m) {
             uint256 c = claims[m] > limit ? limit : claims[m];
             capped[m] = c;
-            if (c != 0) p.claims[m] = c;
+            if (m < 2) firstTwo |= c << (128 * m);
+            else if (c != 0) p.claimsTail[m - 2] = uint128(c);
             IHCFL.Sums storage sm = r.sums[m];
             if (owner) {
                 if (prop) p.propPrefix[m] = sm.sumB;
@@ -71,22 +74,24 @@ library SealedClaimsModule {
         if (owner) {
             prefix = r.wO;
             p.revealIndex = r.nO;
-            r.wO += uint128(w);
+            r.wO += uint96(w);
             r.nO += 1;
             // affordability ratio (deposit - 1) / w, kept as the smallest fraction (Proportional: unbounded)
             if (!prop && (r.ratioDen == 0 || limit * r.ratioDen < uint256(r.ratioNum) * w)) {
-                r.ratioNum = uint128(limit);
-                r.ratioDen = uint128(w);
+                r.ratioNum = uint96(limit);
+                r.ratioDen = uint96(w);
             }
         } else {
             prefix = r.wS;
             p.revealIndex = r.nS;
-            r.wS += uint128(w);
+            r.wS += uint96(w);
             r.nS += 1;
         }
-        p.prefix = uint128(prefix);
-        p.revealed = true;
-        r.saltXor ^= salt;
-        emit IHCFL.ClaimsRevealed(roundId, msg.sender, capped, salt, prefix, w);
+        p.prefix = uint96(prefix);
+        p.flags |= HCFLStorage.REVEALED;
+        p.sealedWord = bytes32(firstTwo); // the commitment is spent: its slot now holds claims 0 and 1
+        // the seed only matters under PaperRandom (Posted never draws C): skip the write there
+        if (cfg.paymentRule == IHCFL.PaymentRule.PaperRandom) r.saltXor ^= salt;
+        emit IHCFL.ClaimsRevealed(roundId, msg.sender, capped, salt, prefix);
     }
 }

@@ -18,14 +18,14 @@ library SettlementMath {
 
     /// @dev The line of `p` on its side for proposal `m` (Proportional), or the side's Equal/Stake line.
     ///      Contribution counts as Equal here; an empty Proportional line falls back to Equal.
-    function line(IHCFL.RoundData storage r, IHCFL.ParticipantData storage p, IHCFL.ShareRule rule, bool owner, uint256 m)
+    function line(IHCFL.RoundData storage r, HCFLStorage.Participant storage p, IHCFL.ShareRule rule, bool owner, uint256 m)
         internal
         view
         returns (Line memory l)
     {
         if (rule == IHCFL.ShareRule.Proportional) {
             uint256 total = owner ? r.sums[m].sumB : r.sums[m].sumK;
-            if (total != 0) return Line(p.propPrefix[m], p.claims[m], total);
+            if (total != 0) return Line(p.propPrefix[m], HCFLStorage.claimOf(p, m), total);
             return Line(p.revealIndex, 1, owner ? r.nO : r.nS);
         }
         if (rule == IHCFL.ShareRule.Stake) return Line(p.prefix, p.deposit, owner ? r.wO : r.wS);
@@ -58,12 +58,12 @@ library SettlementMath {
     /// @dev x_p(m): owner b - [Posted] s_p(m); station [Posted] r_p(m) - k.
     function netValue(
         IHCFL.RoundData storage r,
-        IHCFL.ParticipantData storage p,
+        HCFLStorage.Participant storage p,
         IHCFL.Config storage cfg,
         bool owner,
         uint256 m
     ) internal view returns (int256) {
-        int256 c = int256(p.claims[m]);
+        int256 c = int256(uint256(HCFLStorage.claimOf(p, m)));
         bool posted = cfg.paymentRule == IHCFL.PaymentRule.Posted;
         if (owner) {
             if (!posted) return c;
@@ -74,7 +74,7 @@ library SettlementMath {
     }
 
     /// @notice Clarke tax max(0, max over eligible_-p of S_-p, 0 for none) - S_-p(m*)) in O(K).
-    function tax(IHCFL.RoundData storage r, IHCFL.ParticipantData storage p, IHCFL.Config storage cfg, bool owner)
+    function tax(IHCFL.RoundData storage r, HCFLStorage.Participant storage p, IHCFL.Config storage cfg, bool owner)
         internal
         view
         returns (uint256)
@@ -87,7 +87,7 @@ library SettlementMath {
             if (r.selected && m == r.star) atStar = without;
             if (mask & (uint32(1) << uint32(m)) == 0) continue;
             uint256 sumB = r.sums[m].sumB;
-            if (owner) sumB -= p.claims[m];
+            if (owner) sumB -= HCFLStorage.claimOf(p, m);
             if (sumB == 0) continue;
             if (without > best) best = without;
         }

@@ -19,7 +19,7 @@ library SettlementModule {
         IHCFL.Campaign storage camp = s.campaigns[r.campaignId];
         IHCFL.Config storage cfg = camp.cfg;
         r.settled = true;
-        r.settledAt = uint64(block.timestamp);
+        r.trainEnd = uint64(block.timestamp) + cfg.trainDuration;
         uint256 seed = uint256(keccak256(abi.encode(r.saltXor)));
         r.seed = seed;
         uint256 drawO = (camp.ownerPool * cfg.poolDrawBps) / HCFLStorage.BPS;
@@ -40,7 +40,7 @@ library SettlementModule {
             }
             mask |= uint32(1) << uint32(m);
         }
-        r.affordMask = mask;
+        r.affordMask = uint24(mask);
         (bool some, uint256 star) = SettlementMath.select(r, mask);
         bool unfunded = r.nO == 0 || r.nS == 0;
         uint256 payment;
@@ -65,8 +65,8 @@ library SettlementModule {
         if (selected) {
             dO = drawO < payment ? drawO : payment;
             dS = drawS < payment ? drawS : payment;
-            r.payment = payment;
-            r.ownerDiscount = dO;
+            r.payment = uint128(payment);
+            r.ownerDiscount = uint128(dO);
             r.stationBonus = dS;
             r.escrow = payment + dS;
             // owners' part of C leaves their deposits in aggregate; the pools give the discount and bonus
@@ -105,14 +105,14 @@ library SettlementModule {
         returns (IHCFL.Settlement memory out)
     {
         IHCFL.RoundData storage r = s.round(roundId);
-        IHCFL.ParticipantData storage p = s.participants[roundId][account];
+        HCFLStorage.Participant storage p = s.participants[roundId][account];
         IHCFL.Config storage cfg = s.cfgOf(r);
         uint256 d = p.deposit;
-        if (!p.committed || r.k == 0) {
+        if (!HCFLStorage.committed(p) || r.k == 0) {
             out.refund = d;
             return out;
         }
-        if (!p.revealed) {
+        if (!HCFLStorage.has(p, HCFLStorage.REVEALED)) {
             out.penalty = SettlementMath.penalty(d, cfg.nonRevealPenaltyBps, cfg.nonRevealPenaltyFloor);
             out.refund = d - out.penalty;
             return out;
@@ -131,7 +131,7 @@ library SettlementModule {
             }
             uint256 cap = d - out.payment;
             if (rule == IHCFL.ShareRule.Proportional) {
-                uint256 surplusCap = r.selected && p.claims[star] > out.payment ? p.claims[star] - out.payment : 0;
+                uint256 surplusCap = r.selected && HCFLStorage.claimOf(p, star) > out.payment ? HCFLStorage.claimOf(p, star) - out.payment : 0;
                 if (surplusCap < cap) cap = surplusCap;
             }
             if (t > cap) t = cap;
@@ -141,7 +141,7 @@ library SettlementModule {
                 uint256 sh = r.selected
                     ? SettlementMath.share(r.escrow, SettlementMath.line(r, p, IHCFL.ShareRule.Proportional, false, star))
                     : 0;
-                uint256 surplusCap = r.selected && sh > p.claims[star] ? sh - p.claims[star] : 0;
+                uint256 surplusCap = r.selected && sh > HCFLStorage.claimOf(p, star) ? sh - HCFLStorage.claimOf(p, star) : 0;
                 if (surplusCap < cap) cap = surplusCap;
             }
             if (t > cap) t = cap;
@@ -151,20 +151,22 @@ library SettlementModule {
     }
 
     /// @notice Settles `account`'s deposit once (credits the refund, moves tax/penalty to the campaign's
-    ///         pools); returns false when not yet possible or already done.
-    function claimSettlement(HCFLStorage.Layout storage s, uint256 roundId, address account) public returns (bool) {
+    ///         pools); returns (false, 0) when not yet possible or already done, else (true, amount due).
+    function claimSettlement(HCFLStorage.Layout storage s, uint256 roundId, address account)
+        public
+        returns (bool, uint256)
+    {
         IHCFL.RoundData storage r = s.round(roundId);
-        IHCFL.ParticipantData storage p = s.participants[roundId][account];
+        HCFLStorage.Participant storage p = s.participants[roundId][account];
         if (p.role == IHCFL.Role.None) revert IHCFL.NotJoined();
-        if (p.settledClaimed || !settlementOpen(r)) return false;
+        if (HCFLStorage.has(p, HCFLStorage.SETTLED) || !settlementOpen(r)) return (false, 0);
         IHCFL.Settlement memory out = preview(s, roundId, account);
-        p.settledClaimed = true;
+        p.flags |= HCFLStorage.SETTLED;
         // the payment already left totalDeposits (in aggregate, at settle)
         s.totalDeposits -= uint128(out.refund + out.tax + out.penalty);
         IHCFL.PoolKind side = p.role == IHCFL.Role.Owner ? IHCFL.PoolKind.Owner : IHCFL.PoolKind.Station;
         s.toPool(roundId, r, side, out.tax + out.penalty);
         emit IHCFL.ParticipantSettled(roundId, account, p.role, out.payment, out.tax, out.penalty, out.refund);
-        s.credit(roundId, account, out.refund, IHCFL.CreditReason.DepositReturn);
-        return true;
+        return (true, HCFLStorage.announce(roundId, account, out.refund, IHCFL.CreditReason.DepositReturn));
     }
 }

@@ -36,8 +36,8 @@ library TrainingModule {
     ) public {
         s.requirePhase(roundId, IHCFL.Phase.Training);
         IHCFL.RoundData storage r = s.rounds[roundId];
-        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
-        if (p.role != IHCFL.Role.Station || !p.revealed) revert IHCFL.NotRevealedStation();
+        HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
+        if (p.role != IHCFL.Role.Station || !HCFLStorage.has(p, HCFLStorage.REVEALED)) revert IHCFL.NotRevealedStation();
         uint32 t = r.proposals[r.star].globalRounds;
         if (g >= t) revert IHCFL.GlobalRoundOutOfRange(g, t);
         if (accuracyBps > HCFLStorage.BPS) revert IHCFL.AccuracyOutOfRange(accuracyBps);
@@ -84,8 +84,8 @@ library TrainingModule {
         if (!r.finalized || (ph != IHCFL.Phase.Training && ph != IHCFL.Phase.VoteCommitting)) {
             revert IHCFL.WrongPhase(IHCFL.Phase.VoteCommitting, ph);
         }
-        IHCFL.ParticipantData storage p = s.participants[roundId][msg.sender];
-        if (p.role != IHCFL.Role.Station || !p.revealed) revert IHCFL.NotRevealedStation();
+        HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
+        if (p.role != IHCFL.Role.Station || !HCFLStorage.has(p, HCFLStorage.REVEALED)) revert IHCFL.NotRevealedStation();
         if (r.objected) revert IHCFL.AlreadyObjected();
         r.objected = true;
         emit IHCFL.ScoresObjected(roundId, msg.sender);
@@ -99,7 +99,7 @@ library TrainingModule {
 
     /// @notice Credits a revealed station's reward share * reported / t once the round is finished; the
     ///         rest of its share goes to the station pool. Under valid contribution scores it needs a proof of
-    ///         the leaf (station, score, prefixBefore). Returns DONE, NOTHING or NEEDS_PROOF.
+    ///         the leaf (station, score, prefixBefore). Returns (DONE, amount due), (NOTHING, 0) or (NEEDS_PROOF, 0).
     function claimReward(
         HCFLStorage.Layout storage s,
         uint256 roundId,
@@ -108,15 +108,15 @@ library TrainingModule {
         uint256 score,
         uint256 prefixBefore,
         bytes32[] memory proof
-    ) public returns (uint8) {
+    ) public returns (uint8, uint256) {
         IHCFL.RoundData storage r = s.round(roundId);
-        IHCFL.ParticipantData storage p = s.participants[roundId][account];
-        if (p.finalClaimed || !p.revealed || !r.selected || s.state(roundId) != IHCFL.Phase.Finished) return NOTHING;
+        HCFLStorage.Participant storage p = s.participants[roundId][account];
+        if (HCFLStorage.has(p, HCFLStorage.FINAL) || !HCFLStorage.has(p, HCFLStorage.REVEALED) || !r.selected || s.state(roundId) != IHCFL.Phase.Finished) return (NOTHING, 0);
         bool contribution = byContribution(s, r);
         uint256 escrow = r.escrow;
         uint256 sh;
         if (contribution) {
-            if (!withProof) return NEEDS_PROOF;
+            if (!withProof) return (NEEDS_PROOF, 0);
             if (score > type(uint128).max || prefixBefore > type(uint128).max) revert IHCFL.InvalidProof();
             bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, score, prefixBefore))));
             if (!MerkleProof.verifyMemory(proof, r.scoresRoot, leaf)) revert IHCFL.InvalidProof();
@@ -129,13 +129,12 @@ library TrainingModule {
         // guard: a round's escrow never pays out more than E
         uint256 left = escrow - r.escrowPaid;
         if (sh > left) sh = left;
-        p.finalClaimed = true;
+        p.flags |= HCFLStorage.FINAL;
         uint256 reward = (sh * p.reported) / r.proposals[r.star].globalRounds;
         r.escrowPaid += sh;
         s.totalEscrow -= uint128(sh);
         emit IHCFL.StationRewarded(roundId, account, sh, reward, sh - reward, contribution);
         s.toPool(roundId, r, IHCFL.PoolKind.Station, sh - reward);
-        s.credit(roundId, account, reward, IHCFL.CreditReason.StationReward);
-        return DONE;
+        return (DONE, HCFLStorage.announce(roundId, account, reward, IHCFL.CreditReason.StationReward));
     }
 }

@@ -613,9 +613,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the rounds' payment rule (posted: random posted prices between the sides' claims)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random claims and salts")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the measurements as JSON")
+    parser.add_argument("--contract", choices=["v1", "v2", "both"], default="both",
+                        help="HCFLCrowdfund (v1), HCFLCore (v2, hcfl/bench/gas_v2.py) or both (default)")
+    parser.add_argument("--v2-ns", type=_int_list, default=None,
+                        help="comma-separated N values of the v2 settle-vs-N table (default 10,100,1000; "
+                             "add 10000 on anvil)")
+
+
+def _run_v2(args: argparse.Namespace) -> int:
+    from hcfl.bench import gas_v2
+
+    chain = args.chain
+    if chain == "anvil":
+        _ensure_anvil_on_path()
+        chain = "anvil-7825"  # v2 must fit the EIP-7825 per-transaction cap: let anvil enforce it
+    ns = args.v2_ns or ([10, 100] if args.quick else list(gas_v2.NS))
+    ch = connect(chain)
+    try:
+        res = gas_v2.run_v2(ch, ns, seed=args.seed, worst_k=not args.quick)
+    finally:
+        ch.close()
+    res.chain = chain
+    sys.stdout.write("\n" + gas_v2.render_v2(res))
+    if args.json is not None:
+        path = args.json.with_name(args.json.stem + "-v2" + args.json.suffix)
+        path.write_text(json.dumps(res.to_json(), indent=2) + "\n")
+        log.info("wrote %s", path)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "contract", "v1") == "v2":
+        return _run_v2(args)
     ns = args.ns or (list(QUICK_NS) if args.quick else list(FULL_NS))
     ks = args.ks or (list(QUICK_KS) if args.quick else list(FULL_KS))
     search_k = args.search_k or None
@@ -626,4 +655,6 @@ def run(args: argparse.Namespace) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res.to_json(), indent=2) + "\n")
         log.info("wrote %s", args.json)
+    if getattr(args, "contract", "v1") == "both":
+        return _run_v2(args)
     return 0

@@ -22,8 +22,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from hcfl.chain import commitments
-from hcfl.chain.client import TxFailed
-from hcfl.chain.onchain_settle import GAS_MONEY, funded_keys
+from hcfl.chain.onchain_settle import funded_keys
 from hcfl.chain.provider import Chain, connect
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
 from hcfl.chain.v2.types import Phase, Role
@@ -72,12 +71,14 @@ class _Sender:
     """Sends a phase's transactions: batched into full blocks on the embedded chain, one by one elsewhere;
     checks every receipt and adds its gas to the per-function totals."""
 
-    def __init__(self, s: V2Session) -> None:
+    def __init__(self, s: V2Session, progress: Callable[[str], None] | None = None) -> None:
         self.s = s
+        self.progress = progress or (lambda _fn: None)
         self.gas: dict[str, dict[str, int]] = defaultdict(lambda: {"total": 0, "count": 0, "max": 0})
         self._limit: dict[str, int] = {}
 
     def _track(self, fn: str, receipt: Any) -> Any:
+        self.progress(fn)
         g = int(receipt["gasUsed"])
         row = self.gas[fn]
         row["total"] += g
@@ -136,10 +137,22 @@ def _needs(campaign: Campaign) -> dict[str, int]:
     return dict(need)
 
 
+def expected_transactions(campaign: Campaign) -> int:
+    """About how many transactions `settle_campaign_on_chain` sends (for progress bars)."""
+    n = 1
+    for rnd in campaign.rounds:
+        people = len(rnd.participants)
+        n += 2 + people * 4 + rnd.k + len(rnd.votes) * 2
+        if rnd.training is not None:
+            n += sum(rnd.training.reported.values()) + 2 + people
+    return n
+
+
 def settle_campaign_on_chain(campaign: Campaign, chain: str | Chain = "embedded", *,
                              session: V2Session | None = None,
                              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run `campaign` on a chain; returns the ledger's outcome (reference keys) plus `gas`."""
+    """Run `campaign` on a chain; returns the ledger's outcome (reference keys) plus `gas`.
+    `progress` is called with the function name after every mined transaction."""
     own = session is None
     session = session or V2Session.open(chain)
     try:
@@ -160,13 +173,12 @@ def _run(campaign: Campaign, s: V2Session, progress: Callable[[str], None]) -> d
     who = {label: core.as_participant(k) for label, k in keys.items()}
     names = {p.address: label for label, p in who.items()}
     creator = who["__creator__"]
-    tx = _Sender(s)
+    tx = _Sender(s, progress)
     cfg = campaign.config
     cid = creator.create_campaign(chain_config(cfg))
     tx._track("createCampaign", creator.last_receipt)
     nonce = secrets.token_hex(4)
     for i, rnd in enumerate(campaign.rounds):
-        progress(f"round {i + 1}/{len(campaign.rounds)}")
         _round(s, tx, who, creator, cid, rnd, i, nonce)
     ledger = fetcher.sync()
     out = campaign_outcome(ledger, cid, names)

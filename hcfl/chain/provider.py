@@ -26,6 +26,7 @@ from hcfl.chain import toolchain
 log = logging.getLogger(__name__)
 
 BLOCK_GAS_LIMIT = 30_000_000
+TX_GAS_CAP = 16_777_216  # EIP-7825: no transaction may use more (anvil enforces it with --enable-tx-gas-limit)
 # anvil's default dev mnemonic; its accounts are funded with 10,000 ETH each.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
@@ -101,11 +102,14 @@ class Chain:
 
 
 def connect(chain: str = "embedded", *, funder_key: str | None = None) -> Chain:
-    """Connect to `embedded`, a freshly spawned `anvil`, or an RPC URL."""
+    """Connect to `embedded`, a freshly spawned `anvil` (`anvil-7825`: with the EIP-7825 per-transaction gas
+    cap enforced), or an RPC URL."""
     if chain == "embedded":
         return embedded()
     if chain == "anvil":
         return spawn_anvil()
+    if chain == "anvil-7825":
+        return spawn_anvil(tx_gas_limit=True)
     if chain.startswith(("http://", "https://", "ws://", "wss://")):
         return rpc(chain, funder_key=funder_key)
     raise ValueError(f"unknown chain {chain!r}: use embedded, anvil or an RPC URL")
@@ -135,8 +139,10 @@ def anvil_key(index: int = 0) -> LocalAccount:
     return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
 
 
-def spawn_anvil(port: int | None = None, *, block_time: float | None = None, extra_args: list[str] | None = None) -> Chain:
-    """Start anvil on loopback and wait until it answers; `close()` stops it."""
+def spawn_anvil(port: int | None = None, *, block_time: float | None = None, extra_args: list[str] | None = None,
+                tx_gas_limit: bool = False) -> Chain:
+    """Start anvil on loopback and wait until it answers; `close()` stops it. `tx_gas_limit`: enforce the
+    EIP-7825 per-transaction cap of 16,777,216 gas (--enable-tx-gas-limit)."""
     port = port or _free_port()
     cmd = [
         str(toolchain.anvil_binary()),
@@ -147,6 +153,8 @@ def spawn_anvil(port: int | None = None, *, block_time: float | None = None, ext
     ]
     if block_time:
         cmd += ["--block-time", str(block_time)]
+    if tx_gas_limit:
+        cmd += ["--enable-tx-gas-limit"]
     cmd += extra_args or []
     log.info("starting anvil on 127.0.0.1:%d", port)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -116,11 +116,11 @@ def _v2_on_chain(campaign: Any, chain: str) -> dict[str, Any]:
     """Run the campaign on a chain (hcfl.chain.onchain_settle_v2): the chain's outcome, read from the ledger."""
     from tqdm import tqdm
 
-    from hcfl.chain.onchain_settle_v2 import settle_campaign_on_chain
+    from hcfl.chain.onchain_settle_v2 import expected_transactions, settle_campaign_on_chain
 
-    with tqdm(total=len(campaign.rounds), desc="rounds on chain", unit="round", file=sys.stderr) as bar:
-        def progress(msg: str) -> None:
-            bar.set_postfix_str(msg)
+    with tqdm(total=expected_transactions(campaign), desc="transactions", unit="tx", file=sys.stderr) as bar:
+        def progress(fn: str) -> None:
+            bar.set_postfix_str(fn, refresh=False)
             bar.update(1)
 
         return settle_campaign_on_chain(campaign, chain, progress=progress)

@@ -11,14 +11,14 @@ from web3 import Web3
 
 from backend.app import Coordinator, Settings, create_app
 from coord_helpers import ThreadServer
-from hcfl.chain.client import HCFLClient
+from hcfl.chain.v2.client import CoreClient
 
 
 @dataclass
 class Live:
     base: str
     coord: Coordinator
-    client: HCFLClient  # over POST /rpc
+    client: CoreClient  # over POST /rpc
     chain_id: int
     contract: str
 
@@ -35,5 +35,5 @@ def live(tmp_path_factory):
     coord = Coordinator.from_settings(settings)
     with ThreadServer(create_app(settings, coordinator=coord)) as server:
         w3 = Web3(Web3.HTTPProvider(f"{server.base}/rpc", request_kwargs={"timeout": 60}))
-        client = HCFLClient(w3, coord.gw.address)
+        client = CoreClient(w3, coord.gw.address)
         yield Live(server.base, coord, client, coord.gw.chain_id, coord.gw.address)

@@ -21,9 +21,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from backend.health import wait_until_serving
-from hcfl.chain.client import HCFLClient, Participant
 from hcfl.chain.commitments import new_salt
-from hcfl.chain.types import ProposalSpec, Role, RoundConfig
+from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
+from hcfl.chain.v2.types import CampaignConfig, ProposalSpec, Role
 
 ROOT = Path(__file__).resolve().parents[2]
 GWEI = 10**9
@@ -135,10 +135,10 @@ class RoundSetup:
     claims: dict[str, tuple[list[int], bytes]] = field(default_factory=dict)
 
 
-def make_round(base: str, client: HCFLClient, funder: LocalAccount, *, global_rounds: int = 2, label_mask: int = 0x3FF,
-               cfg: RoundConfig | None = None, spec: dict | None = None, plan: dict | None = None,
+def make_round(base: str, client: CoreClient, funder: LocalAccount, *, global_rounds: int = 2, label_mask: int = 0x3FF,
+               cfg: CampaignConfig | None = None, spec: dict | None = None, plan: dict | None = None,
                skip_time: Any = None) -> RoundSetup:
-    """Post the spec, create a round, join 2 owners + 3 stations, propose, commit, reveal; the coordinator's
+    """Post the spec, create a campaign and open its round, join 2 owners + 3 stations, propose, commit, reveal; the coordinator's
     deadline driver moves the phases. `skip_time(seconds)` fast-forwards a dev chain between phases."""
     r = httpx.post(f"{base}/api/specs", json={"spec": spec or SPEC, "training": plan or PLAN}, timeout=30)
     assert r.status_code == 201, r.text
@@ -147,9 +147,9 @@ def make_round(base: str, client: HCFLClient, funder: LocalAccount, *, global_ro
     fund(client.w3, funder, [a.address for a in accounts[:5]])
     owners = [client.as_participant(a) for a in accounts[:2]]
     stations = [client.as_participant(a) for a in accounts[2:5]]
-    cfg = cfg or RoundConfig(join_duration=6, propose_duration=4, commit_duration=5, reveal_duration=5,
-                             train_duration=1800, vote_commit_duration=5, vote_reveal_duration=5)
-    rid = owners[0].create_round(cfg)
+    cfg = cfg or CampaignConfig(join_duration=6, propose_duration=4, commit_duration=5, reveal_duration=5,
+                                train_duration=1800, vote_commit_duration=5, vote_reveal_duration=5)
+    rid = owners[0].open_round(owners[0].create_campaign(cfg))
     for p in owners:
         p.join(rid, Role.OWNER, deposit=10**18)
     for p in stations:

@@ -1,69 +1,96 @@
-"""The deadline driver on its own (embedded chain, in-process): it advances phases whose deadline passed,
-refuses nothing early, and with fast-forward jumps a commit/reveal phase once everybody acted."""
+"""The deadline driver on its own (embedded chain, in-process, contract v2): it settles once the reveal
+deadline passed, sends nothing early, and with fast-forward jumps each phase once everybody expected acted
+(Joining/Proposing after a quiet period, Committing/Revealing when every member acted)."""
 from __future__ import annotations
 
 import time
 
 from backend.chain_watch import ChainGateway, DeadlineDriver
 from hcfl.chain.accounts import funded_accounts
-from hcfl.chain.client import HCFLClient
 from hcfl.chain.commitments import new_salt
 from hcfl.chain.provider import embedded
-from hcfl.chain.types import Phase, ProposalSpec, Role, RoundConfig
+from hcfl.chain.v2.client import CoreClient
+from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+
+HOUR = 3600
+LONG = CampaignConfig(join_duration=HOUR, propose_duration=HOUR, commit_duration=HOUR, reveal_duration=HOUR,
+                      train_duration=HOUR, vote_commit_duration=HOUR, vote_reveal_duration=HOUR)
 
 
-def _sleep_past(deadline: int) -> None:
-    """eth-tester's clock is max(wall clock, parent + 1 s): wait until the wall clock is past the deadline."""
-    time.sleep(max(0.0, deadline + 1.2 - time.time()))
+def _quiet_ticks(driver: DeadlineDriver) -> None:
+    driver.tick()  # records the activity
+    time.sleep(driver.quiet + 0.05)
+    driver.tick()  # quiet long enough: the clock jumps
 
 
-def test_driver_advances_and_fast_forwards():
+def test_driver_fast_forwards_every_phase_and_settles():
     chain = embedded()
-    client = HCFLClient.deploy(chain)
-    gw = ChainGateway(chain, client, chain.funder)
-    driver = DeadlineDriver(gw, poll=0.1, fast_forward=True)
-    o, s = (client.as_participant(a) for a in funded_accounts(chain, ["drv-owner", "drv-station"]))
-    cfg = RoundConfig(join_duration=3, propose_duration=2, commit_duration=3600, reveal_duration=3600,
-                      train_duration=3600, vote_commit_duration=3600, vote_reveal_duration=3600)
-    rid = o.create_round(cfg)
+    core = CoreClient.deploy(chain)
+    gw = ChainGateway(chain, core, chain.funder)
+    driver = DeadlineDriver(gw, poll=0.1, fast_forward=True, quiet=0.3)
+    o, s = (core.as_participant(a) for a in funded_accounts(chain, ["drv-owner", "drv-station"]))
+    rid = o.open_round(o.create_campaign(LONG))
     o.join(rid, Role.OWNER, deposit=10**18)
+    driver.tick()
+    time.sleep(0.4)
+    driver.tick()
+    assert core.state(rid) == Phase.JOINING  # no station yet: nobody to train, no jump
     s.join(rid, Role.STATION, deposit=10**18)
     driver.tick()
-    assert client.round(rid).phase == Phase.JOINING  # deadline not passed: nothing sent
-    _sleep_past(client.round(rid).phase_end)
+    assert core.state(rid) == Phase.JOINING  # a new join restarts the quiet period
+    _quiet_ticks(driver)
+    assert core.state(rid) == Phase.PROPOSING
     driver.tick()
-    assert client.round(rid).phase == Phase.PROPOSING  # Joining is never fast-forwarded, only timed out
-    o.propose(rid, ProposalSpec(spec_hash=b"\x01" * 32, promised_acc_bps=1, global_rounds=1, label_mask=1), bond=1)
-    _sleep_past(client.round(rid).phase_end)
-    driver.tick()
-    assert client.round(rid).phase == Phase.COMMITTING
+    assert core.state(rid) == Phase.PROPOSING  # no proposal yet
+    o.propose(rid, ProposalSpec(spec_hash=b"\x01" * 32, promised_acc_bps=1, global_rounds=1, label_mask=1,
+                                price=10**15), bond=10**16)
+    _quiet_ticks(driver)
+    assert core.state(rid) == Phase.COMMITTING
     salts = {p.address: new_salt() for p in (o, s)}
-    o.commit_claims(rid, [100], salts[o.address])
+    o.commit_claims(rid, [10**16], salts[o.address])
     driver.tick()
-    assert client.round(rid).phase == Phase.COMMITTING  # the station has not committed yet
-    s.commit_claims(rid, [10], salts[s.address])
+    assert core.state(rid) == Phase.COMMITTING  # the station has not committed yet
+    s.commit_claims(rid, [10**14], salts[s.address])
     driver.tick()  # everybody committed: the clock jumps over the hour
-    assert client.round(rid).phase == Phase.REVEALING
-    o.reveal(rid, [100], salts[o.address])
-    s.reveal(rid, [10], salts[s.address])
+    assert core.state(rid) == Phase.REVEALING
+    o.reveal(rid, [10**16], salts[o.address])
     driver.tick()
-    view = client.round(rid)
-    assert view.settled and view.phase == Phase.TRAINING  # settled by the gas payer
+    assert core.state(rid) == Phase.REVEALING and not core.round(rid).settled
+    s.reveal(rid, [10**14], salts[s.address])
     driver.tick()
-    assert client.round(rid).phase == Phase.TRAINING  # Training is never fast-forwarded
+    view = core.round(rid)
+    assert view.settled and view.selected and core.state(rid) == Phase.TRAINING  # settled by the gas payer
+    driver.tick()
+    assert core.state(rid) == Phase.TRAINING  # Training is never fast-forwarded
 
 
-def test_driver_without_fast_forward_waits(tmp_path):
+def test_driver_without_fast_forward_waits_then_settles():
     chain = embedded()
-    client = HCFLClient.deploy(chain)
-    gw = ChainGateway(chain, client, chain.funder)
-    o = client.as_participant(funded_accounts(chain, ["drv2-owner"])[0])
-    rid = o.create_round(RoundConfig(join_duration=3600))
-    driver = DeadlineDriver(gw, poll=0.1, fast_forward=False)
+    core = CoreClient.deploy(chain)
+    gw = ChainGateway(chain, core, chain.funder)
+    o, s = (core.as_participant(a) for a in funded_accounts(chain, ["drv2-owner", "drv2-station"]))
+    rid = o.open_round(o.create_campaign(LONG))
+    o.join(rid, Role.OWNER, deposit=10**18)
+    s.join(rid, Role.STATION, deposit=10**18)
+    driver = DeadlineDriver(gw, poll=0.1, fast_forward=False, quiet=0.0)
     driver.start()
     time.sleep(0.5)
     driver.stop()
-    assert client.round(rid).phase == Phase.JOINING
-    chain.increase_time(3601)
+    assert core.state(rid) == Phase.JOINING
+    chain.increase_time(HOUR + 1)
+    o.propose(rid, ProposalSpec(spec_hash=b"\x02" * 32, global_rounds=1, price=10**15), bond=10**16)
+    chain.increase_time(HOUR + 1)
+    salts = {p.address: new_salt() for p in (o, s)}
+    o.commit_claims(rid, [10**16], salts[o.address])
+    s.commit_claims(rid, [10**14], salts[s.address])
     driver.tick()
-    assert client.round(rid).phase == Phase.PROPOSING
+    assert core.state(rid) == Phase.COMMITTING  # everybody acted, but no fast-forward
+    chain.increase_time(HOUR + 1)
+    o.reveal(rid, [10**16], salts[o.address])
+    s.reveal(rid, [10**14], salts[s.address])
+    driver.tick()
+    assert not core.round(rid).settled  # reveal deadline not passed: settle is never sent early
+    chain.increase_time(HOUR + 1)
+    assert core.state(rid) == Phase.AWAITING_SETTLEMENT
+    driver.tick()
+    assert core.round(rid).settled and core.state(rid) == Phase.TRAINING

@@ -16,13 +16,13 @@ from eth_account import Account
 from web3 import Web3
 
 from coord_helpers import PLAN, ROOT, SPEC, fund, kill, start_coordinator
-from hcfl.chain.client import HCFLClient
-from hcfl.chain.types import Role, RoundConfig
+from hcfl.chain.v2.client import CoreClient
+from hcfl.chain.v2.types import CampaignConfig, Role
 
 pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = "schemathesis==4.32.5"
-LONG = RoundConfig(join_duration=3600, propose_duration=3600, commit_duration=3600, reveal_duration=3600,
+LONG = CampaignConfig(join_duration=3600, propose_duration=3600, commit_duration=3600, reveal_duration=3600,
                    train_duration=3600, vote_commit_duration=3600, vote_reveal_duration=3600)
 
 
@@ -48,12 +48,12 @@ def test_openapi_fuzzing_finds_no_server_errors(tmp_path):
         # something to find: a spec and a round in Joining with an owner and a station
         omega = httpx.post(f"{base}/api/specs", json={"spec": SPEC, "training": PLAN}).json()["omega"]
         info = httpx.get(f"{base}/api/chain").json()
-        client = HCFLClient(Web3(Web3.HTTPProvider(f"{base}/rpc")), info["contract"])
+        client = CoreClient(Web3(Web3.HTTPProvider(f"{base}/rpc")), info["contract"])
         funder = Account.from_key(b"\x00" * 31 + b"\x01")  # eth-tester's first dev account
         owner, station = Account.create(), Account.create()
         fund(client.w3, funder, [owner.address, station.address])
         o, s = client.as_participant(owner), client.as_participant(station)
-        rid = o.create_round(LONG)
+        rid = o.open_round(o.create_campaign(LONG))
         o.join(rid, Role.OWNER, deposit=10**17)
         s.join(rid, Role.STATION, deposit=10**17)
         (tmp_path / "schemathesis.toml").write_text(

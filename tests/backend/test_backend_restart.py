@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from coord_helpers import Station, get_global, kill, make_round, start_coordinator, wait_phase
-from hcfl.chain.client import HCFLClient
+from hcfl.chain.v2.client import CoreClient
 from hcfl.chain.provider import anvil_key, spawn_anvil
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
@@ -33,7 +33,7 @@ def test_restart_resumes_training(tmp_path):
     chain = spawn_anvil()
     procs = []
     try:
-        client = HCFLClient.deploy(chain)  # deployed by anvil key 0, which also funds the participants
+        client = CoreClient.deploy(chain)  # deployed by anvil key 0, which also funds the participants
         key_file = tmp_path / "gas-payer.key"
         key_file.write_text("0x" + bytes(anvil_key(1).key).hex())  # the coordinator's own gas payer
         args = ["--chain", chain.rpc_url, "--contract", client.address, "--db", str(tmp_path / "coord.sqlite"),
@@ -75,7 +75,9 @@ def test_restart_resumes_training(tmp_path):
         assert a.step(base, rid, cid, client.address) == "done"
 
         r = done["result"]
-        setup.owners[0].finalize_training(rid, bytes.fromhex(r["global_model_hash"][2:]), r["achieved_acc_bps"], r["scores"])
+        setup.owners[0].finalize_training(rid, bytes.fromhex(r["global_model_hash"][2:]), r["achieved_acc_bps"],
+                                          bytes.fromhex(r["scores_root"][2:]), r["scores_total"],
+                                          bytes.fromhex(r["validation_hash"][2:]))
         wait_phase(base, rid, "VoteCommitting")
         chain.increase_time(6)
         wait_phase(base, rid, "VoteRevealing")  # the restarted driver keeps closing phases

@@ -59,6 +59,7 @@ def test_join_and_propose_errors(v: V2) -> None:
     v["o1"].propose(rid, spec(1), MIN)
     v.goto(rid, Phase.COMMITTING)
     expect_revert(v, "NotJoined", lambda: v["x"].commit_claims(rid, [1], salt_of("x")), [rid])
+    expect_revert(v, "ZeroCommitment", lambda: v["o1"].transact("commit", rid, b"\0" * 32), [rid])
     v["o1"].commit_claims(rid, [1], salt_of("o1"))
     expect_revert(v, "AlreadyCommitted", lambda: v["o1"].commit_claims(rid, [1], salt_of("o1")), [rid])
     expect_revert(v, "WrongPhase", lambda: v["o1"].reveal(rid, [1], salt_of("o1")), [rid])

@@ -15,6 +15,15 @@ def test_full_round_posted_stake(v: V2) -> None:
     r = v.core.round(rid)
     assert r.selected and r.star == 0 and r.payment == ETH and r.escrow == ETH
     assert v.core.state(rid) == Phase.TRAINING
+    # the lens composes the same numbers
+    summary = v.core.round_summary(rid)
+    assert summary["phase"] == Phase.TRAINING and summary["payment"] == ETH and summary["revealed_owners"] == 2
+    acct = v.core.account_summary(rid, v.addr("o2"))
+    assert acct["role"] == Role.OWNER and acct["settlement"] == v.core.preview_settlement(rid, v.addr("o2"))
+    assert acct["vote_weight"] == v.core.vote_weight(rid, v.addr("o2")) > 0
+    # stake shares of C: o1 2/5, o2 3/5 (cumfloor on the reveal-order prefix line)
+    pays = {n: v.core.preview_settlement(rid, v.addr(n)).payment for n in ("o1", "o2")}
+    assert pays == {"o1": 2 * ETH // 5, "o2": ETH - 2 * ETH // 5}
     for s in ("s1", "s2"):
         for g in range(2):
             v[s].report_training(rid, g, b"\x22" * 32, 100, 9000, b"\x33" * 32)

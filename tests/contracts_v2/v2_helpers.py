@@ -61,7 +61,7 @@ class V2:
             self.chain.wait_until(ends[phase])
         elif phase in (Phase.VOTE_COMMITTING, Phase.VOTE_REVEALING, Phase.FINISHED):
             c = self.core.campaign(r.campaign_id).cfg
-            closed = r.train_closed_at or (r.settled_at + c.train_duration)
+            closed = r.train_closed_at or r.train_end
             if not r.train_closed_at and self.chain.now() <= closed:
                 self.chain.wait_until(closed)
             vce = closed + c.vote_commit_duration

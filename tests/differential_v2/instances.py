@@ -13,8 +13,6 @@ from hcfl.mechanism.v2.round_end import finish_round
 from hcfl.mechanism.v2.settle import settle_round
 
 FAVOURABLE = ("pools", "contribution", "objection", "votes", "failed-winner")
-MIXED_PROPORTIONAL_AVOIDED = True
-PAPER_RANDOM_VOTES_AVOIDED = True
 FAMILIES = ("ties", "all-negative", "k1", "single", "non-revealers", "tight", "posted-stake", "posted-equal",
             "proportional", "paper-random", "pools", "min-deposits", "price-cap", "contribution", "objection",
             "votes", "failed-winner")
@@ -59,12 +57,6 @@ def config(rng: random.Random, family: str, scale: int) -> dict[str, Any]:
     elif family == "pools":
         cfg["pool_draw_bps"] = rng.choice([2500, 10_000])
         cfg["payment_rule"] = "posted"
-    if cfg["payment_rule"] == "posted" and MIXED_PROPORTIONAL_AVOIDED:
-        # known discrepancy 1 (test_known_discrepancies.py): with ONE side Proportional under Posted the
-        # reference applies both bounds sumK <= C_m <= sumB, the contract only that side's bound
-        prop = [cfg["owner_share_rule"] == "proportional", cfg["station_share_rule"] == "proportional"]
-        if any(prop) and not all(prop):
-            cfg["owner_share_rule"] = cfg["station_share_rule"] = "proportional"
     return cfg
 
 
@@ -138,9 +130,7 @@ def outcome(rng: random.Random, family: str, cfg: CampaignConfig, rnd: Round, po
         scores = {"leaves": leaves, "total": acc}
     objections = [rng.choice(stations)] if finalized and (family == "objection" or rng.random() < 0.1) else []
     votes = []
-    # known discrepancy 2 (test_known_discrepancies.py): under PaperRandom the reference weighs a vote by the
-    # owner's share of the posted price C_m*, the contract by its share of the drawn C
-    if finalized and (cfg.payment_rule == "posted" or not PAPER_RANDOM_VOTES_AVOIDED):
+    if finalized:
         voters = [o.id for o in st.owners if o.id != st.winner and st.nominal_share[o.id] > 0]
         rng.shuffle(voters)
         for v in voters:

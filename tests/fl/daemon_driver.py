@@ -21,10 +21,11 @@ from fl_worker.daemon import TrainingPlan, recover_signer, update_message
 from fl_worker.hfl import StationResult, aggregate_stations
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
-from hcfl.chain.client import ContractRevert, HCFLClient, Participant
+from hcfl.chain.client import ContractRevert
 from hcfl.chain.commitments import new_salt
 from hcfl.chain.provider import Chain
-from hcfl.chain.types import Phase, ProposalSpec, Role, RoundConfig
+from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
+from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
 
 log = logging.getLogger(__name__)
 
@@ -40,41 +41,41 @@ def setup_training_round(chain: Chain, client: HCFLClient, owners: list[Particip
     o1 = owners[0]
     for p in owners + stations:  # the stations' daemons send with the same keys from other processes
         client.nonces.forget(p.address)
-    cfg = RoundConfig(join_duration=D, propose_duration=D, commit_duration=D, reveal_duration=D,
-                      train_duration=10**6, vote_commit_duration=D, vote_reveal_duration=D)
-    rid = o1.create_round(cfg)
+    cfg = CampaignConfig(join_duration=D, propose_duration=D, commit_duration=D, reveal_duration=D,
+                         train_duration=10**6, vote_commit_duration=D, vote_reveal_duration=D)
+    rid = o1.open_round(o1.create_campaign(cfg))
     for p in owners:
-        p.join(rid, Role.OWNER, deposit=1000)
+        p.join(rid, Role.OWNER, deposit=10**17)
     for p in stations:
-        p.join(rid, Role.STATION, deposit=1000)
+        p.join(rid, Role.STATION, deposit=10**17)
 
-    def step(fn: str) -> None:
-        """Past the deadline, move the phase on -- unless a coordinator's deadline driver did it first."""
-        before = client.round(rid).phase
-        chain.wait_until(client.round(rid).phase_end)
-        try:
-            o1.transact(fn, rid)
-        except ContractRevert:
-            pass
-        deadline = time.monotonic() + 30
-        while client.round(rid).phase == before:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"round {rid} stuck in {before!r}")
-            time.sleep(0.1)
+    def past(field: str) -> None:
+        """Past a deadline (contract v2 derives the phase from the clock)."""
+        chain.wait_until(getattr(client.round(rid), field))
 
-    step("advance")
+    past("join_end")
     o1.propose(rid, ProposalSpec(spec_hash=bytes.fromhex(spec.omega[2:]), uri=f"/api/specs/{spec.omega}",
-                                 promised_acc_bps=5000, global_rounds=t, label_mask=label_mask), bond=100)
-    step("advance")
+                                 promised_acc_bps=5000, global_rounds=t, label_mask=label_mask, price=10**15),
+               bond=10**16)
+    past("propose_end")
     salts = {p.address: new_salt() for p in owners + stations}
-    claims = {**{p.address: [200] for p in owners}, **{p.address: [50] for p in stations}}
+    claims = {**{p.address: [10**16] for p in owners}, **{p.address: [10**14] for p in stations}}
     for p in owners + stations:
         p.commit_claims(rid, claims[p.address], salts[p.address])
-    step("advance")
+    past("commit_end")
     for p in owners + stations:
         p.reveal(rid, claims[p.address], salts[p.address])
-    step("settle")
-    assert client.round(rid).phase == Phase.TRAINING
+    past("reveal_end")
+    try:  # unless a coordinator's deadline driver settled first
+        o1.settle(rid)
+    except ContractRevert:
+        pass
+    deadline = time.monotonic() + 30
+    while client.state(rid) != Phase.TRAINING:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"round {rid} stuck in {client.state(rid)!r}")
+        time.sleep(0.1)
+    assert client.state(rid) == Phase.TRAINING
     return rid
 
 
@@ -108,8 +109,10 @@ class Driver:
         self.round_timeout = round_timeout
         self.tamper_global = tamper_global
         self.hold = dict(hold or {})  # station -> first global round it is told to wait for (test hook)
-        _, members = client.members(rid)
-        self.stations = [a for a in members if client.participant(rid, a).revealed]
+        from backend.chain_watch import revealed_stations
+        from hcfl.ledger.fetch import ledger_of
+
+        self.stations = revealed_stations(ledger_of(client).rounds[rid])
         self.state = DriverState()
         self.state.globals_[0] = encode_state(state_of(build_model(spec)))
         self.lock = threading.RLock()
@@ -235,7 +238,7 @@ class Driver:
         view = self.client.participant(self.rid, station)
         if view.role != Role.STATION or not view.revealed:
             return refuse(403, "not a revealed station of the round")
-        if self.client.round(self.rid).phase != Phase.TRAINING:
+        if self.client.state(self.rid) != Phase.TRAINING:
             return refuse(409, "round is not in Training")
         try:
             state = decode_state(body, self.spec, max_bytes=4 * 2**20)

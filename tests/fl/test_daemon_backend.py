@@ -15,7 +15,7 @@ import pytest
 
 from backend.health import wait_until_serving
 from hcfl.chain.accounts import funded_accounts
-from hcfl.chain.client import HCFLClient
+from hcfl.chain.v2.client import CoreClient as HCFLClient
 from hcfl.chain.provider import Chain, spawn_anvil
 
 from .daemon_driver import setup_training_round

@@ -60,11 +60,6 @@ def test_v1_stays_the_default():
     assert proc.returncode == 2
 
 
-def test_v2_on_chain_is_refused_for_now():
-    proc = run(json.dumps(GOOD), "--rules", "v2", "--on-chain")
-    assert proc.returncode == 2 and "--on-chain" in proc.stderr
-
-
 def test_deeply_nested_json_is_one_line_error():
     proc = run("[" * 200_000 + "]" * 200_000, "--rules", "v2")
     assert proc.returncode == 2 and "nested too deeply" in proc.stderr and proc.stderr.count("\n") == 1

@@ -53,7 +53,11 @@ log = logging.getLogger(__name__)
 
 CORE = "HCFLCore"
 LENS = "HCFLLens"
-MODULES = ("RoundsModule", "SealedClaimsModule", "SettlementModule", "TrainingModule", "PunishmentVoteModule")
+
+
+def modules() -> list[str]:
+    """The module libraries HCFLCore links to (from its artifact's link references)."""
+    return sorted({lib for libs in artifact(CORE).get("linkReferences", {}).values() for lib in libs})
 
 
 def _deploy_one(w3: Web3, deployer: LocalAccount, name: str, bytecode: str, abi: list[Any], *args: Any) -> Any:
@@ -100,7 +104,7 @@ class CoreClient:
         deployer = deployer or chain_or_w3.funder
         libs: dict[str, str] = {}
         gas: dict[str, int] = {}
-        for name in MODULES:
+        for name in modules():
             art = artifact(name)
             receipt = _deploy_one(w3, deployer, name, link(art, libs), art["abi"])
             libs[name] = receipt["contractAddress"]
@@ -158,7 +162,7 @@ class CoreClient:
     def round(self, round_id: int) -> RoundView:
         v = list(self.call("getRound", round_id))
         sums_raw, props_raw = v[-2], v[-1]
-        k = int(v[7])
+        k = int(v[1])
         keys = [n for n in RoundView.model_fields if n not in ("round_id", "phase", "sums", "proposals")]
         data: dict[str, Any] = dict(zip(keys, v[:-2]))
         for key in ("salt_xor", "model_hash", "scores_root", "validation_hash"):

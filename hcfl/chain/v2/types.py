@@ -141,27 +141,27 @@ class RoundView(BaseModel):
     round_id: int
     phase: Phase
     campaign_id: int
+    k: int
+    afford_mask: int
     join_end: int
     propose_end: int
     commit_end: int
     reveal_end: int
-    settled_at: int
+    train_end: int
     train_closed_at: int
-    k: int
     star: int
     settled: bool
     selected: bool
     unfunded: bool
     finalized: bool
     objected: bool
-    achieved_acc_bps: int
     n_owners: int
     n_stations: int
     w_owners: int
     w_stations: int
     ratio_num: int
     ratio_den: int
-    afford_mask: int
+    achieved_acc_bps: int
     salt_xor: bytes
     seed: int
     payment: int
