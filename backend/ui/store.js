@@ -57,9 +57,16 @@ export function selectRound(rid) {
 
 function plain(v) {
   if (typeof v === "bigint") return v;
-  if (v && typeof v.toObject === "function") {
-    const keys = Object.keys(v.toObject());
-    if (keys.length && !keys.every((k) => /^_?\d+$/.test(k))) {
+  if (v && typeof v.toArray === "function") {
+    // an ethers Result: an object when every member is named (a struct), else an array
+    let obj = null;
+    try {
+      obj = v.toObject();
+    } catch {
+      obj = null;
+    }
+    const keys = obj ? Object.keys(obj) : [];
+    if (obj && keys.length && !keys.every((k) => /^_?\d+$/.test(k))) {
       const o = {};
       for (const k of keys) o[k] = plain(v[k]);
       return o;
@@ -213,6 +220,10 @@ export function refresh() {
         state.rid = rounds.some((r) => r.id === saved) && localStorage.getItem("hcfl:rid") !== null ? saved : rounds.length ? rounds[rounds.length - 1].id : null;
       }
       state.round = state.rid === null ? null : await loadRound(state.rid);
+      if (state.round) {
+        const listed = rounds.find((x) => x.id === state.round.id);
+        if (listed && listed.campaignId === null) listed.campaignId = Number(state.round.data.campaignId);
+      }
       state.mine = state.round ? await loadMine(state.round) : null;
       if (me()) [state.balance, state.credit] = await Promise.all([state.chain.read.getBalance(me()), c.credits(me())]);
       state.training = await loadTraining(state.round);

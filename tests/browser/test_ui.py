@@ -281,6 +281,7 @@ def test_embedded_dev_key_creates_a_round(tmp_path):
     proc, log, base, health = _serve(tmp_path)  # the default chain: embedded
     try:
         res, by = _browser("ui_embedded.mjs", {"BASE_URL": base}, 300)
+        rounds = httpx.get(f"{base}/api/rounds", timeout=30).json()
     finally:
         _stop(proc, log)
     assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
@@ -289,5 +290,4 @@ def test_embedded_dev_key_creates_a_round(tmp_path):
     funded = [k["address"] for k in tables()["DEV_KEYS"]["embedded"][1:]]
     assert by["offered"]["count"] == len(funded) and all(a[:6] in " ".join(by["offered"]["labels"]) for a in funded)
     assert by["opened"]["phase"] == "Joining" and by["opened"]["signer"] == funded[0]
-    rounds = httpx.get(f"{base}/api/rounds", timeout=30).json()
     assert len(rounds) == 1 and rounds[0]["creator"] == funded[0]
