@@ -20,7 +20,7 @@ const browser = await chromium.launch({
 });
 let page;
 const phase = (p) => page.waitForSelector(`#round-phase[data-phase='${p}']`, { timeout: T });
-const ok = (sel) => page.waitForSelector(`${sel}[data-kind='ok']`, { timeout: T });
+const ok = (sel) => page.waitForSelector(`${sel}[data-kind='ok']`, { timeout: T, state: "attached" });
 try {
   const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   page = await ctx.newPage();

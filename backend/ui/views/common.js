@@ -1,7 +1,7 @@
 // Cards used by both the owners' and the stations' views: join, sealed claims (commit/reveal with salt
 // backup), "my position", claim + withdraw. Each card is rendered once; refreshes only update its
 // read-only parts, so what the user types is never reset.
-import { ROLES } from "../generated/protocol.js";
+import { ROLES, SHARE_RULES } from "../generated/protocol.js";
 import { PHASE, ROLE, me, state } from "../store.js";
 import * as salts from "../salts.js";
 import { userError } from "../errors.js";
@@ -251,7 +251,17 @@ export function bindPayout(root, p) {
   const msg = root.querySelector(`#${p}-payout-msg`);
   const claimBtn = root.querySelector(`#${p}-claim`);
   const wBtn = root.querySelector(`#${p}-withdraw`);
-  claimBtn.onclick = () => runAction(claimBtn, msg, "claim", (ctx) => state.chain.send("claim", [state.rid, me()], 0n, ctx.sent));
+  claimBtn.onclick = () => runAction(claimBtn, msg, "claim", (ctx) => {
+    const r = state.round;
+    const byContribution = r && r.cfg && SHARE_RULES[Number(r.cfg.stationShareRule)].name === "Contribution" && r.data.finalized && !r.data.objected;
+    const leaf = byContribution && state.mine && state.mine.role === ROLE.Station && state.training && state.training.result
+      ? (state.training.result.score_leaves || []).find((l) => l.station.toLowerCase() === me().toLowerCase()) : null;
+    if (leaf && BigInt(r.data.scoresTotal) > 0n) {
+      // the contribution rule: the station proves its score leaf in the winner's scores root
+      return state.chain.send("claimWithScore", [r.id, me(), BigInt(leaf.score), BigInt(leaf.prefix_before), leaf.proof], 0n, ctx.sent);
+    }
+    return state.chain.send("claim", [state.rid, me()], 0n, ctx.sent);
+  });
   wBtn.onclick = () =>
     runAction(wBtn, msg, "withdraw", async (ctx) => {
       if (BigInt(state.credit) === 0n) throw userError("nothing to withdraw: your credit is 0 (claim first if this round owes you)");

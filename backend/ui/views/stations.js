@@ -39,7 +39,7 @@ export function renderStations(el) {
 }
 
 function daemonHelp(r, mine) {
-  const cmd = `hcfl aggregator --coordinator ${location.origin} --key station.key --round ${r ? r.id : "ROUND"}`;
+  const cmd = `hcfl aggregator --coordinator ${location.origin} --key station.key --round ${r ? r.id : "ROUND"} --data ./my-data`;
   const mineRow = r && me() ? r.people.find((p) => same(p.address, me())) : null;
   let seen = "";
   if (r && r.data.selected && mineRow && mineRow.revealed && inPhase("Training")) {
@@ -49,7 +49,7 @@ function daemonHelp(r, mine) {
   }
   return `<p>Training runs in your own process, with your key (the coordinator never holds it). Save this station's private key in <code>station.key</code>, then run:</p>
     <pre class="cmd" id="s-daemon-cmd">${esc(cmd)}</pre>
-    <p class="muted">Edge devices join your station with <code>hcfl edge-client --station http://YOUR-STATION:9090 --key device.key --data ./data</code>.</p>${seen}`;
+    <p class="muted">With edge devices in your cell use <code>--edge --edge-flower 0.0.0.0:9091 --edge-http 0.0.0.0:9090</code> instead of <code>--data</code>; edge devices join your station with <code>hcfl edge-client --station http://YOUR-STATION:9090 --key device.key --data ./data</code>.</p>${seen}`;
 }
 
 export function updateStations(st) {
