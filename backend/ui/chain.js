@@ -56,10 +56,22 @@ export class Chain {
     if (!this.signer) throw userError("choose a signer first (a wallet, or a dev key on a dev chain)");
     const c = this.contract.connect(this.signer.raw);
     let tx;
-    try {
-      tx = await c[fn](...args, { value });
-    } catch (err) {
-      throw wrap(err, this.iface);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // a dev key takes its nonce from the node's latest state; on a "nonce too low" answer (nothing was
+        // sent) it asks again and retries, at most twice
+        const overrides = { value };
+        if (this.mode === "dev" && attempt > 0) overrides.nonce = await this.read.getTransactionCount(this.signer.address, "latest");
+        tx = await c[fn](...args, overrides);
+        break;
+      } catch (err) {
+        const nonce = err && (err.code === "NONCE_EXPIRED" || /nonce (too low|has already been used)/i.test(String(err.message)));
+        if (this.mode === "dev" && nonce && attempt < 2) {
+          await new Promise((r) => setTimeout(r, 700));
+          continue;
+        }
+        throw wrap(err, this.iface);
+      }
     }
     onSent(tx.hash);
     let receipt;
