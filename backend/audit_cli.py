@@ -1,5 +1,6 @@
-"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N] [--kind auto|v1|v2]`: replay every event
-of a deployment, recompute each round with the Python reference and check the books.
+"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N] [--kind auto|v1|v2] [--coordinator URL]`: replay
+every event of a deployment, recompute each round with the Python reference and check the books (and, with
+--coordinator, recompute the published inclusion manifests against the chain's training reports).
 
 The contract's kind is detected (v2 HCFLCore answers `counts()`, v1 HCFLCrowdfund `roundCount()`), or
 forced with --kind. v1 is audited by backend.auditor, v2 by backend.audit_v2 (over the event ledger).
@@ -28,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the report as JSON (amounts as decimal strings)")
     p.add_argument("--kind", choices=("auto", "v1", "v2"), default="auto",
                    help="contract kind: detect (default), v1 HCFLCrowdfund or v2 HCFLCore")
+    p.add_argument("--coordinator", metavar="URL",
+                   help="also recompute the coordinator's inclusion manifests and hold them against the chain's "
+                   "training reports (backend.manifest_audit)")
     p.set_defaults(func=run)
 
 
@@ -60,11 +64,23 @@ def run_v2(args: argparse.Namespace, core) -> int:
     from backend.audit_v2 import audit_v2, format_report_v2
 
     report = audit_v2(core, from_block=args.from_block)
+    findings = []
+    if getattr(args, "coordinator", None):
+        from backend.manifest_audit import audit_manifests
+
+        findings = audit_manifests(core, args.coordinator)
     if args.json:
-        print(json.dumps(report.as_json(), indent=2, default=str))
+        out = report.as_json()
+        if args.coordinator:
+            out["manifest_findings"] = [f.model_dump() for f in findings]
+        print(json.dumps(out, indent=2, default=str))
     else:
         print(format_report_v2(report))
-    return 0 if report.ok else 1
+        if args.coordinator:
+            print(f"inclusion manifests: {'ok' if not findings else f'{len(findings)} finding(s)'}")
+            for f in findings:
+                print(f"  round {f.round_id} g={f.global_round} {f.station or ''}: {f.problem}")
+    return 0 if report.ok and not findings else 1
 
 
 def open_client(rpc: str, contract: str):
@@ -118,8 +134,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"hcfl audit: error: {exc}", file=sys.stderr)
         return 1
     report = audit(client, from_block=args.from_block)
+    findings = []
+    if args.coordinator:
+        from backend.manifest_audit import audit_manifests
+
+        findings = audit_manifests(client, args.coordinator)
     if args.json:
-        print(json.dumps(report.model_dump(mode="json"), indent=2))
+        out = report.model_dump(mode="json")
+        if args.coordinator:
+            out["manifest_findings"] = [f.model_dump() for f in findings]
+        print(json.dumps(out, indent=2))
     else:
         print(format_report(report))
-    return 0 if report.ok else 1
+        if args.coordinator:
+            print(f"inclusion manifests: {'ok' if not findings else f'{len(findings)} finding(s)'}")
+            for f in findings:
+                print(f"  round {f.round_id} g={f.global_round} {f.station or ''}: {f.problem}")
+    return 0 if report.ok and not findings else 1

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from hcfl.chain.v2.client import CoreClient
-from hcfl.chain.v2.types import CreditReason, PoolKind, Role
+from hcfl.chain.v2.types import CreditReason, PaymentRule, PoolKind, Role
 from hcfl.ledger.bridge import reference_config, reference_round
 from hcfl.ledger.fetch import LedgerFetcher
 from hcfl.ledger.outcome import diff_round, round_outcome
@@ -130,7 +130,9 @@ def audit_round(core: CoreClient, ledger: Ledger, r: RoundRecord) -> RoundAuditV
         return ra
     finished = r.bond is not None or not s.selected
     ra.state = "finished" if finished else "settled"
-    seed = salt_seed(["0x" + ledger.rounds[r.round_id].participant(a).salt.hex() for a in r.reveal_order])  # type: ignore[union-attr]
+    paper_random = camp.config.payment_rule == PaymentRule.PAPER_RANDOM  # only then does the contract XOR the salts
+    seed = salt_seed(["0x" + ledger.rounds[r.round_id].participant(a).salt.hex() for a in r.reveal_order]  # type: ignore[union-attr]
+                     if paper_random else [])
     if seed != s.seed:
         ra.mismatches.append(f"seed: keccak of the XOR of the revealed salts is {seed}, chain {s.seed}")
     cfg = reference_config(camp.config)

@@ -1,10 +1,10 @@
 """`hcfl bench chain`: contract throughput as the paper's Fig. 6 measured it, and read-API latency.
 
 1. **Transactions per block vs generation rate** (the paper's Fig. 6). A spawned anvil mines a block
-   every `--block-time` seconds (interval mining, 30M block gas limit, base fee 0: no fee market). A fresh HCFLCrowdfund gets
-   enough rounds in the Committing phase (a long commit deadline) with up to 200 funded participants
-   each (every participant its own key; the contract allows 200 per round and one commitment per
-   participant per round, so the keys join several rounds). For each generation rate r the bench sends
+   every `--block-time` seconds (interval mining, 30M block gas limit, base fee 0: no fee market). A fresh HCFLCore
+   (contract v2) gets one campaign with enough rounds in the Committing phase (a long commit deadline) with up
+   to 200 funded participants each (every participant its own key; one commitment per participant per round,
+   so the keys join several rounds; v2 has no participant cap, 200 per round is the bench's choice). For each generation rate r the bench sends
    `commit(roundId, claims_commitment(...))` transactions, each signed locally by its participant
    through `hcfl.chain.client.Participant.transact(..., gas=COMMIT_GAS, wait=False)`, on a fixed
    schedule (transaction i at t0 + i/r) for a window of `--window` seconds (at most `--max-tx`
@@ -51,10 +51,10 @@ from eth_utils import keccak
 from tqdm import tqdm
 
 from hcfl.chain.accounts import funded_accounts
-from hcfl.chain.client import HCFLClient, Participant
 from hcfl.chain.commitments import claims_commitment, new_salt
 from hcfl.chain.provider import BLOCK_GAS_LIMIT, Chain, spawn_anvil
-from hcfl.chain.types import ProposalSpec, Role, RoundConfig
+from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
+from hcfl.chain.v2.types import MAX_DURATION, CampaignConfig, ProposalSpec, Role
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +66,18 @@ QUICK_WINDOW = 3.0
 FULL_REQUESTS = 2000
 QUICK_REQUESTS = 100
 MAX_TX_PER_RATE = 2000
-MAX_PARTICIPANTS = 200  # HCFLCrowdfund.MAX_PARTICIPANTS
+MAX_PARTICIPANTS = 200  # keys per round (contract v2 has no cap)
 ANVIL_ARGS: tuple[str, ...] = ("--block-base-fee-per-gas", "0")
-COMMIT_GAS = 70_000  # explicit gas limit of a commit (it uses 58,726-58,738)
+COMMIT_GAS = 80_000  # explicit gas limit of a commit
 JOIN_GAS = 250_000
 ROUND_GAS = 300_000
-ADVANCE_GAS = 200_000
+CAMPAIGN_GAS = 600_000
 PROPOSE_GAS = 400_000
 FUND = 10 * 10**18
 DEPOSIT = 10**12
 BOND = 10**12
 PHASE_SECONDS = 10**6  # joining/proposing: fast-forwarded by the bench
-COMMIT_SECONDS = 10**8  # the commit phase never ends during the bench
+COMMIT_SECONDS = MAX_DURATION  # the commit phase never ends during the bench
 ROUTES: tuple[str, ...] = ("/api/rounds", "/api/rounds/{rid}", "/api/rounds/{rid}/events", "/api/funds")
 # Approximate reading of the paper's Fig. 6 (generation rate tx/s -> transactions per block): a roughly
 # linear rise that saturates at about 15 transactions per block from about 2 tx/s on. Not measured data.
@@ -284,21 +284,23 @@ class _Throughput:
     def open_rounds(self, client: HCFLClient, driver: Participant, people: Sequence[Participant], rounds: int,
                     desc: str, commit: bool = False) -> list[int]:
         """Create `rounds` rounds, join `people` (even: owners, odd: stations), one proposal, open Committing."""
-        cfg = RoundConfig(join_duration=PHASE_SECONDS, propose_duration=PHASE_SECONDS, commit_duration=COMMIT_SECONDS)
-        rs = self._bulk([(driver, "createRound", (cfg.as_tuple(),), 0, ROUND_GAS)] * rounds, f"{desc}: rounds", workers=1)
-        rids = [int(driver._event_arg(r, "RoundCreated", "roundId")) for r in rs]
-        joins = [(p, "join", (rid, int(Role.OWNER if i % 2 == 0 else Role.STATION), 1), DEPOSIT, JOIN_GAS)
+        cfg = CampaignConfig(join_duration=PHASE_SECONDS, propose_duration=PHASE_SECONDS, commit_duration=COMMIT_SECONDS,
+                             min_owner_deposit=DEPOSIT, min_station_deposit=DEPOSIT, min_bond=BOND,
+                             non_reveal_penalty_floor=1, vote_deposit=0)
+        (r,) = self._bulk([(driver, "createCampaign", (cfg.as_tuple(),), 0, CAMPAIGN_GAS)], f"{desc}: campaign", workers=1)
+        cid = int(driver._event(r, "CampaignCreated", "campaignId"))
+        rs = self._bulk([(driver, "openRound", (cid,), 0, ROUND_GAS)] * rounds, f"{desc}: rounds", workers=1)
+        rids = [int(driver._event(r, "RoundOpened", "roundId")) for r in rs]
+        joins = [(p, "join", (rid, int(Role.OWNER if i % 2 == 0 else Role.STATION)), DEPOSIT, JOIN_GAS)
                  for rid in rids for i, p in enumerate(people)]
         self._bulk(joins, f"{desc}: joins")
-        self.chain.increase_time(PHASE_SECONDS + 1)
-        self._bulk([(driver, "advance", (rid,), 0, ADVANCE_GAS) for rid in rids], f"{desc}: advance", workers=1)
+        self.chain.increase_time(PHASE_SECONDS + 1)  # phases follow the clock (v2): Proposing
         spec = ProposalSpec(spec_hash=keccak(text="hcfl-bench-chain"), uri="bench", promised_acc_bps=5000,
-                            global_rounds=1, label_mask=1)
+                            global_rounds=1, label_mask=1, price=DEPOSIT // 2)
         args = (spec.spec_hash, spec.uri, spec.arch_id, spec.promised_acc_bps, spec.global_rounds, spec.label_mask,
-                spec.posted_price)
+                spec.price)
         self._bulk([(people[0], "propose", (rid, *args), BOND, PROPOSE_GAS) for rid in rids], f"{desc}: propose", workers=1)
-        self.chain.increase_time(PHASE_SECONDS + 1)
-        self._bulk([(driver, "advance", (rid,), 0, ADVANCE_GAS) for rid in rids], f"{desc}: advance", workers=1)
+        self.chain.increase_time(PHASE_SECONDS + 1)  # Committing
         if commit:
             commits = [(p, "commit", (rid, claims_commitment(rid, p.address, [10**9], new_salt())), 0, COMMIT_GAS)
                        for rid in rids for p in people]

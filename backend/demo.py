@@ -148,7 +148,7 @@ class Demo:
         self.coordinator = self._spawn(
             ["serve", "--chain", chain_arg, "--port", str(port), "--db", str(self.workdir / "coordinator.sqlite"),
              "--data-dir", str(self.workdir / "models"), "--poll", "0.3", "--round-timeout", "120", "--fast-forward",
-             "--fast-forward-quiet", "2", "--log-level", "warning"],
+             "--fast-forward-quiet", "8", "--log-level", "warning"],
             "coordinator.log",
         )
         self.base = f"http://127.0.0.1:{port}"

@@ -397,6 +397,8 @@ class AggregatorDaemon:
         params: dict[str, Any] = {"station": self.address}
         if self.config.long_poll:
             params["wait"] = self.config.long_poll
+        if self._own_data is not None and len(self._own_data):
+            params["samples"] = len(self._own_data)  # silo: the most this station can train on (caps its weight)
         self._in_training = True  # a long-polled request is abandoned on SIGTERM like a training step
         try:
             r = self._retry(f"GET task of round {rid}", lambda: self._get(f"/api/rounds/{rid}/task", **params))
@@ -470,9 +472,27 @@ class AggregatorDaemon:
                 continue
             update_hash = str(entry["update_hash"]).lower()
             samples, accuracy_bps = int(entry["samples"]), int(entry["accuracy_bps"])
-            tx = self._report(rid, g, update_hash, samples, accuracy_bps)
+            tx = self._report(rid, g, update_hash, samples, accuracy_bps, self._published_edge_root(rid, g))
             log.info("round %d g=%d: reported an earlier upload that was never reported: samples=%d accuracy_bps=%d "
                      "update=%s tx=%s", rid, g, samples, accuracy_bps, update_hash, tx)
+
+    def _published_edge_root(self, rid: int, g: int) -> str:
+        """The edge root this station sent with its upload of (rid, g), as the coordinator's inclusion manifest
+        lists it (zero when none: silo mode, or the manifest is not there)."""
+        import re
+
+        r = self._retry(f"GET manifest {rid}/{g}", lambda: self._get(f"/api/rounds/{rid}/manifests/{g}"))
+        if r.status_code != 200:
+            return ZERO_ROOT
+        try:
+            for item in r.json().get("included", []):
+                if str(item.get("address", "")).lower() == self.address.lower():
+                    root = (item.get("edge_root") or {}).get("root")
+                    if isinstance(root, str) and re.fullmatch(r"0x[0-9a-fA-F]{64}", root):
+                        return root.lower()
+        except (AttributeError, TypeError, ValueError):
+            pass
+        return ZERO_ROOT
 
     def _backoff_after_rejection(self) -> None:
         self._rejections = getattr(self, "_rejections", 0) + 1

@@ -107,6 +107,9 @@ class EdgeCell:
         from flwr.server.client_manager import SimpleClientManager
         from flwr.server.superlink.fleet.grpc_bidi.grpc_server import start_grpc_server
 
+        # a client that dies mid-stream makes grpc log the bridge's GrpcBridgeClosed with a traceback; the cell
+        # logs the failed client itself (fit failures), so that library trace is not repeated here
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         self.clients = SimpleClientManager()
         host, port = _split(self.config.flower)
         if port == 0:
@@ -124,12 +127,25 @@ class EdgeCell:
 
     def stop(self) -> None:
         if self._grpc is not None:
+            self._disconnect_clients()
             self._grpc.stop(grace=1)
             self._grpc = None
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+
+    def _disconnect_clients(self) -> None:
+        """Tell every connected client to disconnect (Flower's ReconnectIns), so the gRPC streams end cleanly."""
+        from flwr.common import ReconnectIns
+        from flwr.server.server import reconnect_clients
+
+        proxies = list(self.clients.all().values())
+        if proxies:
+            try:
+                reconnect_clients([(p, ReconnectIns(seconds=None)) for p in proxies], max_workers=None, timeout=3)
+            except Exception as exc:  # noqa: BLE001 - shutting down anyway
+                log.debug("disconnecting edge clients: %s", exc)
 
     # ------------------------------------------------------------------ what the edge clients read
     def announce(self, chain_id: int, contract: str, round_id: int, spec: ModelSpec, label_mask: int) -> None:

@@ -613,8 +613,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the rounds' payment rule (posted: random posted prices between the sides' claims)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random claims and salts")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="write the measurements as JSON")
-    parser.add_argument("--contract", choices=["v1", "v2", "both"], default="both",
-                        help="HCFLCrowdfund (v1), HCFLCore (v2, hcfl/bench/gas_v2.py) or both (default)")
+    parser.add_argument("--contract", choices=["v1", "v2", "both"], default="v2",
+                        help="HCFLCore (v2, hcfl/bench/gas_v2.py; the default), the legacy HCFLCrowdfund (v1) or both")
     parser.add_argument("--v2-ns", type=_int_list, default=None,
                         help="comma-separated N values of the v2 settle-vs-N table (default 10,100,1000; "
                              "add 10000 on anvil)")

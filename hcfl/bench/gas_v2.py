@@ -211,9 +211,14 @@ def run_v2(chain: Chain, ns: Sequence[int] = NS, k: int = K_SETTLE, *, seed: int
     bench = _V2Bench(chain)
     res = GasV2(chain=chain.kind)
     res.participants = bench.measure_participants(seed)
+    for p in res.participants:
+        log.info("v2 %s: %s = %d gas", p.role, p.steps, p.total)
     cells = [(n, k) for n in sorted(set(ns))] + ([(10, 20)] if worst_k else [])
     for n, kk in tqdm(cells, desc="v2 settle vs N", unit="round", disable=not progress, file=sys.stderr):
-        res.settle.append(bench.measure_settle(n, kk, seed))
+        row = bench.measure_settle(n, kk, seed)
+        log.info("v2 N=%d K=%d: settle %d gas, largest tx %s %d gas (%.0f s)", row.n, row.k, row.settle_gas,
+                 row.max_tx, row.max_tx_gas, row.seconds)
+        res.settle.append(row)
     res.seconds = time.monotonic() - t0
     return res
 

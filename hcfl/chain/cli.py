@@ -14,10 +14,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     tc.add_argument("action", choices=["install", "compile", "check"])
     tc.set_defaults(func=_toolchain)
 
-    dp = sub.add_parser("deploy", help="deploy HCFLCrowdfund to a chain and print its address")
+    dp = sub.add_parser("deploy", help="deploy HCFLCore (contract v2: its module libraries, the core and HCFLLens) and print the addresses")
     dp.add_argument("--chain", default="anvil-url", help="embedded | anvil | RPC URL (default: $HCFL_RPC_URL)")
     dp.add_argument("--key-file", type=Path, help="file holding the deployer's private key (hex); default: dev funder")
-    dp.add_argument("--out", type=Path, help="write {address, chain_id, block} as JSON here")
+    dp.add_argument("--out", type=Path, help="write {address, lens, libraries, chain_id, block} as JSON here")
     dp.set_defaults(func=_deploy)
 
 
@@ -47,8 +47,8 @@ def _deploy(args: argparse.Namespace) -> int:
 
     from eth_account import Account
 
-    from hcfl.chain.client import HCFLClient
     from hcfl.chain.provider import connect
+    from hcfl.chain.v2.client import CoreClient
 
     target = args.chain
     if target == "anvil-url":
@@ -58,9 +58,10 @@ def _deploy(args: argparse.Namespace) -> int:
     chain = connect(target)
     try:
         deployer = Account.from_key(args.key_file.read_text().strip()) if args.key_file else chain.funder
-        client = HCFLClient.deploy(chain, deployer)
-        info = {"address": client.address, "chain_id": int(chain.w3.eth.chain_id),
-                "block": int(client.deploy_receipt["blockNumber"])}
+        core = CoreClient.deploy(chain, deployer)
+        info = {"address": core.address, "lens": core.lens.address if core.lens else None,
+                "libraries": dict(getattr(core, "libraries", {})), "chain_id": int(chain.w3.eth.chain_id),
+                "block": int(chain.w3.eth.block_number)}
         print(json.dumps(info))
         if args.out:
             args.out.write_text(json.dumps(info, indent=2))

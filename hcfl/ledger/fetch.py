@@ -6,7 +6,8 @@
 A dev chain can revert (snapshots, a restarted anvil): the fetcher remembers the hash of the last block it
 folded, and when that block is gone or changed it starts over from `from_block` (counted in
 `Ledger.restarts`). Logs are fetched in chunks of `chunk` blocks. Station rewards paid by contribution
-scores carry the (score, prefixBefore) of their claimWithScore call, read from the transaction.
+scores carry the (score, prefixBefore) of their claimWithScore call, read from the transaction, and a
+settlement carries its block's timestamp (settledAt, which starts the training clock).
 """
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ class LedgerFetcher:
             end = min(head, start + self.chunk - 1)
             events = self.core.events(start, end)
             for ev in events:
+                if ev.name == "RoundSettled" and ev.block_number not in st.block_times:
+                    st.block_times[ev.block_number] = int(self.core.w3.eth.get_block(ev.block_number)["timestamp"])
                 if ev.name == "StationRewarded" and ev.args.get("byContribution"):
                     call = self._score_call(ev)
                     if call is not None:

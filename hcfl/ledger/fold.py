@@ -138,6 +138,8 @@ class LedgerState:
     swept: int = 0
     # claimWithScore arguments by (roundId, station), filled by the fetcher from the call data
     score_calls: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    # timestamps of the blocks that settled a round (settledAt starts the training clock), by the fetcher
+    block_times: dict[int, int] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------- fold
@@ -217,14 +219,16 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         p = _part(r, a["account"])
         p.revealed, p.reveal_index = True, len(r.reveal_order)
         p.claims = tuple(int(c) for c in a["cappedClaims"])
-        p.salt, p.prefix, p.weight = _b(a["salt"]), int(a["prefix"]), int(a["weight"])
+        # contract v2 no longer emits the weight (it follows from the share rule and the deposit or claims)
+        p.salt, p.prefix = _b(a["salt"]), int(a["prefix"])
+        p.weight = int(a["weight"]) if "weight" in a else None
         r.reveal_order.append(p.address)
     elif n == "RoundSettled":
         r = _round(st, a["roundId"])
         r.settlement = RoundSettlement(
             selected=bool(a["selected"]), star=int(a["star"]), unfunded=bool(a["unfunded"]),
             payment=int(a["payment"]), owner_discount=int(a["ownerDiscount"]), station_bonus=int(a["stationBonus"]),
-            seed=int(a["seed"]), afford_mask=int(a["affordMask"]), block=blk,
+            seed=int(a["seed"]), afford_mask=int(a["affordMask"]), block=blk, settled_at=st.block_times.get(blk),
             # the draws' PoolChanged events come before RoundSettled in the same transaction, and a round
             # has no other pool change before it is settled
             pool_index=len(st.campaigns[r.campaign_id].pool_history) - len(r.pool_changes))

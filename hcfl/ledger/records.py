@@ -141,6 +141,7 @@ class RoundSettlement:
     afford_mask: int
     block: int
     pool_index: int  # pool changes of the campaign before this settle (CampaignRecord.pools_at)
+    settled_at: int | None = None  # the settle block's timestamp (None when folded without it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,9 @@ def test_openapi_fuzzing_finds_no_server_errors(tmp_path):
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=540, cwd=tmp_path)
         report = out.stdout[-6000:] + out.stderr[-2000:]
         assert out.returncode == 0, report
-        assert "passed" in report and "failed" not in report.split("SUMMARY")[-1].lower(), report
+        # the summary's warnings may say "Authentication failed" (signed routes answer 403): only test cases count
+        cases = report.split("Test cases:")[-1].split("Seed:")[0].lower()
+        assert "passed" in cases and "failed" not in cases and "error" not in cases, report
         # the server is still healthy and logged no traceback
         assert httpx.get(f"{base}/api/health").status_code == 200
         log = (tmp_path / "coord.log").read_text()

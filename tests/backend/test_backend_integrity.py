@@ -11,6 +11,7 @@ import httpx
 import pytest
 import torch
 
+from backend.manifest_audit import audit_manifests, check_round
 from backend.training import MANIFEST_LEAF_TYPES, screen_updates
 from coord_helpers import Station, make_round
 from fl_worker.hfl import StationResult
@@ -91,6 +92,36 @@ def test_caps_manifests_dead_stations_and_long_poll(live):
         assert time.monotonic() - t0 < 10, "the last round waited for the dead station"
         time.sleep(0.05)
     assert httpx.get(f"{base}/api/rounds/{rid}/manifests/2", timeout=30).json()["absent"] == [b.account.address]
+
+    # the chain side: a reports its included updates; b reports g = 0 (included) and, like a killed daemon's
+    # key used by hand, g = 1 which it never uploaded. The manifest audit names exactly that report.
+    manifests = [httpx.get(f"{base}/api/rounds/{rid}/manifests/{g}", timeout=30).json() for g in range(3)]
+    for g, m in enumerate(manifests):
+        for item in m["included"]:
+            st = a if item["address"] == a.account.address else b
+            st.p.report_training(rid, g, bytes.fromhex(item["update_hash"][2:]), item["weight"], 5000)
+    b.p.report_training(rid, 1, b"\x42" * 32, 500, 9000)
+    findings = audit_manifests(live.client, base)
+    mine = [f for f in findings if f.round_id == rid]
+    assert [(f.global_round, f.station, f.problem) for f in mine] == [
+        (1, b.account.address, "reported on chain but its update is not in the aggregate")]
+
+
+def test_manifest_recomputation_catches_tampering():
+    leaf = {"address": "0x" + "11" * 20, "update_hash": "0x" + "aa" * 32, "weight": 10}
+    other = {"address": "0x" + "22" * 20, "update_hash": "0x" + "bb" * 32, "weight": 20}
+    values = [(x["address"], bytes.fromhex(x["update_hash"][2:]), x["weight"]) for x in (leaf, other)]
+    root = "0x" + MerkleTree.build(MANIFEST_LEAF_TYPES, values).root.hex()
+    good = {"root": root, "included": [leaf, other]}
+    reports = {(leaf["address"], 0): leaf["update_hash"], (other["address"], 0): other["update_hash"]}
+    assert check_round([good], reports, 0) == []
+    inflated = {"root": root, "included": [{**leaf, "weight": 10**9}, other]}
+    assert "is not the root" in check_round([inflated], reports, 0)[0].problem
+    swapped = {**reports, (leaf["address"], 0): "0x" + "cc" * 32}
+    assert "differs from the reported" in check_round([good], swapped, 0)[0].problem
+    dropped = {"root": "0x" + MerkleTree.build(MANIFEST_LEAF_TYPES, values[1:]).root.hex(), "included": [other]}
+    assert [f.problem for f in check_round([dropped], reports, 0)] == [
+        "reported on chain but its update is not in the aggregate"]
 
 
 def _result(i: int, state: dict[str, torch.Tensor], samples: int = 100) -> StationResult:

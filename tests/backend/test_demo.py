@@ -1,5 +1,6 @@
 """`hcfl demo --quick`: the README's main job end-to-end (coordinator, three daemon subprocesses, real
-training on digits, vote, withdrawals, audit) writes a report with the promised keys."""
+training on digits, vote, lazy claims and withdrawals, v2 audit) on contract v2 writes a report with the
+promised keys."""
 import json
 import subprocess
 import sys
@@ -20,12 +21,21 @@ def test_demo_quick_embedded(tmp_path):
     for key in ("selected", "taxes", "total_payment", "final_accuracy", "promised_accuracy", "punished", "transactions", "audit"):
         assert key in report, key
     assert report["audit"]["ok"] is True
-    assert report["selected"] == 0  # S = [145, 75] gwei
-    assert report["taxes"]["owner-1"] == 10 * 10**9  # owner-1 is the pivot between the two proposals
-    assert sum(report["owner_payments"].values()) == report["total_payment"]
+    assert report["audit"]["kind"] == "v2" and not report["audit"]["books"]["mismatches"]
+    assert report["selected"] == 0 and report["surplus"] == [145 * 10**9, 75 * 10**9]  # S = sumB - sumK (Posted)
+    assert report["total_payment"] == 150 * 10**9  # Posted: C is proposal 0's price
+    assert set(report["taxes"]) == {"owner-1", "owner-2", "owner-3", "station-1", "station-2", "station-3"}
+    # owners pay C less the owner-pool discount (none in the campaign's first round), split by stake
+    assert sum(report["owner_payments"].values()) == report["total_payment"] - report["extra"]["owner_discount"]
+    result = report["extra"]["result"]
+    assert result["scores_total"] == sum(result["scores"]) and result["validation_hash"].startswith("0x")
     assert len(report["accuracy_curve"]) == 2 and report["final_accuracy"] > 0.5
     assert report["punished"] is (sum(report["votes"].values()) * 2 > len(report["votes"]))
-    assert all(v > 0 for v in report["station_rewards"].values())  # every daemon reported every round
+    # every daemon reported every round, so the stations' escrow E = C (no pool bonus yet) is paid out in full,
+    # split by the contribution scores each station proved with claimWithScore
+    assert sum(report["station_rewards"].values()) == report["total_payment"]
+    scores = report["extra"]["contribution_scores_bps"]
+    assert all((report["station_rewards"][n] > 0) == (scores[n] > 0) for n in scores)
     assert report["transactions"] > 40
     # the edge tier: 3 stations x 2 edge-client processes, each included (proof verified) in both global rounds
     edge = report["extra"]["edge_clients"]

@@ -21,6 +21,9 @@ def test_full_round_posted_stake(v: V2) -> None:
     acct = v.core.account_summary(rid, v.addr("o2"))
     assert acct["role"] == Role.OWNER and acct["settlement"] == v.core.preview_settlement(rid, v.addr("o2"))
     assert acct["vote_weight"] == v.core.vote_weight(rid, v.addr("o2")) > 0
+    assert v.core.lens_proposals(rid) == r.proposals
+    sums, surplus = v.core.lens_sums(rid)
+    assert sums == r.sums and surplus == [s.sum_b - s.sum_k for s in r.sums]
     # stake shares of C: o1 2/5, o2 3/5 (cumfloor on the reveal-order prefix line)
     pays = {n: v.core.preview_settlement(rid, v.addr(n)).payment for n in ("o1", "o2")}
     assert pays == {"o1": 2 * ETH // 5, "o2": ETH - 2 * ETH // 5}

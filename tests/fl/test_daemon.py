@@ -188,7 +188,7 @@ def test_killed_daemon_is_tolerated_and_paid_less(env: Env, daemons: Callable[..
     winner = env.owners[0]
     winner.finalize_training(rid, b"\x01" * 32, 5000)  # no scores root: the stations' split is by stake
     # the victim never reports again: training closes at its deadline, then the vote windows (nobody votes)
-    env.chain.wait_until(c.round(rid).settled_at + 10**6 + 2 * 60)
+    env.chain.wait_until(c.round(rid).train_end + 2 * 60)
     for st in (survivor, victim):
         c.nonces.forget(st.address)
     for st in (survivor, victim):
@@ -284,5 +284,54 @@ def test_reports_uploads_left_unreported(env: Env, daemons: Callable[..., Daemon
         assert all(("0x" + bytes(r["updateHash"]).hex(), r["samples"], r["accuracyBps"]) == (update_hash, 100, 1234)
                    for r in zero)
         assert len(env.reports(rid)) == 2 * t
+    finally:
+        driver.stop()
+
+
+def test_station_silo_trains_on_its_own_data(env: Env, daemons: Callable[..., Daemon], tmp_path: Path) -> None:
+    """`--data DIR`: a station without edge clients trains on its own folder (the plan assigns it nothing)."""
+    import numpy as np
+
+    from fl_worker.data import load_digits
+
+    t = 2
+    rid = env.training_round(t)
+    train = load_digits(seed=0).train
+    own = tmp_path / "own-data"
+    own.mkdir()
+    np.savez(own / "part.npz", X=train.X[:300].numpy().reshape(300, 64), y=train.y[:300].numpy())
+    driver = env.driver(rid, t).start()
+    try:
+        silo = daemons(env.stations[0], driver.url, rid, "--data", str(own))
+        sim = daemons(env.stations[1], driver.url, rid, "--simulate")
+        for d in (silo, sim):
+            assert d.wait(120) == 0, d.log
+        assert "station data: 300 samples (part.npz)" in silo.log and "silo mode" in silo.log
+        expected = int(sum(1 for y in train.y[:300].tolist() if (MASK >> y) & 1))
+        assert [driver.state.uploads[g][env.stations[0].address].samples for g in range(t)] == [expected] * t
+    finally:
+        driver.stop()
+    bad = tmp_path / "bad-data"
+    bad.mkdir()
+    np.savez(bad / "part.npz", X=np.zeros((5, 64), np.float32), y=np.zeros(4, np.int64))
+    d = daemons(env.stations[0], driver.url, rid, "--data", str(bad))
+    assert d.wait(60) == 1 and "y must have shape (5,)" in d.log and "Traceback" not in d.log
+
+
+def test_edge_station_without_reachable_edge_clients_says_so(env: Env, daemons: Callable[..., Daemon]) -> None:
+    """`--edge` with nobody in the cell: after --edge-timeout a clear error, no upload, no report; the daemon
+    keeps serving (edge clients may still come) and stops cleanly on SIGTERM."""
+    t = 2
+    rid = env.training_round(t)
+    driver = env.driver(rid, t).start()
+    try:
+        d = daemons(env.stations[0], driver.url, rid, "--edge", "--edge-flower", f"127.0.0.1:{free_port()}",
+                    "--edge-http", f"127.0.0.1:{free_port()}", "--edge-timeout", "2")
+        wait_for(lambda: "no update from the edge" in d.log, 90, "the no-edge-clients error", lambda: d.log)
+        assert "only 0 edge client(s) connected" in d.log and "within 2s, 1 needed" in d.log
+        assert not driver.state.uploads.get(0) and env.reports(rid) == []
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.wait(30) == 0, d.log
+        assert "Traceback" not in d.log
     finally:
         driver.stop()

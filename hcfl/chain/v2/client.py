@@ -225,6 +225,15 @@ class CoreClient:
         d["phase"] = Phase(d["phase"])
         return d
 
+    def lens_proposals(self, round_id: int) -> list[Proposal]:
+        return [Proposal(proposer=p[0], global_rounds=p[1], promised_acc_bps=p[2], price=p[3], bond=p[4],
+                         spec_hash=bytes(p[5])) for p in self.lens_call("proposals", round_id)]
+
+    def lens_sums(self, round_id: int) -> tuple[list[Sums], list[int]]:
+        """(sumB, sumK) per proposal and the surpluses S(m) = sumB - sumK."""
+        sums, surplus = self.lens_call("sums", round_id)
+        return [Sums(sum_b=b, sum_k=k) for b, k in sums], [int(x) for x in surplus]
+
     def account_summary(self, round_id: int, address: str) -> dict[str, Any]:
         out = self.lens_call("account", round_id, to_checksum_address(address))
         keys = ["role", "committed", "revealed", "settled_claimed", "final_claimed", "deposit", "reported",
