@@ -66,7 +66,7 @@ function plain(v) {
       obj = null;
     }
     const keys = obj ? Object.keys(obj) : [];
-    if (obj && keys.length && !keys.every((k) => /^_?\d+$/.test(k))) {
+    if (obj && keys.length === v.length && keys.length && keys.every((k) => !/^_?\d*$/.test(k))) {
       const o = {};
       for (const k of keys) o[k] = plain(v[k]);
       return o;

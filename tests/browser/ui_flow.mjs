@@ -19,12 +19,12 @@ const browser = await chromium.launch({
          "--disable-component-update", "--disable-sync"],
 });
 let page;
+const errors = [];
 const phase = (p) => page.waitForSelector(`#round-phase[data-phase='${p}']`, { timeout: T });
 const ok = (sel) => page.waitForSelector(`${sel}[data-kind='ok']`, { timeout: T, state: "attached" });
 try {
   const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   page = await ctx.newPage();
-  const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
 
@@ -181,7 +181,7 @@ try {
   log("done", { ok: true });
 } catch (err) {
   if (page) await page.screenshot({ path: `${SHOTS}/failure.png`, fullPage: true }).catch(() => {});
-  log("failed", { error: String(err && err.stack ? err.stack : err) });
+  log("failed", { error: String(err && err.stack ? err.stack : err), pageErrors: errors.slice(-8) });
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -312,19 +312,34 @@ function updateVote(r, mine) {
   put(root.querySelector("#o-vote-state"), !v || !v.committed ? "" : v.revealed ? `revealed: ${v.punish ? "punish" : "keep"}` : rec ? `committed (${rec.punish ? "punish" : "keep"}); the salt is kept in this browser` : "committed, but the salt is not in this browser: import your backup");
 }
 
+/** Each part updates on its own: one that fails (logged) does not keep the others stale. */
+function each(parts) {
+  for (const [name, fn] of parts) {
+    try {
+      fn();
+    } catch (err) {
+      console.error(`owners view: ${name}: ${err && err.stack ? err.stack : err}`);
+    }
+  }
+}
+
 export function updateOwners(st) {
   if (!root) return;
   const r = st.round;
   const mine = st.mine;
-  updatePosition(root, "o");
-  put(root.querySelector("#o-next-body"), `<p id="o-next-text">${esc(nextSteps(r, mine))}</p>`);
-  updateJoin(root, "o", ROLE.Owner);
-  updateSettle(root, "o");
-  updateClaims(root, "o", "value");
-  updatePayout(root, "o");
-  show(root.querySelector("#o-propose-card"), inPhase("Proposing") && !!mine && mine.role === ROLE.Owner);
-  if (r && r.cfg) put(root.querySelector("#o-propose-limits"), `minimum bond ${fmtWei(r.cfg.minBond)} · price cap ${fmtWei(r.cfg.maxPrice)} · at most ${r.cfg.maxProposalsPerOwner} proposal(s) per owner`);
-  updateTraining(r);
-  updateVote(r, mine);
-  put(root.querySelector("#o-summary"), summaryHtml(r));
+  each([
+    ["position", () => updatePosition(root, "o")],
+    ["next", () => put(root.querySelector("#o-next-body"), `<p id="o-next-text">${esc(nextSteps(r, mine))}</p>`)],
+    ["join", () => updateJoin(root, "o", ROLE.Owner)],
+    ["settle", () => updateSettle(root, "o")],
+    ["claims", () => updateClaims(root, "o", "value")],
+    ["payout", () => updatePayout(root, "o")],
+    ["propose", () => {
+      show(root.querySelector("#o-propose-card"), inPhase("Proposing") && !!mine && mine.role === ROLE.Owner);
+      if (r && r.cfg) put(root.querySelector("#o-propose-limits"), `minimum bond ${fmtWei(r.cfg.minBond)} · price cap ${fmtWei(r.cfg.maxPrice)} · at most ${r.cfg.maxProposalsPerOwner} proposal(s) per owner`);
+    }],
+    ["training", () => updateTraining(r)],
+    ["vote", () => updateVote(r, mine)],
+    ["summary", () => put(root.querySelector("#o-summary"), summaryHtml(r))],
+  ]);
 }
