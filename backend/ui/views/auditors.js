@@ -76,7 +76,7 @@ function auditHtml(rep) {
 }
 
 const TIME_ARGS = /^(joinEnd|proposeEnd|commitEnd|revealEnd|closedAt|settledAt)$/;
-const AMOUNT_ARGS = /deposit|amount|bond|tax|payment|penalty|share|reward|forfeited|Discount|Bonus|price|refund|newBalance|delta|weight|minBond|maxPrice|Floor/i;
+const AMOUNT_ARGS = /deposit|amount|bond|tax|payment|penalty|share|reward|forfeited|Discount|Bonus|price|refund|newBalance|delta|weight|minBond|maxPrice|Floor|toWinner/i;
 
 function argText(ev, k, v) {
   if (k === "role") return ROLES[Number(v)] ? ROLES[Number(v)].label : v;
@@ -84,6 +84,7 @@ function argText(ev, k, v) {
   if (k === "pool") return POOL_KINDS[Number(v)] ? `${POOL_KINDS[Number(v)].label} pool` : v;
   if (TIME_ARGS.test(k)) return fmtDate(v);
   if (k === "cfg") return "campaign config";
+  if (/Bps$/.test(k)) return `${(Number(v) / 100).toFixed(2)} %`;
   if (typeof v === "boolean") return v ? "yes" : "no";
   if (Array.isArray(v)) return `[${v.map((x) => (AMOUNT_ARGS.test(k) || /claims/i.test(k) ? fmtWei(x) : esc(String(x)))).join(", ")}]`;
   const s = String(v);

@@ -56,12 +56,15 @@ export function updateStations(st) {
   if (!root) return;
   const r = st.round;
   const mine = st.mine;
-  updatePosition(root, "s");
-  put(root.querySelector("#s-daemon-body"), daemonHelp(r, mine));
-  updateJoin(root, "s", ROLE.Station);
-  updateSettle(root, "s");
-  updateClaims(root, "s", "cost");
-  updatePayout(root, "s");
+  for (const [name, fn] of [["position", () => updatePosition(root, "s")], ["daemon", () => put(root.querySelector("#s-daemon-body"), daemonHelp(r, mine))],
+    ["join", () => updateJoin(root, "s", ROLE.Station)], ["settle", () => updateSettle(root, "s")], ["claims", () => updateClaims(root, "s", "cost")],
+    ["payout", () => updatePayout(root, "s")]]) {
+    try {
+      fn();
+    } catch (err) {
+      console.error(`stations view: ${name}: ${err && err.stack ? err.stack : err}`);
+    }
+  }
   const contribution = r && r.cfg && SHARE_RULES[Number(r.cfg.stationShareRule)].name === "Contribution";
   show(root.querySelector("#s-object-card"), !!contribution && inPhase("Training", "VoteCommitting") && !!mine && mine.role === ROLE.Station && !r.data.objected);
   if (!r) return;
