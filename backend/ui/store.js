@@ -109,7 +109,8 @@ export function phaseEnd(data, cfg, phase) {
   if (name === "Proposing") return Number(data.proposeEnd);
   if (name === "Committing") return Number(data.commitEnd);
   if (name === "Revealing") return Number(data.revealEnd);
-  const trainEnd = Number(data.settledAt) + Number(cfg.trainDuration);
+  // trainEnd is stored at settlement (older layouts kept settledAt instead)
+  const trainEnd = data.trainEnd !== undefined ? Number(data.trainEnd) : Number(data.settledAt) + Number(cfg.trainDuration);
   if (name === "Training") return trainEnd;
   const closed = Number(data.trainClosedAt) || trainEnd;
   if (name === "VoteCommitting") return closed + Number(cfg.voteCommitDuration);
