@@ -3,8 +3,8 @@
 rounds/events/funds, and the deadline driver.
 
 Reads come from the ledger snapshot (events folded incrementally; one fetch per new block, shared by every
-request) plus the round's phase (`state(roundId)`, derived by the contract from timestamps; a Finished round
-is cached). The embedded chain (eth-tester) is not thread-safe, so every web3 call goes through
+request); a round's phase is derived from the snapshot and the head block's timestamp (hcfl.ledger.phase, which
+follows the contract's `state()` line by line), so a read makes no chain call while no block was added. The embedded chain (eth-tester) is not thread-safe, so every web3 call goes through
 `ChainGateway.lock`; the snapshot itself is immutable and read without it.
 
 v2 derives phases from timestamps, so the driver sends only what needs a transaction: `settle` once the
@@ -32,6 +32,7 @@ from hcfl.chain.provider import Chain
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
 from hcfl.chain.v2.types import CreditReason, Phase, Role
 from hcfl.ledger.fetch import LedgerFetcher
+from hcfl.ledger.phase import phase as ledger_phase
 from hcfl.ledger.records import Ledger, ParticipantRecord, ProposalRecord, RoundRecord
 
 log = logging.getLogger(__name__)
@@ -91,8 +92,7 @@ class ChainGateway:
         self.fetcher = LedgerFetcher(core, from_block=from_block)
         self._ledger: Ledger | None = None
         self._ledger_block = -1
-        self._finished: set[int] = set()
-        self._settled_at: dict[int, int] = {}
+        self._head_time = 0
 
     @property
     def address(self) -> str:
@@ -110,8 +110,7 @@ class ChainGateway:
             if self._ledger is None or head != self._ledger_block:
                 self._ledger = self.fetcher.sync(head)
                 self._ledger_block = head
-                if self._ledger.restarts:
-                    self._finished.clear()
+                self._head_time = int(self.chain.w3.eth.get_block(head)["timestamp"])
             return self._ledger
 
     def round_count(self) -> int:
@@ -121,13 +120,11 @@ class ChainGateway:
         return self.ledger().rounds[rid]
 
     def phase(self, rid: int) -> Phase:
-        if rid in self._finished:
-            return Phase.FINISHED
+        """The round's phase at the head block's timestamp, from the ledger (no chain call of its own)."""
         with self.lock:
-            ph = self.core.state(rid)
-        if ph == Phase.FINISHED:
-            self._finished.add(rid)
-        return ph
+            ledger = self.ledger()
+            now = self._head_time
+        return ledger_phase(ledger, rid, now)
 
     def block_number(self) -> int:
         with self.lock:
@@ -139,13 +136,9 @@ class ChainGateway:
             latest = self.chain.now()
         return max(latest, int(time.time()))
 
-    def settled_at(self, r: RoundRecord) -> int | None:
-        if r.settlement is None:
-            return None
-        if r.round_id not in self._settled_at:
-            with self.lock:
-                self._settled_at[r.round_id] = int(self.chain.w3.eth.get_block(r.settlement.block)["timestamp"])
-        return self._settled_at[r.round_id]
+    @staticmethod
+    def settled_at(r: RoundRecord) -> int | None:
+        return r.settlement.settled_at if r.settlement is not None else None
 
     def phase_end(self, r: RoundRecord, phase: Phase) -> int:
         """The deadline of `phase` (0 when the phase has none: awaiting settlement, finished)."""

@@ -74,7 +74,7 @@ def test_phase_follows_the_contract(env, case: str) -> None:
     if case == "none":
         assert seen[-1] == Phase.FINISHED
         return
-    settled = core.round(rid).settled_at
+    settled = core.round(rid).train_end - D  # the settle block's time (contract v2 stores trainEnd)
     if case == "early-close":
         ps["o1"].finalize_training(rid, b"\x01" * 32, 5000)
         _check(env, rid, seen)
