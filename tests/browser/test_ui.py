@@ -239,6 +239,8 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     cfg = core.campaign(0).cfg
     assert cfg.train_duration == 7200 and cfg.vote_deposit == 10**15 and cfg.join_duration == 3600
     assert core.campaign(0).creator == browser_key.address
+    # a countdown in chain time for the 3600-s join phase
+    assert "ends in" in by["round-opened"]["countdown"] and "chain time" in by["round-opened"]["countdown"]
     # the stale validation error was replaced by the confirmation
     assert "deposit is empty" in by["stale-cleared"]["stale"] and not by["stale-cleared"]["hasErr"]
     assert "confirmed" in by["stale-cleared"]["after"]
@@ -256,6 +258,7 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert by["trained"]["points"] == 2 and by["trained"]["chartH"] >= 150
     assert by["trained"]["pageW"] <= 400, by["trained"]  # nothing forces sideways scrolling of the page
     assert "below your promised 99.00 %" in by["finalized"]["warning"]
+    assert "= the model hash on chain ✓" in by["model"]["msg"]  # downloaded with a signed request, hash checked
     view = core.round(0)
     assert view.phase == Phase.FINISHED and view.selected and view.star == 0 and view.finalized
     result = httpx.get(f"{base}/api/rounds/0/training", timeout=30).json()["result"]

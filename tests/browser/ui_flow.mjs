@@ -54,7 +54,8 @@ try {
   await ok("#c-open-msg");
   await phase("Joining");
   await page.screenshot({ path: `${SHOTS}/01-creator.png`, fullPage: true });
-  log("round-opened");
+  await page.waitForFunction(() => /ends in/.test(document.querySelector("#round-countdown")?.textContent || ""), null, { timeout: T });
+  log("round-opened", { countdown: (await page.textContent("#round-countdown")).trim() });
 
   // owner: a validation error, then a good submit clears it
   await page.click("#tab-owners");
@@ -136,6 +137,9 @@ try {
   await page.click("#o-finalize-msg .warn-continue");
   await ok("#o-finalize-msg");
   log("finalized", { warning });
+  await page.click("#o-model-download", { timeout: T });
+  await page.waitForSelector("#o-model-msg[data-kind='ok']", { timeout: T, state: "attached" });
+  log("model", { msg: await page.textContent("#o-model-msg") });
 
   await phase("Finished");
   await page.click("#o-claim", { timeout: T });

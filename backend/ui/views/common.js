@@ -231,7 +231,10 @@ export function updatePosition(root, p) {
   }
   for (const prop of mine ? mine.proposals : []) {
     const win = r.winner && r.winner.index === prop.index;
-    row(`bond of proposal #${prop.index}`, `${fmtWei(prop.bond)} ${win ? (inPhase("Finished") ? "(released by the vote: see events)" : "(at stake until the vote)") : r.data.settled ? "(returned)" : ""}`);
+    const released = win ? r.events.find((e) => e.name === "BondReleased") : null;
+    const fate = released ? (released.args.punished || released.args.failed ? `(slashed${released.args.failed ? ": training not finalized" : " by the vote"}; ${fmtWeiText(released.args.toWinner)} back)` : "(returned: the vote kept it)")
+      : win ? (inPhase("Finished") ? "(released when you claim)" : "(at stake until the vote)") : r.data.settled ? "(returned)" : "";
+    row(`bond of proposal #${prop.index}`, `${fmtWei(prop.bond)} ${esc(fate)}`);
   }
   row("credit now", `<b id="${p}-credit">${fmtWeiText(state.credit)}</b>`);
   const pending = mine && mine.role !== 0 && !mine.participant.finalClaimed && (r.data.settled || Number(r.data.k) === 0);

@@ -68,12 +68,12 @@ export function renderOwners(el) {
         <div id="o-training-status" class="small"></div>
         <div class="buttons"><button id="o-finalize">Finalize (winner signs the published result)</button></div>
         <div class="msg" id="o-finalize-msg"></div>
+        <div class="buttons"><button type="button" id="o-model-download" class="ghost">Download final model &amp; check its hash</button></div>
+        <div class="msg" id="o-model-msg"></div>
       </section>
       <section class="card" id="o-vote-card"><h3>Punishment vote</h3>
         <p class="small muted">Revealed owners other than the winner vote, weighted by their payment share: punish if the model misses its promised accuracy. The vote deposit comes back when you reveal.</p>
         <div id="o-vote-info" class="small"></div>
-        <div class="buttons"><button type="button" id="o-model-download" class="ghost">Download final model &amp; check its hash</button></div>
-        <div class="msg" id="o-model-msg"></div>
         <div id="o-vote-choice"><label class="check"><input type="radio" name="o-vote" value="1">punish</label>
         <label class="check"><input type="radio" name="o-vote" value="0" checked>keep</label></div>
         <div class="buttons"><button id="o-vote-commit">Commit vote</button><button id="o-vote-reveal">Reveal vote</button></div>
@@ -254,7 +254,8 @@ function nextSteps(r, mine) {
   if (ph("Training")) return mine.isWinner ? "Your proposal won: once training is done, finalize with the published result." : "The stations train the selected model; follow the chart.";
   if (ph("VoteCommitting")) return BigInt(mine.voteWeight || 0n) > 0n ? (mine.vote && mine.vote.committed ? "Vote committed; reveal it in the vote-reveal phase." : "Check the final model and commit your vote.") : "The eligible owners vote now.";
   if (ph("VoteRevealing")) return mine.vote && mine.vote.committed && !mine.vote.revealed ? "Reveal your vote now, or you lose the vote deposit." : "Votes are being revealed.";
-  return mine.participant.finalClaimed ? "Done: withdraw your credit." : "The round is finished: claim, then withdraw.";
+  if (!mine.participant.finalClaimed) return "The round is finished: claim, then withdraw.";
+  return BigInt(state.credit || 0n) > 0n ? "Done: withdraw your credit." : "Done: everything this round owed you is paid out.";
 }
 
 function updateTraining(r) {
@@ -294,6 +295,8 @@ function updateTraining(r) {
     ${r.winner ? ` · winner ${esc(short(r.winner.proposer))}${state.mine && state.mine.isWinner ? " (you)" : ""}` : ""}${t && t.note ? ` · ${esc(t.note)}` : ""}
     ${state.coordError ? ` · <span class="err">coordinator: ${esc(state.coordError.message)}</span>` : ""}`);
   show(root.querySelector("#o-finalize"), inPhase("Training") && !!state.mine && state.mine.isWinner && !r.data.finalized);
+  // revealed (paying) owners download the final model with a signed request and check its hash
+  show(root.querySelector("#o-model-download"), !!state.mine && state.mine.role === ROLE.Owner && state.mine.participant.revealed && !!r.data.finalized);
 }
 
 function updateVote(r, mine) {
@@ -307,7 +310,6 @@ function updateVote(r, mine) {
   show(root.querySelector("#o-vote-choice"), inPhase("VoteCommitting") && w > 0n && !(v && v.committed));
   show(root.querySelector("#o-vote-commit"), inPhase("VoteCommitting") && w > 0n && !(v && v.committed));
   show(root.querySelector("#o-vote-reveal"), inPhase("VoteRevealing") && !!v && v.committed && !v.revealed);
-  show(root.querySelector("#o-model-download"), !!mine && mine.role === ROLE.Owner && !!r.data.finalized);
   const rec = v && v.committed ? salts.find(me(), "vote", r.id, v.commitment) : null;
   put(root.querySelector("#o-vote-state"), !v || !v.committed ? "" : v.revealed ? `revealed: ${v.punish ? "punish" : "keep"}` : rec ? `committed (${rec.punish ? "punish" : "keep"}); the salt is kept in this browser` : "committed, but the salt is not in this browser: import your backup");
 }
