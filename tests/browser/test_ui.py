@@ -162,14 +162,14 @@ class Others(threading.Thread):
                 self.once(f"reveal:{p.address}", lambda p=p: p.reveal(rid, self.claims[p.address], self.salts[p.address]))
             if me.revealed:
                 self._jump(view.reveal_end)
-        elif view.phase == Phase.VOTE_COMMITTING:  # the daemons trained and the browser finalized; B keeps
-            self.once("vote-commit", lambda: self.owner.commit_vote(rid, False, self.vote_salt))
-            cfg = self.core.campaign(view.campaign_id).cfg
-            self._jump(view.train_closed_at + cfg.vote_commit_duration)
+        elif view.phase == Phase.VOTE_COMMITTING:  # the daemons trained, the browser finalized; B votes in the browser
+            if self.core.vote(rid, self.owner.address).committed:
+                cfg = self.core.campaign(view.campaign_id).cfg
+                self._jump(view.train_closed_at + cfg.vote_commit_duration)
         elif view.phase == Phase.VOTE_REVEALING:
-            self.once("vote-reveal", lambda: self.owner.reveal_vote(rid, False, self.vote_salt))
-            cfg = self.core.campaign(view.campaign_id).cfg
-            self._jump(view.train_closed_at + cfg.vote_commit_duration + cfg.vote_reveal_duration)
+            if self.core.vote(rid, self.owner.address).revealed:
+                cfg = self.core.campaign(view.campaign_id).cfg
+                self._jump(view.train_closed_at + cfg.vote_commit_duration + cfg.vote_reveal_duration)
         elif view.phase == Phase.FINISHED:
             for p in (*self.stations, self.owner):
                 self.once(f"claim:{p.address}", lambda p=p: p.claim(rid, p.address))
@@ -215,7 +215,8 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     starter.start()
     try:
         res, by = _browser("ui_flow.mjs", {"BASE_URL": base, "DEV_KEY": "0x" + bytes(browser_key.key).hex(),
-                                           "STATION_KEY": "0x" + bytes(others.stations[0].account.key).hex()}, 900)
+                                           "STATION_KEY": "0x" + bytes(others.stations[0].account.key).hex(),
+                                           "OWNER_B_KEY": "0x" + bytes(others.owner.account.key).hex()}, 900)
     finally:
         others.stop.set()
         others.join(timeout=10)
@@ -230,7 +231,7 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert res.returncode == 0, f"{res.stdout}\n{res.stderr}\ncoordinator log:\n{coord_log}"
     assert others.error is None, others.error
     for step in ("signer", "typed-kept", "round-opened", "stale-cleared", "proposed", "committed", "salt-lost", "revealed",
-                 "settled", "trained", "finalized", "withdrawn", "stations", "audit", "done"):
+                 "settled", "trained", "finalized", "model", "voted", "withdrawn", "stations", "audit", "done"):
         assert step in by, list(by)
     assert by["signer"]["address"] == browser_key.address
     assert any(anvil_key(1).address[:6] in o for o in by["signer"]["offered"])  # anvil's dev keys on anvil
@@ -258,7 +259,12 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert by["trained"]["points"] == 2 and by["trained"]["chartH"] >= 150
     assert by["trained"]["pageW"] <= 400, by["trained"]  # nothing forces sideways scrolling of the page
     assert "below your promised 99.00 %" in by["finalized"]["warning"]
-    assert "= the model hash on chain ✓" in by["model"]["msg"]  # downloaded with a signed request, hash checked
+    assert "= the model hash on chain ✓" in by["model"]["msg"]
+    # owner B's vote from the browser: warned, kept, revealed; the bond went back to the winner
+    assert "KEEP" in by["voted"]["voteWarning"] and "0.001 ETH" in by["voted"]["voteWarning"]
+    assert by["voted"]["state"].startswith("revealed: keep")
+    vote = core.vote(0, others.owner.address)
+    assert vote.revealed and not vote.punish  # downloaded with a signed request, hash checked
     view = core.round(0)
     assert view.phase == Phase.FINISHED and view.selected and view.star == 0 and view.finalized
     result = httpx.get(f"{base}/api/rounds/0/training", timeout=30).json()["result"]

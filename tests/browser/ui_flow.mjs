@@ -8,6 +8,7 @@ import { chromium } from "playwright-core";
 const BASE = process.env.BASE_URL;
 const KEY = process.env.DEV_KEY;
 const STATION_KEY = process.env.STATION_KEY;
+const OWNER_B_KEY = process.env.OWNER_B_KEY;
 const SHOTS = process.env.SHOTS || "reports/screenshots";
 const T = 120_000;
 
@@ -140,6 +141,29 @@ try {
   await page.click("#o-model-download", { timeout: T });
   await page.waitForSelector("#o-model-msg[data-kind='ok']", { timeout: T, state: "attached" });
   log("model", { msg: await page.textContent("#o-model-msg") });
+
+  // owner B votes in the browser: warned before signing, the vote deposit paid, the salt kept, revealed
+  const signIn = async (key) => {
+    await page.click("#disconnect");
+    await page.fill("#dev-key", key);
+    await page.click("#use-dev-key");
+    await page.waitForSelector("#me", { timeout: T });
+  };
+  await signIn(OWNER_B_KEY);
+  await phase("VoteCommitting");
+  await page.waitForSelector("#o-vote-commit:not([hidden])", { timeout: T });
+  await page.check("input[name=o-vote][value='0']");
+  await page.click("#o-vote-commit");
+  await page.waitForSelector("#o-vote-msg .warning", { timeout: T });
+  const voteWarning = await page.textContent("#o-vote-msg .warning");
+  await page.click("#o-vote-msg .warn-continue");
+  await ok("#o-vote-msg");
+  await phase("VoteRevealing");
+  await page.click("#o-vote-reveal", { timeout: T });
+  await ok("#o-vote-msg");
+  await page.waitForFunction(() => document.querySelector("#o-vote-state")?.textContent.startsWith("revealed"), null, { timeout: T });
+  log("voted", { voteWarning, state: await page.textContent("#o-vote-state") });
+  await signIn(KEY);
 
   await phase("Finished");
   await page.click("#o-claim", { timeout: T });
