@@ -246,3 +246,9 @@ export function refresh() {
   });
   return running;
 }
+
+/** A load that starts after now (waits for one in flight, which may have read the chain too early). */
+export async function refreshAfter() {
+  if (running) await running;
+  return refresh();
+}

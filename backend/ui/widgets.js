@@ -1,7 +1,7 @@
 // Widgets shared by the views: the transaction runner (disabled while pending, pending -> confirmed with the
 // tx hash, or the decoded failure), message lines, inline warnings before signing, amount fields, tables.
 import { humanError } from "./errors.js";
-import { refresh, state } from "./store.js";
+import { refreshAfter, state } from "./store.js";
 import { esc } from "./util.js";
 
 /** Replaces the message in `el` (every new attempt clears the previous one). */
@@ -56,8 +56,10 @@ export async function runAction(button, msgEl, label, fn) {
     const out = await fn(ctx);
     if (out === CANCELLED) return undefined;
     const hash = out && out.hash ? out.hash : ctx.hash;
-    say(msgEl, "ok", `${esc(label)}: confirmed${out && out.blockNumber ? ` in block ${out.blockNumber}` : ""}${hash ? ` ${txLink(hash)}` : ""}`);
-    await refresh();
+    const done = `${esc(label)}: confirmed${out && out.blockNumber ? ` in block ${out.blockNumber}` : ""}${hash ? ` ${txLink(hash)}` : ""}`;
+    say(msgEl, "pending", `${done} — updating the page…`);
+    await refreshAfter(); // the page shows the new state before the action counts as done
+    say(msgEl, "ok", done);
     return out;
   } catch (err) {
     const h = humanError(err, state.chain && state.chain.iface);
