@@ -171,7 +171,7 @@ class Others(threading.Thread):
                 cfg = self.core.campaign(view.campaign_id).cfg
                 self._jump(view.train_closed_at + cfg.vote_commit_duration + cfg.vote_reveal_duration)
         elif view.phase == Phase.FINISHED:
-            for p in (*self.stations, self.owner):
+            for p in (self.stations[1], self.owner):  # station 0 claims in the browser
                 self.once(f"claim:{p.address}", lambda p=p: p.claim(rid, p.address))
 
 
@@ -274,6 +274,7 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     rewarded = [e for e in core.events(round_id=0) if e.name == "StationRewarded"]
     assert len(rewarded) == 2 and all(e.args["reward"] > 0 for e in rewarded)
     assert by["stations"]["reports"] == 4
+    assert by["stations"]["stationCredit"] == "0.11 ETH" and by["stations"]["after"] == "0 ETH"  # deposit + reward, withdrawn
     assert "verified" in by["audit"]["overall"] and "RoundSettled" in by["audit"]["events"]
     assert by["audit"]["colW"] >= 60  # the events table scrolls sideways instead of one-letter columns
     audit = httpx.get(f"{base}/api/audit", timeout=60).json()

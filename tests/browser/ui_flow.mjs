@@ -181,9 +181,15 @@ try {
   await page.click("#use-dev-key");
   await page.click("#tab-stations");
   await page.waitForSelector("#s-report-table tbody tr", { timeout: T });
-  await page.waitForSelector("#s-reward-table tbody tr", { timeout: T });
+  await page.click("#s-claim", { timeout: T }); // the station claims its deposit back and its reward
+  await ok("#s-payout-msg");
+  const stationCredit = await page.textContent("#s-credit");
   await page.screenshot({ path: `${SHOTS}/06-station.png`, fullPage: true });
-  log("stations", { reports: await page.$$eval("#s-report-table tbody tr", (r) => r.length) });
+  await page.click("#s-withdraw", { timeout: T });
+  await ok("#s-payout-msg");
+  await page.waitForSelector("#s-reward-table tbody tr", { timeout: T });
+  log("stations", { reports: await page.$$eval("#s-report-table tbody tr", (r) => r.length), stationCredit,
+    after: await page.textContent("#s-credit") });
 
   // auditors: verified settlement, events with names and dates, fund flows; readable at 390 px
   await page.click("#tab-auditors");
