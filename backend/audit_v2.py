@@ -130,11 +130,13 @@ def audit_round(core: CoreClient, ledger: Ledger, r: RoundRecord) -> RoundAuditV
         return ra
     finished = r.bond is not None or not s.selected
     ra.state = "finished" if finished else "settled"
-    paper_random = camp.config.payment_rule == PaymentRule.PAPER_RANDOM  # only then does the contract XOR the salts
-    seed = salt_seed(["0x" + ledger.rounds[r.round_id].participant(a).salt.hex() for a in r.reveal_order]  # type: ignore[union-attr]
-                     if paper_random else [])
+    # the seed draws C under PaperRandom only; under Posted the contract records keccak(bytes32(0)) (unused)
+    random_rule = camp.config.payment_rule == PaymentRule.PAPER_RANDOM
+    salts = ["0x" + r.participant(a).salt.hex() for a in r.reveal_order] if random_rule else []  # type: ignore[union-attr]
+    seed = salt_seed(salts)
     if seed != s.seed:
-        ra.mismatches.append(f"seed: keccak of the XOR of the revealed salts is {seed}, chain {s.seed}")
+        what = "keccak of the XOR of the revealed salts" if random_rule else "the Posted seed keccak(bytes32(0))"
+        ra.mismatches.append(f"seed: {what} is {seed}, chain {s.seed}")
     cfg = reference_config(camp.config)
     try:
         rnd = reference_round(ledger, r.round_id)

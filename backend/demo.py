@@ -245,8 +245,6 @@ class Demo:
             for n, p in people.items():
                 p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=DEPOSIT)
             step(f"campaign {cid}, round {rid}: 3 owners and 3 stations joined")
-            self._start_cells(rid, keys)  # the stations' daemons and edge devices start while the round settles
-            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Proposing")
             omega = httpx.post(f"{self.base}/api/specs", json={"spec": SPEC, "training": PLAN}, timeout=30).json()["omega"]
             for (n, mask, acc), price in zip((("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)), PRICES):
@@ -254,6 +252,10 @@ class Demo:
                                                     arch_id=1, promised_acc_bps=acc, global_rounds=self.global_rounds,
                                                     label_mask=mask, price=price), bond=BOND)
             step("two proposals posted")
+            # the stations' daemons and edge devices start (and pay their imports) while claims are committed and
+            # revealed; not earlier: nine processes starting at once must not delay the timed Proposing phase
+            self._start_cells(rid, keys)
+            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Committing")
             claims = {**OWNER_CLAIMS, **STATION_CLAIMS}
             salts = {n: new_salt() for n in self.names}

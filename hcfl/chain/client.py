@@ -1,11 +1,9 @@
-"""Typed client for HCFLCrowdfund: every function, view and event, each participant signing with its own key.
+"""The chain transport every typed client shares: custom-error decoding (:class:`ContractRevert`), a generic
+:class:`ContractClient` (calls, events, balance, nonces) and :class:`Signer` (a key signing its own
+transactions). Contract v2's client is hcfl.chain.v2.client; EdgePayouts' is hcfl.chain.edge_payouts.
 
-    contract = HCFLClient.deploy(chain)                # or HCFLClient(chain.w3, address)
-    alice = contract.as_participant(alice_key)
-    rid = alice.create_round(RoundConfig())
-    alice.join(rid, Role.OWNER, deposit=10**18)
-
-Reverts surface as :class:`ContractRevert` carrying the custom error's name and arguments.
+At the end, the legacy client of contract v1 (HCFLCrowdfund: `HCFLClient`, `Participant`), kept only for the
+v1 regression tests and the v1 auditor until v1 is deleted.
 """
 from __future__ import annotations
 
@@ -174,12 +172,14 @@ def deploy_contract(chain_or_w3: Any, name: str, deployer: LocalAccount | None =
     return receipt
 
 
-class HCFLClient:
-    """Read access to a deployed HCFLCrowdfund plus the factory for signing participants."""
+class ContractClient:
+    """One deployed contract, any ABI: calls with custom-error decoding, decoded events, balance, chain id and a
+    nonce book for its signers. The typed clients (contract v2's `hcfl.chain.v2.client.CoreClient` transport,
+    EdgePayouts, the legacy v1 `HCFLClient`) build on it."""
 
-    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
         self.w3 = w3
-        self.abi = abi or artifact(CONTRACT_NAME)["abi"]
+        self.abi = abi
         self.address = to_checksum_address(address)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.abi)
         self.errors = ErrorDecoder(self.abi)
@@ -190,6 +190,101 @@ class HCFLClient:
             for e in self.abi
             if e.get("type") == "event"
         }
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def call(self, fn: str, *args: Any) -> Any:
+        try:
+            return getattr(self.contract.functions, fn)(*args).call()
+        except _REVERTS as exc:
+            raise self.errors.decode(_revert_data(exc)) from exc
+
+    def balance(self) -> int:
+        return int(self.w3.eth.get_balance(self.address))
+
+    def events(self, from_block: int = 0, to_block: int | str = "latest", round_id: int | None = None) -> list[ChainEvent]:
+        """All events of the contract in chain order, decoded; optionally only one round's."""
+        logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": from_block, "toBlock": to_block})
+        out: list[ChainEvent] = []
+        for entry in logs:
+            topic0 = "0x" + bytes(entry["topics"][0]).hex()
+            name = self._topics.get(topic0)
+            if name is None:
+                continue
+            decoded = getattr(self.contract.events, name)().process_log(entry)
+            args = dict(decoded["args"])
+            if round_id is not None and "roundId" in args and args["roundId"] != round_id:
+                continue
+            out.append(ChainEvent(name=name, args=args, block_number=int(entry["blockNumber"]),
+                                  tx_hash="0x" + bytes(entry["transactionHash"]).hex(), log_index=int(entry["logIndex"])))
+        return out
+
+
+class Signer:
+    """A key that signs its own transactions against one contract (a ContractClient): gas estimation with
+    decoded reverts, local nonces, checked receipts."""
+
+    def __init__(self, client: Any, account: LocalAccount) -> None:
+        self.client = client
+        self.account = account
+        self.address = account.address
+        self.last_receipt: Any = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.address})"
+
+    def transact(self, fn: str, *args: Any, value: int = 0, gas: int | None = None, wait: bool = True) -> Any:
+        """Sign and send a call to `fn`; returns the receipt (or the tx hash with wait=False)."""
+        c = self.client
+        w3 = c.w3
+        call = getattr(c.contract.functions, fn)(*args)
+        tx: dict[str, Any] = {"from": self.address, "value": int(value), "chainId": c.chain_id, "gasPrice": w3.eth.gas_price}
+        if gas is None:
+            try:
+                gas = int(call.estimate_gas({"from": self.address, "value": int(value)}) * 1.25) + 10_000
+            except _REVERTS as exc:
+                raise c.errors.decode(_revert_data(exc)) from exc
+            gas = min(gas, 30_000_000)
+        tx["gas"] = gas
+        tx["nonce"] = c.nonces.take(w3, self.address, fresh=wait)
+        built = call.build_transaction(tx)
+        signed = self.account.sign_transaction(built)
+        try:
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        except _REVERTS as exc:
+            c.nonces.forget(self.address)
+            raise c.errors.decode(_revert_data(exc)) from exc
+        except Exception:
+            c.nonces.forget(self.address)
+            raise
+        if not wait:
+            return tx_hash
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        self.last_receipt = receipt
+        if receipt["status"] != 1:
+            raise TxFailed(f"{fn} failed in block {receipt['blockNumber']} (gas used {receipt['gasUsed']})")
+        return receipt
+
+    def _event_arg(self, receipt: Any, event: str, arg: str) -> Any:
+        for ev in getattr(self.client.contract.events, event)().process_receipt(receipt):
+            return ev["args"][arg]
+        raise RuntimeError(f"no {event} event in receipt")
+
+    def withdraw(self) -> Any:
+        return self.transact("withdraw")
+
+
+# ================================================================== legacy: contract v1 (HCFLCrowdfund)
+class HCFLClient(ContractClient):
+    """Read access to a deployed HCFLCrowdfund (contract v1, legacy: kept for the v1 regression tests and the
+    v1 auditor until v1 is deleted) plus the factory for signing participants."""
+
+    def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(w3, address, abi or artifact(CONTRACT_NAME)["abi"])
 
     # ------------------------------------------------------------ deployment
     @classmethod
@@ -204,19 +299,6 @@ class HCFLClient:
         if isinstance(account, str):
             account = Account.from_key(account)
         return Participant(self, account)
-
-    @property
-    def chain_id(self) -> int:
-        if self._chain_id is None:
-            self._chain_id = int(self.w3.eth.chain_id)
-        return self._chain_id
-
-    # ------------------------------------------------------------ calls
-    def call(self, fn: str, *args: Any) -> Any:
-        try:
-            return getattr(self.contract.functions, fn)(*args).call()
-        except _REVERTS as exc:
-            raise self.errors.decode(_revert_data(exc)) from exc
 
     def round_count(self) -> int:
         return int(self.call("roundCount"))
@@ -261,77 +343,10 @@ class HCFLClient:
     def accounting(self) -> Accounting:
         return Accounting(**dict(zip(Accounting.model_fields, self.call("accounting"))))
 
-    def balance(self) -> int:
-        return int(self.w3.eth.get_balance(self.address))
-
-    # ------------------------------------------------------------ events
-    def events(self, from_block: int = 0, to_block: int | str = "latest", round_id: int | None = None) -> list[ChainEvent]:
-        """All events of the contract in chain order, decoded; optionally only one round's."""
-        logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": from_block, "toBlock": to_block})
-        out: list[ChainEvent] = []
-        for entry in logs:
-            topic0 = "0x" + bytes(entry["topics"][0]).hex()
-            name = self._topics.get(topic0)
-            if name is None:
-                continue
-            decoded = getattr(self.contract.events, name)().process_log(entry)
-            args = dict(decoded["args"])
-            if round_id is not None and "roundId" in args and args["roundId"] != round_id:
-                continue
-            out.append(ChainEvent(name=name, args=args, block_number=int(entry["blockNumber"]),
-                                  tx_hash="0x" + bytes(entry["transactionHash"]).hex(), log_index=int(entry["logIndex"])))
-        return out
 
 
-class Participant:
-    """A key that signs its own transactions against one HCFLCrowdfund deployment."""
-
-    def __init__(self, client: HCFLClient, account: LocalAccount) -> None:
-        self.client = client
-        self.account = account
-        self.address = account.address
-        self.last_receipt: Any = None
-
-    def __repr__(self) -> str:
-        return f"Participant({self.address})"
-
-    # ------------------------------------------------------------ transport
-    def transact(self, fn: str, *args: Any, value: int = 0, gas: int | None = None, wait: bool = True) -> Any:
-        """Sign and send a call to `fn`; returns the receipt (or the tx hash with wait=False)."""
-        c = self.client
-        w3 = c.w3
-        call = getattr(c.contract.functions, fn)(*args)
-        tx: dict[str, Any] = {"from": self.address, "value": int(value), "chainId": c.chain_id, "gasPrice": w3.eth.gas_price}
-        if gas is None:
-            try:
-                gas = int(call.estimate_gas({"from": self.address, "value": int(value)}) * 1.25) + 10_000
-            except _REVERTS as exc:
-                raise c.errors.decode(_revert_data(exc)) from exc
-            gas = min(gas, 30_000_000)
-        tx["gas"] = gas
-        tx["nonce"] = c.nonces.take(w3, self.address, fresh=wait)
-        built = call.build_transaction(tx)
-        signed = self.account.sign_transaction(built)
-        try:
-            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-        except _REVERTS as exc:
-            c.nonces.forget(self.address)
-            raise c.errors.decode(_revert_data(exc)) from exc
-        except Exception:
-            c.nonces.forget(self.address)
-            raise
-        if not wait:
-            return tx_hash
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
-        self.last_receipt = receipt
-        if receipt["status"] != 1:
-            raise TxFailed(f"{fn} failed in block {receipt['blockNumber']} (gas used {receipt['gasUsed']})")
-        return receipt
-
-    def _event_arg(self, receipt: Any, event: str, arg: str) -> Any:
-        for ev in getattr(self.client.contract.events, event)().process_receipt(receipt):
-            return ev["args"][arg]
-        raise RuntimeError(f"no {event} event in receipt")
+class Participant(Signer):
+    """A key that signs its own transactions against one HCFLCrowdfund (v1, legacy) deployment."""
 
     # ------------------------------------------------------------ lifecycle
     def create_round(self, cfg: RoundConfig) -> int:
@@ -375,9 +390,6 @@ class Participant:
 
     def reveal_vote(self, round_id: int, punish: bool, salt: bytes) -> Any:
         return self.transact("revealVote", round_id, punish, salt)
-
-    def withdraw(self) -> Any:
-        return self.transact("withdraw")
 
     def phase(self, round_id: int) -> Phase:
         return self.client.round(round_id).phase

@@ -25,7 +25,7 @@ from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
-from hcfl.chain.client import HCFLClient, Participant, deploy_contract
+from hcfl.chain.client import ContractClient, Signer, deploy_contract
 from hcfl.chain.compile import artifact
 from hcfl.mechanism.shares import split
 from hcfl.merkle import MerkleTree
@@ -152,18 +152,12 @@ class PayoutView:
         return self.funded - self.claimed - self.reclaimed
 
 
-class EdgePayoutsClient:
-    """Read access to a deployed EdgePayouts and the factory for signing parties. The generic plumbing
-    (constructor, call with custom-error decoding, events, balance, chain id) is HCFLClient's: those methods
-    use only w3/address/contract/errors/nonces, so they are reused here, not copied."""
+class EdgePayoutsClient(ContractClient):
+    """Read access to a deployed EdgePayouts and the factory for signing parties (the generic plumbing is
+    hcfl.chain.client.ContractClient's)."""
 
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]] | None = None) -> None:
-        HCFLClient.__init__(self, w3, address, abi or artifact(CONTRACT_NAME)["abi"])  # type: ignore[arg-type]
-
-    call = HCFLClient.call
-    events = HCFLClient.events
-    balance = HCFLClient.balance
-    chain_id = HCFLClient.chain_id
+        super().__init__(w3, address, abi or artifact(CONTRACT_NAME)["abi"])
 
     @classmethod
     def deploy(cls, chain_or_w3: Any, deployer: LocalAccount | None = None) -> EdgePayoutsClient:
@@ -187,7 +181,7 @@ class EdgePayoutsClient:
         return bool(self.call("isClaimed", to_checksum_address(station), key, to_checksum_address(client)))
 
 
-class EdgeParty(Participant):
+class EdgeParty(Signer):
     """A station or an edge client signing its own EdgePayouts transactions."""
 
     def announce_rule(self, key: bytes, rule_hash: bytes) -> Any:

@@ -262,7 +262,7 @@ def _train_and_vote(s: V2Session, tx: _Sender, who: dict[str, ParticipantV2], cr
         tx.send([(who[v.voter], "commitVote",
                   (rid, commitments.vote_commitment(rid, who[v.voter].address, v.punish, vsalt[v.voter])), vd)
                  for v in rnd.votes])
-        closed = r.train_closed_at or (r.train_end)
+        closed = r.train_closed_at or r.train_end
         c = core.campaign(r.campaign_id).cfg
         chain.wait_until(closed + c.vote_commit_duration)
         tx.send([(who[v.voter], "revealVote", (rid, v.punish, vsalt[v.voter]), 0) for v in rnd.votes if v.revealed])

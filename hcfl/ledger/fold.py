@@ -69,7 +69,6 @@ class _Participant:
     claims: tuple[int, ...] | None = None
     salt: bytes | None = None
     prefix: int | None = None
-    weight: int | None = None
     reports: list[TrainingReport] = field(default_factory=list)
     settlement: ParticipantSettlement | None = None
     reward: StationReward | None = None
@@ -219,9 +218,7 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         p = _part(r, a["account"])
         p.revealed, p.reveal_index = True, len(r.reveal_order)
         p.claims = tuple(int(c) for c in a["cappedClaims"])
-        # contract v2 no longer emits the weight (it follows from the share rule and the deposit or claims)
         p.salt, p.prefix = _b(a["salt"]), int(a["prefix"])
-        p.weight = int(a["weight"]) if "weight" in a else None
         r.reveal_order.append(p.address)
     elif n == "RoundSettled":
         r = _round(st, a["roundId"])
@@ -327,7 +324,7 @@ def _freeze_participant(p: _Participant) -> ParticipantRecord:
     return ParticipantRecord(
         address=p.address, role=p.role, deposit=p.deposit, join_index=p.join_index, committed=p.committed,
         commitment=p.commitment, revealed=p.revealed, reveal_index=p.reveal_index, claims=p.claims, salt=p.salt,
-        prefix=p.prefix, weight=p.weight, reports=tuple(p.reports), settlement=p.settlement, reward=p.reward,
+        prefix=p.prefix, reports=tuple(p.reports), settlement=p.settlement, reward=p.reward,
         slash_share=p.slash_share, vote_forfeit=p.vote_forfeit, credits=frozen_map(p.credits))
 
 

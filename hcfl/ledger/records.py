@@ -111,8 +111,7 @@ class ParticipantRecord:
     reveal_index: int | None  # position among all revealers of the round (both roles)
     claims: tuple[int, ...] | None  # capped claims (what counts)
     salt: bytes | None
-    prefix: int | None  # on its side's Equal/Stake line
-    weight: int | None
+    prefix: int | None  # on its side's Equal/Stake line (its weight there: the deposit under Stake, else 1)
     reports: tuple[TrainingReport, ...]
     settlement: ParticipantSettlement | None  # None until claimed for
     reward: StationReward | None

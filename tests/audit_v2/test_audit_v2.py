@@ -85,15 +85,15 @@ def test_clean_campaign_passes(session, ran) -> None:
 
 
 def test_falsified_records_are_caught(session, ran) -> None:
-    """The audit is not vacuous: a tax, a salt and a pool step that differ from what happened are flagged."""
+    """The audit is not vacuous: a tax and a deposit that differ from what happened are flagged."""
     ledger = LedgerFetcher(session.core).sync()
     rid = 0
     r = ledger.rounds[rid]
     owner = next(p for p in r.participants if p.role == Role.OWNER and p.revealed)
     st = owner.settlement
     bad_tax = dataclasses.replace(owner, settlement=ParticipantSettlement(st.payment, st.tax + 1, st.penalty, st.refund))
-    bad_salt = dataclasses.replace(owner, salt=b"\x55" * 32)
-    for falsified, expect in ((bad_tax, ".tax"), (bad_salt, "seed")):
+    bad_deposit = dataclasses.replace(owner, deposit=owner.deposit + 1000)  # stake shares: the payments move
+    for falsified, expect in ((bad_tax, ".tax"), (bad_deposit, ".payment")):
         parts = tuple(falsified if p.address == owner.address else p for p in r.participants)
         rounds = dict(ledger.rounds)
         rounds[rid] = dataclasses.replace(r, participants=parts)

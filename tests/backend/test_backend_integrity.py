@@ -46,6 +46,10 @@ def test_caps_manifests_dead_stations_and_long_poll(live):
     rid = setup.rid
     a, b = (Station(p, j, 2) for j, p in enumerate(setup.stations))
     tm = live.coord.training
+    t0 = time.monotonic()
+    while httpx.get(f"{base}/api/rounds/{rid}/training", timeout=30).json()["status"] != "training":
+        assert time.monotonic() - t0 < 30, "training did not open"
+        time.sleep(0.1)
 
     # g = 0: a commits its true sample count at task time, then declares 2^62 in a validly signed upload
     task_a = _task(base, rid, a, samples=a.trainer.samples).json()

@@ -3,6 +3,9 @@ V2-RULES differently (found by this differential test; the reference now follows
 1. one side Proportional under Posted: only that side's bound applies (owners: C_m <= sumB, so no owner
    pays more than its claim; stations: sumK <= C_m, so no station is paid below its cost);
 2. the vote weight s_p(m*) is the owner's share of C (under PaperRandom the drawn C, not the posted price).
+3. the seed under Posted: the contract XORs salts only under PaperRandom (docs/v2-deviations.md, 1), so a
+   Posted round records keccak256(abi.encode(bytes32(0))); the reference now does the same (minimal fix in
+   hcfl/mechanism/v2/settle.py by the ledger branch).
 Each instance below made the two sides disagree before; they must agree on every key."""
 from __future__ import annotations
 
@@ -44,6 +47,19 @@ def test_vote_weight_under_paper_random(v2_session: V2Session) -> None:
                 "proposals": [{"proposer": "o1", "price": 40, "bond": 1}],
                 "training": {"t": 1, "reported": {"s1": 1}},
                 "votes": [{"voter": "o2", "punish": True}]}]}
+    assert _diff(data, v2_session) == []
+
+
+def test_posted_seed_ignores_salts(v2_session: V2Session) -> None:
+    from hcfl.mechanism.v2 import salt_seed
+
+    data = {"config": {"payment_rule": "posted"},
+            "rounds": [{"participants": [
+                {"id": "o1", "role": "owner", "deposit": 1000, "claims": [100], "salt": S1},
+                {"id": "s1", "role": "station", "deposit": 1000, "claims": [60], "salt": S2}],
+                "proposals": [{"proposer": "o1", "price": 80, "bond": 1}],
+                "training": {"t": 1, "reported": {"s1": 1}}}]}
+    assert run_campaign(Campaign.model_validate(data)).rounds[0].seed == salt_seed([])
     assert _diff(data, v2_session) == []
 
 

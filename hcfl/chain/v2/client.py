@@ -26,7 +26,7 @@ from hcfl.chain import commitments
 from hcfl.chain.client import (
     ChainEvent,
     ErrorDecoder,
-    Participant as _V1Participant,
+    Signer,
     TxFailed,
     _NonceBook,
     _REVERTS,
@@ -275,8 +275,8 @@ class CoreClient:
         return out
 
 
-class ParticipantV2(_V1Participant):
-    """A key that signs its own transactions against one HCFLCore (transport inherited from v1's Participant)."""
+class ParticipantV2(Signer):
+    """A key that signs its own transactions against one HCFLCore (transport: hcfl.chain.client.Signer)."""
 
     client: CoreClient  # type: ignore[assignment]
 
@@ -331,6 +331,9 @@ class ParticipantV2(_V1Participant):
 
     def sweep_surplus(self, campaign_id: int) -> Any:
         return self.transact("sweepSurplus", campaign_id)
+
+    def sweep_escrow(self, round_id: int) -> Any:
+        return self.transact("sweepEscrow", round_id)
 
     # training -----------------------------------------------------------------
     def report_training(self, round_id: int, global_round: int, update_hash: bytes, samples: int,  # type: ignore[override]

@@ -120,7 +120,8 @@ def settle_round(cfg: CampaignConfig, rnd: Round, owner_pool: int, station_pool:
     afford = affordability(owners, cfg.owner_share_rule)
     draw_o = owner_pool * cfg.pool_draw_bps // BPS
     draw_s = station_pool * cfg.pool_draw_bps // BPS
-    # the contract XORs the salts only under paper-random (the seed is unused under posted): keccak of zero there
+    # the contract XORs the salts only under PaperRandom (docs/v2-deviations.md, 1): under Posted the recorded
+    # (unused) seed is keccak256(abi.encode(bytes32(0)))
     seed = rnd.seed if rnd.seed is not None else salt_seed([p.salt for p in revealed] if not posted else [])
 
     def affordable(m: int) -> bool:
