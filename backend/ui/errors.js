@@ -56,6 +56,8 @@ const CUSTOM = {
   NothingToWithdraw: () => "nothing to withdraw: the credit is 0",
   TransferFailed: () => "the transfer to this account failed",
   NoSurplus: () => "there is no surplus to sweep",
+  NothingToSweep: (a) => `round ${a[0]} has no unclaimed escrow to sweep`,
+  EscrowClaimWindowOpen: (a) => `the stations may still claim their rewards until ${new Date(Number(a[0]) * 1000).toLocaleString()} (chain time)`,
 };
 
 function findData(err, depth = 0) {
