@@ -44,5 +44,7 @@ def test_demo_quick_embedded(tmp_path):
     assert all(e["included_rounds"] == [0, 1] and e["samples"] > 0 for e in edge), edge
     assert all(e["station_root_in_manifest_rounds"] == [0, 1] for e in edge), edge
     assert all(m["root"] and len(m["included"]) == 3 for m in report["extra"]["manifests"])
+    # on chain: 3 stations x 2 global rounds reported, each with its edge clients' Merkle root (clientsRoot)
+    assert report["extra"]["reports"] == report["extra"]["reports_with_clients_root"] == 6
     assert (tmp_path / "curve.png").stat().st_size > 1000
     assert "training curve" in out.stdout and "| owner-1 |" in out.stdout
