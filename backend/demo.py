@@ -328,6 +328,9 @@ class Demo:
                 report.withdrawn[n] = credit
         ledger = ledger_of(self.client)
         r = ledger.rounds[rid]
+        # every station report carries the root over its edge clients' leaves (reportTraining's clientsRoot)
+        report.extra["reports"] = len(r.reports)
+        report.extra["reports_with_clients_root"] = sum(1 for rep in r.reports if rep.clients_root != b"\0" * 32)
         names = {p.address: n for n, p in people.items()}
         for rec in r.participants:
             n = names.get(rec.address)

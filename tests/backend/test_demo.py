@@ -53,5 +53,7 @@ def test_demo_quick_embedded(tmp_path):
     for station in ("station-1", "station-2", "station-3"):
         assert sum(r["amount_wei"] for r in pay["rows"] if r["station"] == station) == 10**15
     assert "edge payouts (EdgePayouts" in out.stdout
+    # on chain: 3 stations x 2 global rounds reported, each with its edge clients' Merkle root (clientsRoot)
+    assert report["extra"]["reports"] == report["extra"]["reports_with_clients_root"] == 6
     assert (tmp_path / "curve.png").stat().st_size > 1000
     assert "training curve" in out.stdout and "| owner-1 |" in out.stdout
