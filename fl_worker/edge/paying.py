@@ -15,6 +15,7 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from hcfl.chain.client import ContractRevert
 from hcfl.chain.edge_payouts import EdgePayoutsClient
 from hcfl.edge.client_side import (PayError, PayInfo, claim_payout, cost_params, expected_payout, fetch_proof,
                                    seal_and_reveal, verify_rule)
@@ -83,11 +84,16 @@ def _one_round(process: Any, w3: Web3, info: PayInfo, record: dict[str, Any]) ->
     record.update(expected_wei=wei, expected_how=how)
     log.info("round %d: expected payout %d wei (%s)", info.round_id, wei, how)
     process._write_report()
+    got = None
     while not process.stop.wait(1.0):
-        got = fetch_proof(process.http, info.round_id, account.address)
+        try:
+            got = fetch_proof(process.http, info.round_id, account.address)
+        except httpx.TransportError as exc:  # a busy or restarting station: ask again
+            log.debug("proof of round %d not fetched yet: %s", info.round_id, exc)
+            continue
         if got is not None:
             break
-    else:
+    if got is None:
         return
     amount = int(got["amount"])
     record.update(amount_wei=amount, root=got.get("root", ""))
@@ -95,7 +101,17 @@ def _one_round(process: Any, w3: Web3, info: PayInfo, record: dict[str, Any]) ->
     if amount > 0 and not getattr(process, "auto_claim", True):
         log.info("round %d: not claiming (--no-claim): hcfl edge-client claim --round %d", info.round_id, info.round_id)
     elif amount > 0:
-        tx = claim_payout(contract, account, info.station, info.key, amount, list(got["proof"]))
+        for attempt in range(5):  # a transient node error must not lose the claim; a revert is final
+            try:
+                tx = claim_payout(contract, account, info.station, info.key, amount, list(got["proof"]))
+                break
+            except (PayError, ContractRevert):
+                raise
+            except Exception as exc:  # noqa: BLE001 - transport errors of web3 come in many kinds
+                if attempt == 4:
+                    raise
+                log.warning("round %d: claim failed (%s); retrying", info.round_id, type(exc).__name__)
+                process.stop.wait(2.0 * (attempt + 1))
         record["claim_tx"] = tx
         log.info("round %d: claimed %d wei from EdgePayouts, tx %s", info.round_id, amount, tx)
 
