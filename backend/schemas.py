@@ -313,6 +313,8 @@ class TrainingOut(BaseModel):
     history: list[HistoryEntry] = []
     result: TrainingResult | None = None
     note: str | None = None
+    stations_seen: dict[str, float] = Field(
+        default={}, description="station -> unix time of its daemon's last task request since this coordinator started")
 
 
 class UploadAccepted(BaseModel):

@@ -141,6 +141,7 @@ class TrainingManager:
         self._skip: set[int] = set()  # rounds that will never train (finished without Training)
         self._warned: set[int] = set()
         self._specs: dict[str, tuple[Any, TrainingPlan]] = {}
+        self._seen: dict[int, dict[str, float]] = {}  # round -> station -> last task request (unix time)
 
     def _notify(self) -> None:
         with self.changed:
@@ -474,6 +475,7 @@ class TrainingManager:
             p = self.gw.participant(rid, station)
             if p is None or p.role != Role.STATION:
                 raise ApiError(403, f"{station} is not a station of round {rid}")
+            self._mark_seen(rid, station)
             if phase < Phase.TRAINING:
                 return {"status": "wait", "reason": "round not in Training yet"}
             if phase == Phase.TRAINING:
@@ -483,6 +485,7 @@ class TrainingManager:
             return {"status": "done", "reason": "round over without training here"}
         if station not in tr.stations:
             raise ApiError(403, f"{station} is not a selected station of round {rid}")
+        self._mark_seen(rid, station)
         if tr.status != "training":
             return {"status": "done"}
         if any(u.station == station for u in self.store.uploads(rid, tr.g)):
@@ -496,6 +499,15 @@ class TrainingManager:
             "label_mask": tr.label_mask, "station_index": tr.stations.index(station),
             "num_stations": len(tr.stations), "global_rounds": tr.t,
         }
+
+    def _mark_seen(self, rid: int, station: str) -> None:
+        """A station's daemon asked for its task: the UI tells "daemon seen" from "no daemon seen" by it."""
+        with self.lock:
+            self._seen.setdefault(rid, {})[station] = time.time()
+
+    def stations_seen(self, rid: int) -> dict[str, float]:
+        with self.lock:
+            return dict(self._seen.get(rid, {}))
 
     def global_model(self, rid: int, g: int, station: str = "", signature: str = "") -> tuple[bytes, str]:
         """Global model g < t: only for the round's selected stations, by a request signed with
@@ -601,7 +613,8 @@ class TrainingManager:
             status = "waiting" if phase <= Phase.TRAINING else "done"
             if phase == Phase.TRAINING:
                 note = "training not opened yet (is the selected proposal's spec posted?)"
-            return {"round_id": rid, "global_round": 0, "t": t, "status": status, "history": [], "result": None, "note": note}
+            return {"round_id": rid, "global_round": 0, "t": t, "status": status, "history": [], "result": None, "note": note,
+                    "stations_seen": self.stations_seen(rid)}
         globals_ = {gr.g: gr for gr in self.store.globals_of(rid)}
         ups = self.store.uploads(rid)
         history = []
@@ -621,6 +634,7 @@ class TrainingManager:
                          "update_hash": u.update_hash} for u in ups if u.g == tr.g] if tr.status == "training" else [],
             "initial_model_hash": globals_[0].hash if 0 in globals_ else None, "history": history,
             "result": tr.result, "note": "training stopped: the round left Training on chain" if tr.status == "abandoned" else None,
+            "stations_seen": self.stations_seen(rid),
         }
 
 

@@ -48,6 +48,9 @@ def test_two_stations_complete_two_global_rounds(live):
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": "0x1234"}).status_code == 422
     assert httpx.get(f"{base}/api/rounds/{rid}/task").status_code == 422
     assert httpx.get(f"{base}/api/rounds/999999/task", params={"station": a.account.address}).status_code == 404
+    # the UI's "daemon seen": only the station that asked for its task (refused requests leave no trace)
+    seen = httpx.get(f"{base}/api/rounds/{rid}/training").json()["stations_seen"]
+    assert list(seen) == [a.account.address] and abs(seen[a.account.address] - time.time()) < 120
 
     # ---- global model route
     assert get_global(base, rid, 1, a.account).status_code == 404  # not produced yet

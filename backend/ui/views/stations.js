@@ -43,9 +43,15 @@ function daemonHelp(r, mine) {
   const mineRow = r && me() ? r.people.find((p) => same(p.address, me())) : null;
   let seen = "";
   if (r && r.data.selected && mineRow && mineRow.revealed && inPhase("Training")) {
-    seen = mineRow.reported > 0
-      ? `<p class="ok">daemon seen: ${mineRow.reported} of ${r.winner.globalRounds} global rounds reported on chain (last in block ${mineRow.reports[mineRow.reports.length - 1].block})</p>`
-      : `<p class="err" id="s-no-daemon">no daemon seen: this station has not reported any global round yet. Start the daemon now or its reward is forfeited.</p>`;
+    const polled = state.training && state.training.stations_seen
+      ? Object.entries(state.training.stations_seen).find(([a]) => same(a, me())) : null;
+    if (mineRow.reported > 0) {
+      seen = `<p class="ok">daemon seen: ${mineRow.reported} of ${r.winner.globalRounds} global rounds reported on chain (last in block ${mineRow.reports[mineRow.reports.length - 1].block})</p>`;
+    } else if (polled) {
+      seen = `<p class="ok" id="s-daemon-seen">daemon seen: it last asked the coordinator for its task ${Math.max(0, Math.round(Date.now() / 1000 - polled[1]))} s ago; no global round reported on chain yet</p>`;
+    } else {
+      seen = `<p class="err" id="s-no-daemon">no daemon seen: no daemon of this station has asked the coordinator for its task, and it has not reported any global round. Start the daemon now or its reward is forfeited.</p>`;
+    }
   }
   return `<p>Training runs in your own process, with your key (the coordinator never holds it). Save this station's private key in <code>station.key</code>, then run:</p>
     <pre class="cmd" id="s-daemon-cmd">${esc(cmd)}</pre>
