@@ -213,6 +213,7 @@ def audit_books(core: CoreClient, ledger: Ledger, complete: bool) -> BooksV2:
             if p.reward is not None:
                 escrow -= p.reward.share
             bonds -= p.credits.get(CreditReason.BOND_RETURN, 0) + p.slash_share
+        escrow -= r.escrow_returned
         for v in r.votes:
             vote += vd - (vd if v.revealed else 0) - v.forfeited
     credited = sum(a.credited for a in ledger.accounts.values())

@@ -110,6 +110,7 @@ class _Round:
     vote_reveal_order: list[str] = field(default_factory=list)
     bond: BondOutcome | None = None
     pool_changes: list[PoolChange] = field(default_factory=list)
+    escrow_returned: int = 0
 
 
 @dataclass
@@ -298,6 +299,8 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         if p is None:  # a proposer's bond is credited although it is always a joined owner; be strict
             raise LedgerError(f"round {rid}: credit for {who}, who never joined")
         p.credits[reason] = p.credits.get(reason, 0) + amount
+    elif n == "EscrowReturned":
+        _round(st, a["roundId"]).escrow_returned += int(a["amount"])
     elif n == "Withdrawn":
         _account(st, a["account"]).withdrawn += int(a["amount"])
     elif n == "SurplusSwept":
@@ -337,7 +340,8 @@ def _freeze_round(r: _Round) -> RoundRecord:
         finalization=r.finalization, training_closed_at=r.training_closed_at, objections=tuple(r.objections),
         votes=tuple(VoteRecord(v.voter, v.commitment, v.weight, v.revealed, v.punish, v.prefix, v.reveal_index,
                                v.forfeited) for v in r.votes.values()),
-        vote_reveal_order=tuple(r.vote_reveal_order), bond=r.bond, pool_changes=tuple(r.pool_changes))
+        vote_reveal_order=tuple(r.vote_reveal_order), bond=r.bond, pool_changes=tuple(r.pool_changes),
+        escrow_returned=r.escrow_returned)
 
 
 def snapshot(st: LedgerState) -> Ledger:

@@ -195,6 +195,7 @@ class RoundRecord:
     vote_reveal_order: tuple[str, ...]
     bond: BondOutcome | None
     pool_changes: tuple[PoolChange, ...]
+    escrow_returned: int = 0  # EscrowReturned: escrow no station could claim, back to the station pool
 
     @property
     def k(self) -> int:

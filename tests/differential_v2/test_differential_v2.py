@@ -67,7 +67,6 @@ def test_families_cover_what_they_promise() -> None:
     assert not missing, f"families that did not produce their case with seed 0: {missing}"
 
 
-@pytest.mark.slow
 def test_large_round_and_carried_pools(v2_session: V2Session) -> None:
     """200 participants in one round (K = 3, stake shares, a few non-revealers, random reveal order), then
     a second round of the campaign drawing on the pools the first one filled."""
