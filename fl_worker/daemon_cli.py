@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="--edge-payouts: wei per round this station pays its edge clients (from its own balance)")
     p.add_argument("--edge-claim-windows", default="15,15", metavar="COMMIT,REVEAL",
                    help="--edge-payouts: seconds of the edge cost-claim commit and reveal windows (15,15)")
+    p.add_argument("--edge-claim-window", type=int, default=7 * 86400, metavar="SECONDS",
+                   help="--edge-payouts: how long edge clients may claim a posting before the station reclaims (7 days)")
     p.add_argument("--edge-pay-dir", type=Path, metavar="DIR", help="--edge-payouts: publish rules and settlements here")
     p.add_argument("--long-poll", type=float, default=25.0, metavar="SECONDS",
                    help="how long the coordinator may hold a task request open until there is work (25; 0: plain polling)")
@@ -68,7 +70,7 @@ def _edge_pay(args: argparse.Namespace):  # noqa: ANN202 - EdgePayConfig | None 
             else EdgeRewardRule.model_validate(json.loads(Path(args.edge_rule).read_text())))
     commit, reveal = (int(x) for x in args.edge_claim_windows.split(","))
     return EdgePayConfig(contract=args.edge_payouts, rule=rule, budget_wei=args.edge_budget, commit_window=commit,
-                         reveal_window=reveal, out_dir=args.edge_pay_dir)
+                         reveal_window=reveal, claim_window=args.edge_claim_window, out_dir=args.edge_pay_dir)
 
 
 def run(args: argparse.Namespace) -> int:

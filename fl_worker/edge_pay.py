@@ -52,7 +52,7 @@ class EdgePayConfig(BaseModel):
     budget_wei: int = Field(gt=0, lt=2**96)
     commit_window: int = Field(default=15, ge=1, le=365 * 86400)
     reveal_window: int = Field(default=15, ge=1, le=365 * 86400)
-    claim_window: int = Field(default=3600, ge=1, le=365 * 86400)
+    claim_window: int = Field(default=7 * 86400, ge=1, le=365 * 86400)  # long: dev chains fast-forward
     out_dir: Path | None = None
 
 
