@@ -334,6 +334,13 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         emit PoolChanged(campaignId, type(uint256).max, PoolKind.Owner, int256(surplus), c.ownerPool);
     }
 
+    /// @notice Returns a finished round's unclaimed escrow to its campaign's station pool, once
+    ///         365 days have passed since the round ended (see TrainingModule.sweepEscrow).
+    /// @param roundId the round
+    function sweepEscrow(uint256 roundId) external {
+        TrainingModule.sweepEscrow(_s, roundId);
+    }
+
     // ================================================================== raw views (HCFLLens composes them)
 
     /// @notice Number of campaigns and rounds.

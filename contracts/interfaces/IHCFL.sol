@@ -257,10 +257,16 @@ interface IHCFL {
     event Credited(uint256 indexed roundId, address indexed account, uint256 amount, CreditReason reason);
     event Withdrawn(address indexed account, uint256 amount);
     event SurplusSwept(uint256 indexed campaignId, uint256 amount);
+    /// @notice Escrow of a round that no station share covers (or nobody claimed in time) went to the station pool.
+    event EscrowReturned(uint256 indexed roundId, uint256 amount);
 
     // ------------------------------------------------------------------ errors
     error UnknownCampaign(uint256 campaignId);
     error UnknownRound(uint256 roundId);
+    /// @notice The round holds no escrow left to return.
+    error NothingToSweep(uint256 roundId);
+    /// @notice The escrow claim window of a round has not passed yet (`opensAt` is max while the round runs).
+    error EscrowClaimWindowOpen(uint256 opensAt, uint256 nowTs);
     error NotCampaignCreator(address caller, address creator);
     error DurationOutOfRange(uint256 index, uint256 duration);
     error BpsOutOfRange(uint256 value);

@@ -50,6 +50,7 @@ library HCFLStorage {
         uint128 totalEscrow;
         uint128 totalPools;
         uint128 totalVoteDeposits;
+        mapping(uint256 => uint256) stationsRewarded; // per round: revealed stations whose reward was claimed
     }
 
     // ------------------------------------------------------------------ lookups
@@ -91,6 +92,15 @@ library HCFLStorage {
     function voteCommitEnd(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
         uint256 closed = trainingClosedAt(s, r);
         return closed == 0 ? 0 : closed + cfgOf(s, r).voteCommitDuration;
+    }
+
+    /// @dev When a selected round becomes Finished (type(uint256).max while it is not yet known).
+    function finishedAt(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
+        uint256 closed = trainingClosedAt(s, r);
+        if (closed == 0) return type(uint256).max;
+        if (!r.finalized) return closed;
+        IHCFL.Config storage c = cfgOf(s, r);
+        return closed + c.voteCommitDuration + c.voteRevealDuration;
     }
 
     /// @notice The phase of a round, derived from its deadlines and the settle transaction.

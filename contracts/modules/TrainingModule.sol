@@ -11,6 +11,9 @@ import {MerkleProof} from "../utils/MerkleProof.sol";
 ///         finalization (model, scores root and total, validation split hash), objections to the scores and
 ///         the stations' lazily claimed rewards (linked library; HCFLCore's storage).
 library TrainingModule {
+    /// @notice How long stations may claim their rewards after a round ends before `sweepEscrow` may run.
+    uint256 internal constant ESCROW_CLAIM_WINDOW = 365 days;
+
     using HCFLStorage for HCFLStorage.Layout;
 
     uint8 internal constant DONE = 1;
@@ -135,6 +138,30 @@ library TrainingModule {
         s.totalEscrow -= uint128(sh);
         emit IHCFL.StationRewarded(roundId, account, sh, reward, sh - reward, contribution);
         s.toPool(roundId, r, IHCFL.PoolKind.Station, sh - reward);
+        // the last revealed station's claim returns what no share covers (contribution gaps) to the pool
+        if (++s.stationsRewarded[roundId] == r.nS) _returnEscrow(s, roundId, r);
         return (DONE, HCFLStorage.announce(roundId, account, reward, IHCFL.CreditReason.StationReward));
+    }
+
+    /// @notice After ESCROW_CLAIM_WINDOW past the round's end, returns the escrow nobody claimed (rewards of
+    ///         stations that never claimed, shares of stations a contribution tree left out) to the campaign's
+    ///         station pool, so no escrow stays locked forever. Anyone may call it.
+    function sweepEscrow(HCFLStorage.Layout storage s, uint256 roundId) public {
+        IHCFL.RoundData storage r = s.round(roundId);
+        if (!r.selected || r.escrowPaid >= r.escrow) revert IHCFL.NothingToSweep(roundId);
+        uint256 end = s.finishedAt(r);
+        if (end == type(uint256).max || block.timestamp <= end + ESCROW_CLAIM_WINDOW) {
+            revert IHCFL.EscrowClaimWindowOpen(end == type(uint256).max ? end : end + ESCROW_CLAIM_WINDOW, block.timestamp);
+        }
+        _returnEscrow(s, roundId, r);
+    }
+
+    function _returnEscrow(HCFLStorage.Layout storage s, uint256 roundId, IHCFL.RoundData storage r) private {
+        uint256 rest = r.escrow - r.escrowPaid;
+        if (rest == 0) return;
+        r.escrowPaid = r.escrow;
+        s.totalEscrow -= uint128(rest);
+        emit IHCFL.EscrowReturned(roundId, rest);
+        s.toPool(roundId, r, IHCFL.PoolKind.Station, rest);
     }
 }

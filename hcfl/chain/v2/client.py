@@ -332,6 +332,9 @@ class ParticipantV2(_V1Participant):
     def sweep_surplus(self, campaign_id: int) -> Any:
         return self.transact("sweepSurplus", campaign_id)
 
+    def sweep_escrow(self, round_id: int) -> Any:
+        return self.transact("sweepEscrow", round_id)
+
     # training -----------------------------------------------------------------
     def report_training(self, round_id: int, global_round: int, update_hash: bytes, samples: int,  # type: ignore[override]
                         accuracy_bps: int, clients_root: bytes = b"\0" * 32) -> Any:
