@@ -344,6 +344,10 @@ class Chain:
                 r.parts[ev["station"]].rewarded = True
                 w.escrow -= ev["share"]
                 r.r_escrow -= ev["share"]
+            elif n == "EscrowReturned":  # escrow no station can claim goes back to the station pool
+                r = w.rounds[ev["roundId"]]
+                w.escrow -= ev["amount"]
+                r.r_escrow -= ev["amount"]
             elif n == "VoteCommitted":
                 r = w.rounds[ev["roundId"]]
                 vd = w.campaigns[r.cid][1]["voteDeposit"]
