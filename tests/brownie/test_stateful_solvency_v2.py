@@ -76,7 +76,7 @@ FIELDS = [
 
 LONG = os.environ.get("HCFL_LONG_FUZZ", "") not in ("", "0")
 EXAMPLES = int(os.environ.get("HCFL_FUZZ_EXAMPLES", "20000" if LONG else "2000"))
-STEPS = int(os.environ.get("HCFL_FUZZ_STEPS", "5"))
+STEPS = int(os.environ.get("HCFL_FUZZ_STEPS", "3"))
 
 CALLS: collections.Counter = collections.Counter()  # (function, outcome) over the whole run
 EVENTS: collections.Counter = collections.Counter()  # events seen in successful transactions
@@ -344,6 +344,10 @@ class Chain:
                 r.parts[ev["station"]].rewarded = True
                 w.escrow -= ev["share"]
                 r.r_escrow -= ev["share"]
+            elif n == "EscrowReturned":  # escrow no station can claim goes back to the station pool
+                r = w.rounds[ev["roundId"]]
+                w.escrow -= ev["amount"]
+                r.r_escrow -= ev["amount"]
             elif n == "VoteCommitted":
                 r = w.rounds[ev["roundId"]]
                 vd = w.campaigns[r.cid][1]["voteDeposit"]
