@@ -107,6 +107,7 @@ def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount
         raw = get(f"/audit/global/{g}", auth).content
         prev_state = decode_state(raw, spec, start_hash)
         reports = {rep.station: _hex(rep.update_hash) for rep in r.reports if rep.global_round == g}
+        reported_samples = {rep.station: int(rep.samples) for rep in r.reports if rep.global_round == g}
         clipped = {e["station"]: float(e["scale"]) for e in manifest.get("evidence") or []
                    if e.get("action") == "norm-clipped" and "scale" in e}
         included: list[tuple[str, Any, int]] = []
@@ -119,6 +120,10 @@ def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount
             data = get(f"/audit/updates/{g}/{station}", auth).content
             if state_hash(data) != on_chain:
                 bad(f"published update hashes to {state_hash(data)}, not the on-chain updateHash {on_chain}", station)
+                continue
+            if int(leaf["weight"]) > reported_samples[station]:
+                bad(f"aggregation weight {leaf['weight']} exceeds the {reported_samples[station]} samples reported "
+                    "on chain", station)
                 continue
             state = decode_state(data, spec, on_chain)
             if station in clipped:
