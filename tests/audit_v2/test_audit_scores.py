@@ -137,3 +137,22 @@ def test_scores_recomputed_from_published_artifacts(coord, tmp_path, capsys):
     assert "contribution scores: ok" in out3 and f"rounds [{greedy.rid}] skipped" in out3, out3
     assert rc_nokey == rc3 == 0  # a round the key may not audit is skipped, not failed
     assert Account.from_key(owner.account.key).address == owner.address
+
+
+def test_norm_clipped_update_is_reproducible_from_the_manifest_evidence():
+    """The auditor redoes a norm clip from the evidence's exact `scale` (backend.training.clip_update) and gets the
+    very tensors the coordinator aggregated and scored."""
+    import torch
+
+    from backend.training import clip_update, screen_updates
+    from fl_worker.hfl import StationResult
+
+    g = torch.Generator().manual_seed(0)
+    prev = {"w": torch.randn(4, 3, generator=g), "b": torch.randn(3, generator=g)}
+    deltas = [0.1, 0.12, 0.11, 5.0]  # the last one is far beyond 5x the median distance
+    results = [StationResult(i, 0, {k: v + d * torch.ones_like(v) for k, v in prev.items()}, 10, 0.5)
+               for i, d in enumerate(deltas)]
+    kept, evidence = screen_updates(results, prev, 5.0, -0.5)
+    assert [e["action"] for e in evidence] == ["norm-clipped"] and evidence[0]["station_id"] == 3
+    redone = clip_update(results[3].state, prev, evidence[0]["scale"])
+    assert all(torch.equal(redone[k], kept[3].state[k]) for k in prev)
