@@ -326,6 +326,32 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
         data, h = tm.validation_split(rid)
         return Response(data, media_type=OCTET, headers={"X-HCFL-Validation-Hash": h})
 
+    @app.get("/api/rounds/{rid}/audit/global/{g}", tags=["training"], response_class=Response,
+             responses={200: {"content": {OCTET: {"schema": {"type": "string", "format": "binary"}}},
+                              "description": "safetensors of the global model global round g started from (after training, "
+                                             "for the round's revealed participants); header X-HCFL-Model-Hash"},
+                        **ERROR_RESPONSES})
+    def get_audit_global(
+        rid: RoundId, g: GlobalRound, tm: TrainingDep,
+        x_hcfl_account: Annotated[str, Header(alias="X-HCFL-Account", max_length=64)],
+        x_hcfl_signature: Annotated[str, Header(alias="X-HCFL-Signature", max_length=200)],
+    ) -> Response:
+        data, h = tm.audit_artifact(rid, g, None, x_hcfl_account, x_hcfl_signature)
+        return Response(data, media_type=OCTET, headers={"X-HCFL-Model-Hash": h})
+
+    @app.get("/api/rounds/{rid}/audit/updates/{g}/{station}", tags=["training"], response_class=Response,
+             responses={200: {"content": {OCTET: {"schema": {"type": "string", "format": "binary"}}},
+                              "description": "safetensors of a station's uploaded update of global round g (after "
+                                             "training, for the round's revealed participants); header X-HCFL-Update-Hash"},
+                        **ERROR_RESPONSES})
+    def get_audit_update(
+        rid: RoundId, g: GlobalRound, station: Annotated[str, PathParam(max_length=64)], tm: TrainingDep,
+        x_hcfl_account: Annotated[str, Header(alias="X-HCFL-Account", max_length=64)],
+        x_hcfl_signature: Annotated[str, Header(alias="X-HCFL-Signature", max_length=200)],
+    ) -> Response:
+        data, h = tm.audit_artifact(rid, g, station, x_hcfl_account, x_hcfl_signature)
+        return Response(data, media_type=OCTET, headers={"X-HCFL-Update-Hash": h})
+
     @app.get("/api/rounds/{rid}/models/final", tags=["training"], response_class=Response,
              responses={200: {"content": {OCTET: {"schema": {"type": "string", "format": "binary"}}},
                               "description": "safetensors of the final global model"}, **ERROR_RESPONSES})

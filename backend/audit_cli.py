@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--coordinator", metavar="URL",
                    help="also recompute the coordinator's inclusion manifests and hold them against the chain's "
                    "training reports (backend.manifest_audit)")
+    p.add_argument("--key", metavar="FILE",
+                   help="with --coordinator (v2): a file holding the hex private key of a revealed owner or station; "
+                   "the contribution scores of the rounds it took part in are recomputed from the published "
+                   "validation split and station updates (backend.audit_scores). Or set HCFL_AUDIT_KEY.")
     p.set_defaults(func=run)
 
 
@@ -72,10 +76,20 @@ def run_v2(args: argparse.Namespace, core) -> int:
         from backend.manifest_audit import audit_manifests
 
         findings = audit_manifests(core, args.coordinator)
+    score_findings: list = []
+    skipped: list[int] = []
+    account = _audit_key(args) if getattr(args, "coordinator", None) else None
+    if account is not None:
+        from backend.audit_scores import audit_scores
+
+        score_findings, skipped = audit_scores(core, args.coordinator, account)
     if args.json:
         out = report.as_json()
         if args.coordinator:
             out["manifest_findings"] = [f.model_dump() for f in findings]
+            out["score_findings"] = [f.model_dump() for f in score_findings]
+            out["scores_audited"] = account is not None
+            out["scores_skipped_rounds"] = skipped
         print(json.dumps(out, indent=2, default=str))
     else:
         print(format_report_v2(report))
@@ -83,7 +97,30 @@ def run_v2(args: argparse.Namespace, core) -> int:
             print(f"inclusion manifests: {'ok' if not findings else f'{len(findings)} finding(s)'}")
             for f in findings:
                 print(f"  round {f.round_id} g={f.global_round} {f.station or ''}: {f.problem}")
-    return 0 if report.ok and not findings else 1
+            if account is None:
+                print("contribution scores: not recomputed (give --key of a revealed owner or station)")
+            else:
+                print(f"contribution scores: {'ok' if not score_findings else f'{len(score_findings)} finding(s)'}"
+                      + (f" (rounds {skipped} skipped: {account.address} did not reveal in them)" if skipped else ""))
+                for sf in score_findings:
+                    print(f"  round {sf.round_id} {sf.station or ''}: {sf.problem}")
+    return 0 if report.ok and not findings and not score_findings else 1
+
+
+def _audit_key(args: argparse.Namespace):
+    """The auditing account from --key FILE or HCFL_AUDIT_KEY (None when neither); never echoes the key."""
+    import os
+    from pathlib import Path
+
+    from eth_account import Account
+
+    text = Path(args.key).read_text().strip() if getattr(args, "key", None) else os.environ.get("HCFL_AUDIT_KEY", "").strip()
+    if not text:
+        return None
+    try:
+        return Account.from_key(text)
+    except Exception:  # noqa: BLE001 - eth_keys raises several types
+        raise AuditSetupError("--key / HCFL_AUDIT_KEY does not hold a valid hex private key") from None
 
 
 def open_client(rpc: str, contract: str):
@@ -140,7 +177,11 @@ def _run_core(args: argparse.Namespace) -> int:
             print(f"hcfl audit: error: {exc}", file=sys.stderr)
             return 1
         if core is not None:
-            return run_v2(args, core)
+            try:
+                return run_v2(args, core)
+            except (AuditSetupError, OSError) as exc:
+                print(f"hcfl audit: error: {exc}", file=sys.stderr)
+                return 1
         if kind == "v2":
             print(f"hcfl audit: error: {args.contract} is not an HCFLCore (v2) deployment on {args.rpc} "
                   "(it does not answer counts()/accounting())", file=sys.stderr)

@@ -394,26 +394,9 @@ class TrainingManager:
 
     def _result(self, tr: TrainingRow, spec, validation, results, prev_state, final_hash: str,
                 accuracy: float | None) -> dict[str, Any]:
-        from fl_worker.contribution import contribution_scores, to_score_ints
-
         by_station = {tr.stations[r.station_id]: r for r in results}
-        scored: list[int] | None = None
-        live = [r for r in results]
-        if validation is not None and live:
-            try:
-                raw = contribution_scores(
-                    [(r.state, r.samples) for r in live], spec, validation,
-                    method="shapley" if len(live) <= 8 else "loo", labels_mask=tr.label_mask,
-                    previous_global=prev_state,
-                )
-                scored = to_score_ints(raw)
-            except ValueError as exc:
-                log.warning("round %d: contribution scores unavailable (%s); using sample shares", tr.round_id, exc)
-        if scored is None:  # no validation data: sample shares in bps
-            total = sum(r.samples for r in live) or 1
-            scored = [r.samples * 10_000 // total for r in live]
-        per_live = {tr.stations[r.station_id]: s for r, s in zip(live, scored)}
-        scores = [max(0, int(per_live.get(a, 0))) for a in tr.stations]
+        scores = round_scores(tr.stations, [(tr.stations[r.station_id], r.state, r.samples) for r in results], spec,
+                              validation, tr.label_mask, prev_state, tr.round_id)
         if accuracy is None:  # fall back to the stations' own sample-weighted accuracy
             total = sum(r.samples for r in by_station.values()) or 1
             achieved = sum(int(round(r.local_accuracy * 10_000)) * r.samples for r in by_station.values()) // total
@@ -584,6 +567,34 @@ class TrainingManager:
         self._notify()
         return {"accepted": True, "update_hash": update_hash, "global_round": g}
 
+    def audit_artifact(self, rid: int, g: int, station: str | None, account: str, signature: str) -> tuple[bytes, str]:
+        """What `hcfl audit` recomputes the contribution scores from (docs/protocol.md, "Score audit"): the global model
+        that global round g started from (station None) or a station's uploaded update of g, once training is done.
+        The last round's updates rebuild the final model, so they go only to the round's revealed participants
+        (owners and stations), by a request signed with download_message, as the final model does."""
+        self._known_round(rid)
+        account = checksum(account, "X-HCFL-Account")
+        contract = self.gw.address
+        if not signed_by([download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())], signature,
+                         account):
+            raise ApiError(403, "signature does not recover to X-HCFL-Account")
+        p = self.gw.participant(rid, account)
+        if p is None or not p.revealed:
+            raise ApiError(403, f"{account} is not a revealed owner or station of round {rid}")
+        tr = self.store.get_training(rid)
+        if tr is None or tr.status != "done":
+            raise ApiError(409, f"round {rid} has no finished training (audit artifacts come after the last round)")
+        if not 0 <= g < tr.t:
+            raise ApiError(404, f"no global round {g} in round {rid} (t = {tr.t})")
+        if station is None:
+            row = self.store.get_global(rid, g)
+            return Path(row.path).read_bytes(), row.hash
+        station = checksum(station, "station")
+        up = next((u for u in self.store.uploads(rid, g) if u.station == station), None)
+        if up is None:
+            raise ApiError(404, f"{station} uploaded nothing for global round {g} of round {rid}")
+        return Path(up.path).read_bytes(), up.update_hash
+
     def final_model(self, rid: int, owner: str, signature: str) -> tuple[bytes, str]:
         self._known_round(rid)
         owner = checksum(owner, "X-HCFL-Owner")
@@ -638,6 +649,40 @@ class TrainingManager:
         }
 
 
+def round_scores(stations: list[str], included: list[tuple[str, Any, int]], spec, validation, label_mask: int,
+                 prev_state: dict[str, Any], round_id: int = -1) -> list[int]:
+    """The contribution scores of a round, one per selected station (in `stations` order): Shapley for <= 8
+    included updates, else leave-one-out (fl_worker.contribution), on `validation`, over the last global round's
+    `included` (station, state as aggregated, aggregation weight) in the stations' order, from `prev_state`;
+    sample shares in bps without validation data. The coordinator and `hcfl audit` (backend.audit_scores) both
+    call this one definition."""
+    from fl_worker.contribution import contribution_scores, to_score_ints
+
+    order = {a: j for j, a in enumerate(stations)}
+    live = sorted(included, key=lambda x: order.get(x[0], 10**9))
+    scored: list[int] | None = None
+    if validation is not None and live:
+        try:
+            raw = contribution_scores(
+                [(state, n) for _, state, n in live], spec, validation,
+                method="shapley" if len(live) <= 8 else "loo", labels_mask=label_mask, previous_global=prev_state,
+            )
+            scored = to_score_ints(raw)
+        except ValueError as exc:
+            log.warning("round %d: contribution scores unavailable (%s); using sample shares", round_id, exc)
+    if scored is None:  # no validation data: sample shares in bps
+        total = sum(n for _, _, n in live) or 1
+        scored = [n * 10_000 // total for _, _, n in live]
+    per_live = {a: s for (a, _, _), s in zip(live, scored)}
+    return [max(0, int(per_live.get(a, 0))) for a in stations]
+
+
+def clip_update(state: dict[str, Any], prev_state: dict[str, Any], scale: float) -> dict[str, Any]:
+    """`prev + (state - prev) * scale` per tensor: a norm-clipped update (screen_updates; the auditor redoes it)."""
+    return {k: (prev_state[k].double() + (state[k].double() - prev_state[k].double()) * scale).to(state[k].dtype)
+            for k in prev_state}
+
+
 def score_tree(stations: list[str], scores: list[int]) -> dict[str, Any]:
     """The contribution-score Merkle tree (V2-RULES.md): leaves (station, score, prefixBefore) in the stations'
     order, built with hcfl.merkle; every station's leaf with its proof (what claimWithScore needs)."""
@@ -690,10 +735,9 @@ def screen_updates(results: list[Any], prev_state: dict[str, Any], norm_factor: 
         bound = norm_factor * median
         if median > 0 and n > bound:
             scale = bound / n
-            state = {k: (prev_state[k].double() + (r.state[k].double() - prev_state[k].double()) * scale).to(r.state[k].dtype)
-                     for k in keys}
+            state = clip_update(r.state, prev_state, scale)
             evidence.append({"station_id": r.station_id, "action": "norm-clipped", "norm": round(n, 6),
-                             "median_norm": round(median, 6), "bound": round(bound, 6)})
+                             "median_norm": round(median, 6), "bound": round(bound, 6), "scale": scale})
             r = StationResult(r.station_id, r.round_index, state, r.samples, r.local_accuracy)
         kept.append(r)
     return kept, evidence
