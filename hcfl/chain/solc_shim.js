@@ -6,7 +6,18 @@
 "use strict";
 const fs = require("fs");
 const path = require("path");
-const solc = require(process.env.HCFL_SOLC_MODULE || "__SOLC_MODULE__");
+// The shim lives in ~/.solcx, shared by every checkout on the machine, so the checkout that installed it
+// last may be gone: prefer the solc-js of the project we are run from (cwd and its parents).
+function solcModule() {
+  if (process.env.HCFL_SOLC_MODULE) return process.env.HCFL_SOLC_MODULE;
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", "solc");
+    if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
+    if (path.dirname(dir) === dir) break;
+  }
+  return "__SOLC_MODULE__";
+}
+const solc = require(solcModule());
 
 const args = process.argv.slice(2);
 if (args.includes("--version")) {

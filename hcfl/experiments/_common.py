@@ -51,3 +51,40 @@ def save_figure(fig: Any, out_dir: Path, name: str) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def gain_summary(gains_pct: list[float], gains_gwei: list[float], exact_max_wei: Any) -> dict[str, Any]:
+    """Summary of one rule's misreport gains: per-instance gains in % of the truth and in Gwei."""
+    import statistics
+
+    return {
+        "instances": len(gains_pct),
+        "max_gain_pct": max(gains_pct),
+        "mean_gain_pct": statistics.fmean(gains_pct),
+        "mean_positive_gain_pct": statistics.fmean(max(g, 0.0) for g in gains_pct),
+        "share_with_positive_gain": sum(g > 0 for g in gains_pct) / len(gains_pct),
+        "max_gain_gwei": max(gains_gwei),
+        "mean_gain_gwei": statistics.fmean(gains_gwei),
+        "max_gain_exact_wei": str(exact_max_wei),
+    }
+
+
+def result_header(name: str, seed: int, quick: bool, command: str, grid: Any) -> dict[str, Any]:
+    """The fields every misreport experiment's JSON starts with."""
+    return {
+        "experiment": name,
+        "seed": seed,
+        "quick": quick,
+        "command": command + (" --quick" if quick else "") + f" --seed {seed}",
+        "grid": list(grid),
+    }
+
+
+def finish(log: logging.Logger, out_dir: Path, name: str, result: dict[str, Any], plot: Any) -> dict[str, Any]:
+    """Write the JSON, draw the PNG (`plot()` returns its path), log each rule's gains and the paths."""
+    json_path = write_json(out_dir, name, result)
+    png_path = plot()
+    for rule, s in result["summary"].items():
+        log.info("%s: max gain %.3f%%, mean %.3f%%", rule, s["max_gain_pct"], s["mean_gain_pct"])
+    log_written(log, json_path, png_path)
+    return result

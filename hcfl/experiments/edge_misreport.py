@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from hcfl.edge import ifedcrowd as ifc
 from hcfl.edge import lceme
-from hcfl.experiments._common import add_standard_arguments, log_written, pyplot, save_figure, write_json
+from hcfl.experiments._common import add_standard_arguments, finish, pyplot, result_header, save_figure
 
 NAME = "edge-misreport"
 COMMAND = "hcfl experiment edge-misreport"
@@ -115,22 +115,13 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 13) -> 
         for r in RULES
     }
     result: dict[str, Any] = {
-        "experiment": NAME,
-        "seed": seed,
-        "quick": quick,
-        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}",
-        "grid": list(GRID),
+        **result_header(NAME, seed, quick, COMMAND, GRID),
         "summary": summary,
         "gains_pct": gains,
         "best_factor": best_factor,
         "markdown": markdown_table(summary),
     }
-    json_path = write_json(out_dir, NAME, result)
-    png_path = _plot(out_dir, gains)
-    for r in RULES:
-        log.info("%s: max gain %.3f%%, mean %.3f%%", r, summary[r]["max_gain_pct"], summary[r]["mean_gain_pct"])
-    log_written(log, json_path, png_path)
-    return result
+    return finish(log, out_dir, NAME, result, lambda: _plot(out_dir, gains))
 
 
 def markdown_table(summary: dict[str, dict[str, Any]]) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import statistics
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from hcfl.experiments._common import save_figure, GWEI, add_standard_arguments, log_written, pyplot, write_json
+from hcfl.experiments._common import GWEI, add_standard_arguments, finish, gain_summary, pyplot, result_header, save_figure
 from hcfl.mechanism import Instance, settle
 from hcfl.mechanism.utility import true_utility
 
@@ -99,25 +98,9 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 11) -> 
             gains_gwei[variant].append(float(gain / GWEI))
             best_factor[variant].append(f_best)
 
-    summary = {
-        v: {
-            "instances": len(gains[v]),
-            "max_gain_pct": max(gains[v]),
-            "mean_gain_pct": statistics.fmean(gains[v]),
-            "mean_positive_gain_pct": statistics.fmean(max(g, 0.0) for g in gains[v]),
-            "share_with_positive_gain": sum(g > 0 for g in gains[v]) / len(gains[v]),
-            "max_gain_gwei": max(gains_gwei[v]),
-            "mean_gain_gwei": statistics.fmean(gains_gwei[v]),
-            "max_gain_exact_wei": str(exact_max[v]),
-        }
-        for v in VARIANTS
-    }
+    summary = {v: gain_summary(gains[v], gains_gwei[v], exact_max[v]) for v in VARIANTS}
     result: dict[str, Any] = {
-        "experiment": NAME,
-        "seed": seed,
-        "quick": quick,
-        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}",
-        "grid": list(GRID),
+        **result_header(NAME, seed, quick, COMMAND, GRID),
         "setup": {
             "owners": "2-8", "stations": "2-8", "proposals": "2-5",
             "owner_value_gwei": "uniform [0, 200]", "station_cost_gwei": "uniform [0, 100]",
@@ -131,12 +114,7 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 11) -> 
         "best_factor": best_factor,
         "markdown": markdown_table(summary),
     }
-    json_path = write_json(out_dir, NAME, result)
-    png_path = _plot(out_dir, gains)
-    for v in VARIANTS:
-        log.info("%s: max gain %.3f%%, mean %.3f%%", v, summary[v]["max_gain_pct"], summary[v]["mean_gain_pct"])
-    log_written(log, json_path, png_path)
-    return result
+    return finish(log, out_dir, NAME, result, lambda: _plot(out_dir, gains))
 
 
 def markdown_table(summary: dict[str, dict[str, Any]]) -> str:

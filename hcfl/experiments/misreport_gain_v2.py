@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import random
-import statistics
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from hcfl.experiments._common import GWEI, log_written, write_json
+from hcfl.experiments._common import GWEI, finish, gain_summary, result_header
 from hcfl.experiments._v2 import PAYMENT_RULES, SHARE_RULES, expected_utility, random_round, settle_one, with_claims
 from hcfl.experiments.misreport_gain import GRID, _plot, markdown_table
 
@@ -65,25 +64,9 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 11) -> 
             gains[label].append(float(100 * gain / norm))
             gains_gwei[label].append(float(gain / GWEI))
 
-    summary = {
-        v: {
-            "instances": len(gains[v]),
-            "max_gain_pct": max(gains[v]),
-            "mean_gain_pct": statistics.fmean(gains[v]),
-            "mean_positive_gain_pct": statistics.fmean(max(g, 0.0) for g in gains[v]),
-            "share_with_positive_gain": sum(g > 0 for g in gains[v]) / len(gains[v]),
-            "max_gain_gwei": max(gains_gwei[v]),
-            "mean_gain_gwei": statistics.fmean(gains_gwei[v]),
-            "max_gain_exact_wei": str(exact_max[v]),
-        }
-        for v in labels
-    }
+    summary = {v: gain_summary(gains[v], gains_gwei[v], exact_max[v]) for v in labels}
     result: dict[str, Any] = {
-        "experiment": NAME,
-        "seed": seed,
-        "quick": quick,
-        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}",
-        "grid": list(GRID),
+        **result_header(NAME, seed, quick, COMMAND, GRID),
         "setup": {
             "owners": "2-8", "stations": "2-8", "proposals": "2-5",
             "owner_value_gwei": "uniform [0, 200]", "station_cost_gwei": "uniform [0, 100]",
@@ -96,9 +79,4 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 11) -> 
         "gains_pct": gains,
         "markdown": markdown_table(summary),
     }
-    json_path = write_json(out_dir, NAME, result)
-    png_path = _plot(out_dir, gains, NAME)
-    for v in labels:
-        log.info("%s: max gain %.3f%%, mean %.3f%%", v, summary[v]["max_gain_pct"], summary[v]["mean_gain_pct"])
-    log_written(log, json_path, png_path)
-    return result
+    return finish(log, out_dir, NAME, result, lambda: _plot(out_dir, gains, NAME))
