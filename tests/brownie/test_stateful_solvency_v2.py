@@ -1,6 +1,6 @@
 """Stateful (hypothesis) solvency test of contract v2 (HCFLCore + linked modules) on Brownie's network (anvil).
 
-As in v1 (test_stateful_solvency.py), Brownie 1.22.2 is mypyc-compiled, so the machine is hypothesis's own
+Brownie 1.22.2 is mypyc-compiled, so the machine is hypothesis's own
 RuleBasedStateMachine over Brownie contract objects, and every example starts from one chain snapshot.
 
 The snapshot is a "world" built once with real transactions: four campaigns with different configs (payment
