@@ -29,7 +29,7 @@ $(STAMP)/node: package.json package-lock.json $(wildcard backend/ui/*) scripts/b
 	npm run build:ui
 	@touch $@
 
-$(STAMP)/compiled: $(STAMP)/python $(STAMP)/node $(wildcard contracts/*.sol contracts/*/*.sol) hcfl/chain/solc_shim.js
+$(STAMP)/compiled: $(STAMP)/python $(STAMP)/node $(wildcard contracts/*.sol contracts/*/*.sol contracts/*/*/*.sol) hcfl/chain/solc_shim.js
 	$(HCFL) toolchain install
 	$(HCFL) toolchain compile
 	@touch $@

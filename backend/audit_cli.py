@@ -1,11 +1,10 @@
-"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N] [--kind auto|v1|v2] [--coordinator URL]`: replay
-every event of a deployment, recompute each round with the Python reference and check the books (and, with
---coordinator, recompute the published inclusion manifests against the chain's training reports).
+"""`hcfl audit --rpc URL --contract ADDR [--json] [--from-block N] [--coordinator URL]`: replay every event of an
+HCFLCore (contract v2) deployment, recompute each round with the Python reference and check the books (and,
+with --coordinator, recompute the published inclusion manifests against the chain's training reports).
 
-The contract's kind is detected (v2 HCFLCore answers `counts()`, v1 HCFLCrowdfund `roundCount()`), or
-forced with --kind. v1 is audited by backend.auditor, v2 by backend.audit_v2 (over the event ledger).
-Exit status: 0 when every settled round is verified and the books balance (a v2 surplus of forced ether is
-reported, not a failure), 1 on any mismatch or when the address is not an HCFL deployment on that node."""
+The audit is backend.audit_v2 (over the event ledger). Exit status: 0 when every settled round is verified and
+the books balance (a surplus of forced ether is reported, not a failure), 1 on any mismatch or when the
+address is not an HCFLCore deployment on that node."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class AuditSetupError(Exception):
-    """The node or the address cannot be audited (no node, no code, not HCFLCrowdfund)."""
+    """The node or the address cannot be audited (no node, no code, not HCFLCore)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,8 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-block", type=int, default=0,
                    help="first block to replay (default 0; the books are only fully checked from the deployment)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (amounts as decimal strings)")
-    p.add_argument("--kind", choices=("auto", "v1", "v2"), default="auto",
-                   help="contract kind: detect (default), v1 HCFLCrowdfund or v2 HCFLCore")
     p.add_argument("--edge-payouts", metavar="ADDRESS", help="EdgePayouts contract of the stations' edge payouts")
     p.add_argument("--edge-settlement", nargs="+", metavar="FILE",
                    help="published edge settlements (JSON) to recompute and check against --edge-payouts")
@@ -123,35 +120,6 @@ def _audit_key(args: argparse.Namespace):
         raise AuditSetupError("--key / HCFL_AUDIT_KEY does not hold a valid hex private key") from None
 
 
-def open_client(rpc: str, contract: str):
-    """An HCFLClient for `contract` on `rpc`, after checking that it really is an HCFLCrowdfund deployment."""
-    from eth_utils import is_address, to_checksum_address
-    from web3 import Web3
-
-    from hcfl.chain.client import ContractRevert, HCFLClient
-
-    if not is_address(contract):
-        raise AuditSetupError(f"--contract {contract!r} is not an Ethereum address")
-    address = to_checksum_address(contract)
-    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
-    try:
-        chain_id = int(w3.eth.chain_id)
-    except Exception as exc:  # noqa: BLE001 - any transport failure means "no node there"
-        raise AuditSetupError(f"no EVM node answers at {rpc}: {exc}") from exc
-    code = bytes(w3.eth.get_code(address))
-    if not code:
-        raise AuditSetupError(f"no contract code at {address} on chain {chain_id} ({rpc}): "
-                              "wrong address, or a deployment on another chain")
-    client = HCFLClient(w3, address)
-    try:
-        client.round_count()
-        client.accounting()
-    except (ContractRevert, Exception) as exc:  # noqa: BLE001
-        raise AuditSetupError(f"{address} on chain {chain_id} is not an HCFLCrowdfund deployment "
-                              f"(its code does not answer roundCount()/accounting(): {exc})") from exc
-    return client
-
-
 def run(args: argparse.Namespace) -> int:
     """The deployment's audit, then (with --edge-settlement) the edge payouts' (backend.audit_edge)."""
     edge = getattr(args, "edge_settlement", None)
@@ -167,45 +135,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_core(args: argparse.Namespace) -> int:
-    from backend.auditor import audit, format_report
-
-    kind = getattr(args, "kind", "auto")
-    if kind in ("auto", "v2"):
-        try:
-            core = open_core(args.rpc, args.contract)
-        except AuditSetupError as exc:
-            print(f"hcfl audit: error: {exc}", file=sys.stderr)
-            return 1
-        if core is not None:
-            try:
-                return run_v2(args, core)
-            except (AuditSetupError, OSError) as exc:
-                print(f"hcfl audit: error: {exc}", file=sys.stderr)
-                return 1
-        if kind == "v2":
-            print(f"hcfl audit: error: {args.contract} is not an HCFLCore (v2) deployment on {args.rpc} "
-                  "(it does not answer counts()/accounting())", file=sys.stderr)
-            return 1
     try:
-        client = open_client(args.rpc, args.contract)
-    except AuditSetupError as exc:
+        core = open_core(args.rpc, args.contract)
+        if core is None:
+            raise AuditSetupError(f"{args.contract} is not an HCFLCore (v2) deployment on {args.rpc} "
+                                  "(no code there, or it does not answer counts()/accounting())")
+        return run_v2(args, core)
+    except (AuditSetupError, OSError) as exc:
         print(f"hcfl audit: error: {exc}", file=sys.stderr)
         return 1
-    report = audit(client, from_block=args.from_block)
-    findings = []
-    if args.coordinator:
-        from backend.manifest_audit import audit_manifests
-
-        findings = audit_manifests(client, args.coordinator)
-    if args.json:
-        out = report.model_dump(mode="json")
-        if args.coordinator:
-            out["manifest_findings"] = [f.model_dump() for f in findings]
-        print(json.dumps(out, indent=2))
-    else:
-        print(format_report(report))
-        if args.coordinator:
-            print(f"inclusion manifests: {'ok' if not findings else f'{len(findings)} finding(s)'}")
-            for f in findings:
-                print(f"  round {f.round_id} g={f.global_round} {f.station or ''}: {f.problem}")
-    return 0 if report.ok and not findings else 1

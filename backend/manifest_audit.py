@@ -64,7 +64,7 @@ def audit_manifests(client: Any, coordinator: str) -> list[ManifestFinding]:
     findings: list[ManifestFinding] = []
     events = client.events()
     with httpx.Client(base_url=coordinator.rstrip("/"), timeout=60) as http:
-        rounds = client.counts()[1] if hasattr(client, "counts") else client.round_count()  # v2 HCFLCore | v1
+        rounds = client.counts()[1]
         for rid in range(rounds):
             reports = {(e.args["station"], int(e.args["globalRound"])): "0x" + bytes(e.args["updateHash"]).hex()
                        for e in events if e.name == "TrainingReported" and int(e.args["roundId"]) == rid}

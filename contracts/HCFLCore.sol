@@ -170,19 +170,18 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         bytes32[] memory proof
     ) private returns (uint256 amount) {
         bool did;
-        (did, amount) = SettlementModule.claimSettlement(_s, roundId, account);
         uint8 code;
-        // the final part (reward / bond and vote) exists only once the round is finished
-        if (HCFLStorage.state(_s, roundId) == Phase.Finished) {
-            uint256 more;
-            if (_s.participants[roundId][account].role == Role.Station) {
-                (code, more) = TrainingModule.claimReward(_s, roundId, account, withProof, score, prefixBefore, proof);
-            } else {
-                bool fin;
-                (fin, more) = PunishmentVoteModule.claimFinal(_s, roundId, account);
+        if (_s.participants[roundId][account].role == Role.Station) {
+            // deposit part and (once the round is finished) reward in one library call
+            (did, code, amount) = SettlementModule.claimStation(_s, roundId, account, withProof, score, prefixBefore, proof);
+        } else {
+            (did, amount) = SettlementModule.claimSettlement(_s, roundId, account);
+            // the final part (bond and vote) exists only once the round is finished
+            if (HCFLStorage.state(_s, roundId) == Phase.Finished) {
+                (bool fin, uint256 more) = PunishmentVoteModule.claimFinal(_s, roundId, account);
                 if (fin) code = 1;
+                amount += more;
             }
-            amount += more;
         }
         if (code == 1) did = true;
         if (!did) {
@@ -357,8 +356,23 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
 
     /// @notice A round's whole record (sums and proposals for its first `k` entries).
     /// @param roundId the round
-    function getRound(uint256 roundId) external view returns (RoundData memory) {
-        return HCFLStorage.round(_s, roundId);
+    function getRound(uint256 roundId) external view returns (RoundData memory v) {
+        HCFLStorage.Round storage r = HCFLStorage.round(_s, roundId);
+        (v.campaignId, v.k, v.affordMask, v.joinEnd, v.proposeEnd, v.commitEnd) =
+            (r.campaignId, r.k, r.affordMask, r.joinEnd, r.proposeEnd, r.commitEnd);
+        (v.revealEnd, v.trainEnd, v.trainClosedAt, v.star) = (r.revealEnd, r.trainEnd, r.trainClosedAt, r.star);
+        (v.settled, v.selected, v.unfunded, v.finalized, v.objected) = (r.settled, r.selected, r.unfunded, r.finalized, r.objected);
+        (v.nO, v.nS, v.wO, v.wS, v.ratioNum, v.ratioDen) = (r.nO, r.nS, r.wO, r.wS, r.ratioNum, r.ratioDen);
+        (v.achievedAccBps, v.saltXor, v.seed, v.payment, v.ownerDiscount) =
+            (r.achievedAccBps, r.saltXor, r.seed, r.payment, r.ownerDiscount);
+        (v.stationBonus, v.escrow, v.escrowPaid, v.reportsDone) = (r.stationBonus, r.escrow, r.escrowPaid, r.reportsDone);
+        (v.modelHash, v.scoresRoot, v.scoresTotal, v.validationHash) = (r.modelHash, r.scoresRoot, r.scoresTotal, r.validationHash);
+        (v.punishW, v.keepW) = (r.punishW, r.keepW);
+        v.sums = r.sums;
+        for (uint256 m; m < r.k; ++m) {
+            HCFLStorage.Prop storage q = r.proposals[m];
+            v.proposals[m] = Proposal(q.proposer, q.globalRounds, q.promisedAccBps, q.price, q.bond, q.specHash);
+        }
     }
 
     /// @notice One account's record in a round.

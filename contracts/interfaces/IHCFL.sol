@@ -222,6 +222,7 @@ interface IHCFL {
         uint32 affordMask
     );
     /// @notice The lazily computed settlement of one account (owner payment, Clarke tax, non-reveal penalty).
+    ///         `refund` is credited to the account (CreditReason.DepositReturn; no Credited event repeats it).
     event ParticipantSettled(
         uint256 indexed roundId, address indexed account, Role role, uint256 payment, uint256 tax, uint256 penalty, uint256 refund
     );
@@ -246,6 +247,8 @@ interface IHCFL {
     );
     event TrainingClosed(uint256 indexed roundId, uint64 closedAt);
     event ScoresObjected(uint256 indexed roundId, address indexed station);
+    /// @notice A station's share of the escrow; `reward` is credited to it (CreditReason.StationReward; no
+    ///         Credited event repeats it), `forfeited` goes to the station pool.
     event StationRewarded(
         uint256 indexed roundId, address indexed station, uint256 share, uint256 reward, uint256 forfeited, bool byContribution
     );
@@ -254,6 +257,8 @@ interface IHCFL {
     event VoteDepositForfeited(uint256 indexed roundId, address indexed voter, uint256 amount);
     event BondReleased(uint256 indexed roundId, address indexed winner, bool punished, bool failed, uint256 toWinner);
     event BondSlashShare(uint256 indexed roundId, address indexed account, uint256 amount);
+    /// @notice A credit for a bond return, a bond slash share or a vote deposit return (deposit returns and
+    ///         station rewards are credited by ParticipantSettled.refund and StationRewarded.reward).
     event Credited(uint256 indexed roundId, address indexed account, uint256 amount, CreditReason reason);
     event Withdrawn(address indexed account, uint256 amount);
     event SurplusSwept(uint256 indexed campaignId, uint256 amount);

@@ -34,28 +34,92 @@ library HCFLStorage {
         uint128[20] propPrefix;
     }
 
+    /// @dev Storage form of a proposal (IHCFL.Proposal is its view): price and t share a slot, which is
+    ///      all a claim reads of it.
+    struct Prop {
+        address proposer;
+        uint96 bond;
+        uint128 price;
+        uint32 globalRounds;
+        uint16 promisedAccBps;
+        bytes32 specHash;
+    }
+
+    /// @dev Storage form of a round (IHCFL.RoundData is its view, built by HCFLCore.getRound). Slot 1 holds
+    ///      everything a reveal or a claim reads besides the sums, the participant and the escrow: the phase
+    ///      deadlines, the settlement flags and the campaign's payment and share rules, copied at openRound.
+    struct Round {
+        uint32 campaignId;
+        uint8 k;
+        uint24 affordMask;
+        uint64 joinEnd;
+        uint64 proposeEnd;
+        uint64 commitEnd;
+        // slot 1
+        uint64 revealEnd;
+        uint64 trainEnd; // settlement time + trainDuration (0 before settle)
+        uint64 trainClosedAt;
+        uint8 star;
+        bool settled;
+        bool selected;
+        bool unfunded;
+        bool finalized;
+        IHCFL.PaymentRule paymentRule;
+        IHCFL.ShareRule ownerShareRule;
+        IHCFL.ShareRule stationShareRule;
+        // slot 2
+        uint32 nO;
+        uint32 nS;
+        uint96 wO;
+        uint96 wS;
+        // slot 3
+        uint96 ratioNum;
+        uint96 ratioDen;
+        uint16 achievedAccBps;
+        bool objected;
+        bytes32 saltXor;
+        uint256 seed;
+        uint128 payment;
+        uint128 ownerDiscount;
+        uint256 stationBonus;
+        uint128 escrow; // one slot with escrowPaid (read together by every reward claim)
+        uint128 escrowPaid;
+        uint256 reportsDone;
+        bytes32 modelHash;
+        bytes32 scoresRoot;
+        uint256 scoresTotal;
+        bytes32 validationHash;
+        uint128 punishW;
+        uint128 keepW;
+        IHCFL.Sums[20] sums;
+        Prop[20] proposals;
+    }
+
     struct Layout {
         uint256 campaignCount;
         uint256 roundCount;
         mapping(uint256 => IHCFL.Campaign) campaigns;
-        mapping(uint256 => IHCFL.RoundData) rounds;
+        mapping(uint256 => Round) rounds;
         mapping(uint256 => mapping(address => Participant)) participants;
         mapping(uint256 => mapping(address => IHCFL.VoteData)) votes;
         mapping(uint256 => mapping(address => uint256)) proposalsBy;
         mapping(uint256 => mapping(address => mapping(uint256 => bool))) reported;
         mapping(address => uint256) credits;
+        // deposits and escrow share a slot: a station's final claim moves both (one storage write)
         uint128 totalDeposits;
+        uint128 totalEscrow;
         uint128 totalCredits;
         uint128 totalBonds;
-        uint128 totalEscrow;
         uint128 totalPools;
         uint128 totalVoteDeposits;
-        mapping(uint256 => uint256) stationsRewarded; // per round: revealed stations whose reward was claimed
+        // per round: revealed stations whose reward was claimed (counted only under contribution scores,
+        // the one split whose shares need not add up to the escrow)
+        mapping(uint256 => uint256) stationsRewarded;
     }
 
     // ------------------------------------------------------------------ lookups
     /// @dev A round exists iff its joinEnd is set (>= 1: durations are >= 1): one slot, no count read.
-    function round(Layout storage s, uint256 roundId) internal view returns (IHCFL.RoundData storage r) {
+    function round(Layout storage s, uint256 roundId) internal view returns (Round storage r) {
         r = s.rounds[roundId];
         if (r.joinEnd == 0) revert IHCFL.UnknownRound(roundId);
     }
@@ -76,26 +140,26 @@ library HCFLStorage {
         return p.claimsTail[m - 2];
     }
 
-    function cfgOf(Layout storage s, IHCFL.RoundData storage r) internal view returns (IHCFL.Config storage) {
+    function cfgOf(Layout storage s, Round storage r) internal view returns (IHCFL.Config storage) {
         return s.campaigns[r.campaignId].cfg;
     }
 
     // ------------------------------------------------------------------ phases
     /// @dev When training closed: the recorded completion time, else trainEnd once it has passed, else 0.
-    function trainingClosedAt(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
+    function trainingClosedAt(Layout storage s, Round storage r) internal view returns (uint256) {
         if (r.trainClosedAt != 0) return r.trainClosedAt;
         uint256 trainEnd = r.trainEnd;
         return block.timestamp > trainEnd ? trainEnd : 0;
     }
 
     /// @dev The vote-commit deadline (0 while training is open).
-    function voteCommitEnd(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
+    function voteCommitEnd(Layout storage s, Round storage r) internal view returns (uint256) {
         uint256 closed = trainingClosedAt(s, r);
         return closed == 0 ? 0 : closed + cfgOf(s, r).voteCommitDuration;
     }
 
     /// @dev When a selected round becomes Finished (type(uint256).max while it is not yet known).
-    function finishedAt(Layout storage s, IHCFL.RoundData storage r) internal view returns (uint256) {
+    function finishedAt(Layout storage s, Round storage r) internal view returns (uint256) {
         uint256 closed = trainingClosedAt(s, r);
         if (closed == 0) return type(uint256).max;
         if (!r.finalized) return closed;
@@ -105,7 +169,7 @@ library HCFLStorage {
 
     /// @notice The phase of a round, derived from its deadlines and the settle transaction.
     function state(Layout storage s, uint256 roundId) internal view returns (IHCFL.Phase) {
-        IHCFL.RoundData storage r = round(s, roundId);
+        Round storage r = round(s, roundId);
         uint256 t = block.timestamp;
         if (t <= r.joinEnd) return IHCFL.Phase.Joining;
         if (t <= r.proposeEnd) return IHCFL.Phase.Proposing;
@@ -150,7 +214,7 @@ library HCFLStorage {
     }
 
     /// @dev Adds `amount` (already counted elsewhere in the totals, which the caller decreases) to a pool.
-    function toPool(Layout storage s, uint256 roundId, IHCFL.RoundData storage r, IHCFL.PoolKind kind, uint256 amount)
+    function toPool(Layout storage s, uint256 roundId, Round storage r, IHCFL.PoolKind kind, uint256 amount)
         internal
     {
         if (amount == 0) return;

@@ -15,11 +15,11 @@ library PunishmentVoteModule {
 
     /// @notice The vote weight of `account`: its nominal payment share of C (0 = not eligible).
     function voteWeight(HCFLStorage.Layout storage s, uint256 roundId, address account) public view returns (uint256) {
-        IHCFL.RoundData storage r = s.round(roundId);
+        HCFLStorage.Round storage r = s.round(roundId);
         HCFLStorage.Participant storage p = s.participants[roundId][account];
         if (!r.selected || p.role != IHCFL.Role.Owner || !HCFLStorage.has(p, HCFLStorage.REVEALED)) return 0;
         if (account == r.proposals[r.star].proposer) return 0;
-        return SettlementMath.share(r.payment, SettlementMath.line(r, p, s.cfgOf(r).ownerShareRule, true, r.star));
+        return SettlementMath.share(r.payment, SettlementMath.line(r, p, r.ownerShareRule, true, r.star));
     }
 
     /// @notice Commits a sealed vote; `msg.value` must equal the campaign's voteDeposit.
@@ -41,7 +41,7 @@ library PunishmentVoteModule {
     /// @notice Reveals a committed vote; the vote deposit is credited back.
     function revealVote(HCFLStorage.Layout storage s, uint256 roundId, bool punish, bytes32 salt) public {
         s.requirePhase(roundId, IHCFL.Phase.VoteRevealing);
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         IHCFL.VoteData storage v = s.votes[roundId][msg.sender];
         if (!v.committed) revert IHCFL.VoteNotCommitted();
         if (v.revealed) revert IHCFL.VoteAlreadyRevealed();
@@ -62,7 +62,7 @@ library PunishmentVoteModule {
     }
 
     /// @notice (punished, failed) once the round is finished: failed = the winner never finalized.
-    function outcome(HCFLStorage.Layout storage s, IHCFL.RoundData storage r) internal view returns (bool, bool) {
+    function outcome(HCFLStorage.Layout storage s, HCFLStorage.Round storage r) internal view returns (bool, bool) {
         if (!r.finalized) return (true, true);
         uint256 total = uint256(r.punishW) + r.keepW;
         return (uint256(r.punishW) * HCFLStorage.BPS > uint256(s.cfgOf(r).punishThresholdBps) * total, false);
@@ -74,7 +74,7 @@ library PunishmentVoteModule {
         public
         returns (bool, uint256)
     {
-        IHCFL.RoundData storage r = s.round(roundId);
+        HCFLStorage.Round storage r = s.round(roundId);
         HCFLStorage.Participant storage p = s.participants[roundId][account];
         if (HCFLStorage.has(p, HCFLStorage.FINAL) || !r.selected || s.state(roundId) != IHCFL.Phase.Finished) return (false, 0);
         p.flags |= HCFLStorage.FINAL;
@@ -86,7 +86,7 @@ library PunishmentVoteModule {
             s.toPool(roundId, r, IHCFL.PoolKind.Owner, vd);
         }
         (bool punished, bool failed) = outcome(s, r);
-        IHCFL.Proposal storage prop = r.proposals[r.star];
+        HCFLStorage.Prop storage prop = r.proposals[r.star];
         bool isWinner = account == prop.proposer;
         uint256 bond = prop.bond;
         if (isWinner) emit IHCFL.BondReleased(roundId, account, punished, failed, punished ? 0 : bond);
@@ -99,7 +99,7 @@ library PunishmentVoteModule {
         if (failed) {
             // split among revealed owners by owner weight; the winner's own slice goes to the owner pool
             if (HCFLStorage.has(p, HCFLStorage.REVEALED)) {
-                slice = SettlementMath.share(bond, SettlementMath.line(r, p, s.cfgOf(r).ownerShareRule, true, r.star));
+                slice = SettlementMath.share(bond, SettlementMath.line(r, p, r.ownerShareRule, true, r.star));
             }
         } else if (v.revealed) {
             slice = HCFLStorage.cumfloor(bond, v.prefix, v.weight, uint256(r.punishW) + r.keepW);

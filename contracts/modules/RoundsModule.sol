@@ -55,7 +55,7 @@ library RoundsModule {
         if (msg.sender != c.creator) revert IHCFL.NotCampaignCreator(msg.sender, c.creator);
         roundId = s.roundCount++;
         c.roundCount += 1;
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         r.campaignId = uint32(campaignId);
         uint64 t = uint64(block.timestamp) + c.cfg.joinDuration;
         r.joinEnd = t;
@@ -65,6 +65,9 @@ library RoundsModule {
         r.commitEnd = t;
         t += c.cfg.revealDuration;
         r.revealEnd = t;
+        r.paymentRule = c.cfg.paymentRule;
+        r.ownerShareRule = c.cfg.ownerShareRule;
+        r.stationShareRule = c.cfg.stationShareRule;
         emit IHCFL.RoundOpened(roundId, campaignId, r.joinEnd, r.proposeEnd, r.commitEnd, r.revealEnd);
     }
 
@@ -100,7 +103,7 @@ library RoundsModule {
         uint256 price
     ) public returns (uint256 proposalId) {
         s.requirePhase(roundId, IHCFL.Phase.Proposing);
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         IHCFL.Config storage cfg = s.cfgOf(r);
         HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
         if (p.role != IHCFL.Role.Owner) revert IHCFL.WrongRole(IHCFL.Role.Owner, p.role);
@@ -119,7 +122,8 @@ library RoundsModule {
         proposalId = r.k;
         r.k += 1;
         s.proposalsBy[roundId][msg.sender] += 1;
-        r.proposals[proposalId] = IHCFL.Proposal(msg.sender, globalRounds, promisedAccBps, uint128(price), msg.value, specHash);
+        r.proposals[proposalId] =
+            HCFLStorage.Prop(msg.sender, uint96(msg.value), uint128(price), globalRounds, promisedAccBps, specHash);
         s.totalBonds += uint128(msg.value);
         emit IHCFL.Proposed(
             roundId, proposalId, msg.sender, specHash, uri, archId, promisedAccBps, globalRounds, labelMask, msg.value, price

@@ -39,16 +39,15 @@ library SealedClaimsModule {
     /// @notice Reveals the committed claims; each is capped to deposit - 1 and added to the running sums.
     function reveal(HCFLStorage.Layout storage s, uint256 roundId, uint256[] calldata claims, bytes32 salt) internal {
         s.requirePhase(roundId, IHCFL.Phase.Revealing);
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
         if (!HCFLStorage.committed(p)) revert IHCFL.NotCommitted();
         if (HCFLStorage.has(p, HCFLStorage.REVEALED)) revert IHCFL.AlreadyRevealed();
         uint256 k = r.k;
         if (claims.length != k) revert IHCFL.ClaimCountMismatch(k, claims.length);
         if (claimCommitment(roundId, msg.sender, claims, salt) != p.sealedWord) revert IHCFL.CommitmentMismatch();
-        IHCFL.Config storage cfg = s.cfgOf(r);
         bool owner = p.role == IHCFL.Role.Owner;
-        IHCFL.ShareRule rule = owner ? cfg.ownerShareRule : cfg.stationShareRule;
+        IHCFL.ShareRule rule = owner ? r.ownerShareRule : r.stationShareRule;
         bool prop = rule == IHCFL.ShareRule.Proportional;
         uint256 deposit = p.deposit;
         uint256 limit = deposit - 1;
@@ -91,7 +90,7 @@ library SealedClaimsModule {
         p.flags |= HCFLStorage.REVEALED;
         p.sealedWord = bytes32(firstTwo); // the commitment is spent: its slot now holds claims 0 and 1
         // the seed only matters under PaperRandom (Posted never draws C): skip the write there
-        if (cfg.paymentRule == IHCFL.PaymentRule.PaperRandom) r.saltXor ^= salt;
+        if (r.paymentRule == IHCFL.PaymentRule.PaperRandom) r.saltXor ^= salt;
         emit IHCFL.ClaimsRevealed(roundId, msg.sender, capped, salt, prefix);
     }
 }

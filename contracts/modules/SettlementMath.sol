@@ -18,7 +18,7 @@ library SettlementMath {
 
     /// @dev The line of `p` on its side for proposal `m` (Proportional), or the side's Equal/Stake line.
     ///      Contribution counts as Equal here; an empty Proportional line falls back to Equal.
-    function line(IHCFL.RoundData storage r, HCFLStorage.Participant storage p, IHCFL.ShareRule rule, bool owner, uint256 m)
+    function line(HCFLStorage.Round storage r, HCFLStorage.Participant storage p, IHCFL.ShareRule rule, bool owner, uint256 m)
         internal
         view
         returns (Line memory l)
@@ -37,12 +37,12 @@ library SettlementMath {
     }
 
     /// @dev S(m) = sumB(m) - sumK(m) (under Posted the nominal shares of C_m cancel between the sides).
-    function surplus(IHCFL.RoundData storage r, uint256 m) internal view returns (int256) {
+    function surplus(HCFLStorage.Round storage r, uint256 m) internal view returns (int256) {
         return int256(uint256(r.sums[m].sumB)) - int256(uint256(r.sums[m].sumK));
     }
 
     /// @dev The first maximal eligible proposal (mask bit set and sumB > 0), then "none" with S = 0.
-    function select(IHCFL.RoundData storage r, uint32 mask) internal view returns (bool some, uint256 star) {
+    function select(HCFLStorage.Round storage r, uint32 mask) internal view returns (bool some, uint256 star) {
         int256 best;
         for (uint256 m; m < r.k; ++m) {
             if (mask & (uint32(1) << uint32(m)) == 0 || r.sums[m].sumB == 0) continue;
@@ -57,24 +57,24 @@ library SettlementMath {
 
     /// @dev x_p(m): owner b - [Posted] s_p(m); station [Posted] r_p(m) - k.
     function netValue(
-        IHCFL.RoundData storage r,
+        HCFLStorage.Round storage r,
         HCFLStorage.Participant storage p,
         IHCFL.Config storage cfg,
         bool owner,
         uint256 m
     ) internal view returns (int256) {
         int256 c = int256(uint256(HCFLStorage.claimOf(p, m)));
-        bool posted = cfg.paymentRule == IHCFL.PaymentRule.Posted;
+        bool posted = r.paymentRule == IHCFL.PaymentRule.Posted;
         if (owner) {
             if (!posted) return c;
-            return c - int256(share(r.proposals[m].price, line(r, p, cfg.ownerShareRule, true, m)));
+            return c - int256(share(r.proposals[m].price, line(r, p, r.ownerShareRule, true, m)));
         }
         if (!posted) return -c;
-        return int256(share(r.proposals[m].price, line(r, p, cfg.stationShareRule, false, m))) - c;
+        return int256(share(r.proposals[m].price, line(r, p, r.stationShareRule, false, m))) - c;
     }
 
     /// @notice Clarke tax max(0, max over eligible_-p of S_-p, 0 for none) - S_-p(m*)) in O(K).
-    function tax(IHCFL.RoundData storage r, HCFLStorage.Participant storage p, IHCFL.Config storage cfg, bool owner)
+    function tax(HCFLStorage.Round storage r, HCFLStorage.Participant storage p, IHCFL.Config storage cfg, bool owner)
         internal
         view
         returns (uint256)

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IHCFL} from "../interfaces/IHCFL.sol";
 import {HCFLStorage} from "./HCFLStorage.sol";
 import {SettlementMath} from "./SettlementMath.sol";
+import {TrainingModule} from "./TrainingModule.sol";
 
 /// @title SettlementModule
 /// @notice `settle` (O(K): affordability, selection, C, pool draws, escrow, losing bonds) and the lazy
@@ -15,7 +16,7 @@ library SettlementModule {
     /// @notice Settles a round after its reveal deadline; anyone may call it, once.
     function settle(HCFLStorage.Layout storage s, uint256 roundId) public {
         s.requirePhase(roundId, IHCFL.Phase.AwaitingSettlement);
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         IHCFL.Campaign storage camp = s.campaigns[r.campaignId];
         IHCFL.Config storage cfg = camp.cfg;
         r.settled = true;
@@ -24,19 +25,19 @@ library SettlementModule {
         r.seed = seed;
         uint256 drawO = (camp.ownerPool * cfg.poolDrawBps) / HCFLStorage.BPS;
         uint256 drawS = (camp.stationPool * cfg.poolDrawBps) / HCFLStorage.BPS;
-        bool unbounded = cfg.ownerShareRule == IHCFL.ShareRule.Proportional;
+        bool unbounded = r.ownerShareRule == IHCFL.ShareRule.Proportional;
         // A = floor(minRatio * W_O): what the revealed owners can afford together
         uint256 budget = type(uint256).max;
         if (!unbounded) budget = (r.ratioDen == 0 ? 0 : (uint256(r.wO) * r.ratioNum) / r.ratioDen) + drawO;
         uint256 k = r.k;
-        bool posted = cfg.paymentRule == IHCFL.PaymentRule.Posted;
+        bool posted = r.paymentRule == IHCFL.PaymentRule.Posted;
         uint32 mask;
         for (uint256 m; m < k; ++m) {
             if (posted) {
                 uint256 price = r.proposals[m].price;
                 if (price > budget) continue;
-                if (cfg.ownerShareRule == IHCFL.ShareRule.Proportional && price > r.sums[m].sumB) continue;
-                if (cfg.stationShareRule == IHCFL.ShareRule.Proportional && r.sums[m].sumK > price) continue;
+                if (r.ownerShareRule == IHCFL.ShareRule.Proportional && price > r.sums[m].sumB) continue;
+                if (r.stationShareRule == IHCFL.ShareRule.Proportional && r.sums[m].sumK > price) continue;
             }
             mask |= uint32(1) << uint32(m);
         }
@@ -68,7 +69,7 @@ library SettlementModule {
             r.payment = uint128(payment);
             r.ownerDiscount = uint128(dO);
             r.stationBonus = dS;
-            r.escrow = payment + dS;
+            r.escrow = uint128(payment + dS); // payment <= the owners' deposits, dS <= the pool: < 2^128
             // owners' part of C leaves their deposits in aggregate; the pools give the discount and bonus
             s.totalDeposits -= uint128(payment - dO);
             s.totalPools -= uint128(dO + dS);
@@ -85,7 +86,7 @@ library SettlementModule {
         uint256 returned;
         for (uint256 m; m < k; ++m) {
             if (selected && m == star) continue;
-            IHCFL.Proposal storage prop = r.proposals[m];
+            HCFLStorage.Prop storage prop = r.proposals[m];
             returned += prop.bond;
             s.credit(roundId, prop.proposer, prop.bond, IHCFL.CreditReason.BondReturn);
         }
@@ -94,7 +95,7 @@ library SettlementModule {
     }
 
     /// @notice True once an account's deposit part can be settled: after `settle`, or when no proposal came.
-    function settlementOpen(IHCFL.RoundData storage r) internal view returns (bool) {
+    function settlementOpen(HCFLStorage.Round storage r) internal view returns (bool) {
         return r.settled || (r.k == 0 && block.timestamp > r.proposeEnd);
     }
 
@@ -104,7 +105,7 @@ library SettlementModule {
         view
         returns (IHCFL.Settlement memory out)
     {
-        IHCFL.RoundData storage r = s.round(roundId);
+        HCFLStorage.Round storage r = s.round(roundId);
         HCFLStorage.Participant storage p = s.participants[roundId][account];
         IHCFL.Config storage cfg = s.cfgOf(r);
         uint256 d = p.deposit;
@@ -125,7 +126,7 @@ library SettlementModule {
         uint256 star = r.star;
         uint256 t = SettlementMath.tax(r, p, cfg, owner);
         if (owner) {
-            IHCFL.ShareRule rule = cfg.ownerShareRule;
+            IHCFL.ShareRule rule = r.ownerShareRule;
             if (r.selected) {
                 out.payment = SettlementMath.share(r.payment - r.ownerDiscount, SettlementMath.line(r, p, rule, true, star));
             }
@@ -137,7 +138,7 @@ library SettlementModule {
             if (t > cap) t = cap;
         } else {
             uint256 cap = d;
-            if (cfg.stationShareRule == IHCFL.ShareRule.Proportional) {
+            if (r.stationShareRule == IHCFL.ShareRule.Proportional) {
                 uint256 sh = r.selected
                     ? SettlementMath.share(r.escrow, SettlementMath.line(r, p, IHCFL.ShareRule.Proportional, false, star))
                     : 0;
@@ -156,7 +157,7 @@ library SettlementModule {
         public
         returns (bool, uint256)
     {
-        IHCFL.RoundData storage r = s.round(roundId);
+        HCFLStorage.Round storage r = s.round(roundId);
         HCFLStorage.Participant storage p = s.participants[roundId][account];
         if (p.role == IHCFL.Role.None) revert IHCFL.NotJoined();
         if (HCFLStorage.has(p, HCFLStorage.SETTLED) || !settlementOpen(r)) return (false, 0);
@@ -167,6 +168,27 @@ library SettlementModule {
         IHCFL.PoolKind side = p.role == IHCFL.Role.Owner ? IHCFL.PoolKind.Owner : IHCFL.PoolKind.Station;
         s.toPool(roundId, r, side, out.tax + out.penalty);
         emit IHCFL.ParticipantSettled(roundId, account, p.role, out.payment, out.tax, out.penalty, out.refund);
-        return (true, HCFLStorage.announce(roundId, account, out.refund, IHCFL.CreditReason.DepositReturn));
+        // ParticipantSettled's refund is the credit (CreditReason.DepositReturn): no Credited event repeats it
+        return (true, out.refund);
+    }
+
+    /// @notice A station's whole claim in one library call: its deposit part (once settled) and, once the
+    ///         round is finished, its reward (TrainingModule.claimReward). Returns whether the deposit part was
+    ///         settled now, the reward's code (DONE / NOTHING / NEEDS_PROOF) and the sum due.
+    function claimStation(
+        HCFLStorage.Layout storage s,
+        uint256 roundId,
+        address account,
+        bool withProof,
+        uint256 score,
+        uint256 prefixBefore,
+        bytes32[] memory proof
+    ) public returns (bool did, uint8 code, uint256 amount) {
+        (did, amount) = claimSettlement(s, roundId, account);
+        if (s.state(roundId) == IHCFL.Phase.Finished) {
+            uint256 more;
+            (code, more) = TrainingModule.claimReward(s, roundId, account, withProof, score, prefixBefore, proof);
+            amount += more;
+        }
     }
 }

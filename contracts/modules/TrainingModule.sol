@@ -20,7 +20,7 @@ library TrainingModule {
     uint8 internal constant NOTHING = 0;
     uint8 internal constant NEEDS_PROOF = 2;
 
-    function _maybeClose(IHCFL.RoundData storage r, uint256 roundId) private {
+    function _maybeClose(HCFLStorage.Round storage r, uint256 roundId) private {
         if (r.finalized && r.reportsDone == uint256(r.nS) * r.proposals[r.star].globalRounds) {
             r.trainClosedAt = uint64(block.timestamp);
             emit IHCFL.TrainingClosed(roundId, uint64(block.timestamp));
@@ -38,7 +38,7 @@ library TrainingModule {
         bytes32 clientsRoot
     ) public {
         s.requirePhase(roundId, IHCFL.Phase.Training);
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
         if (p.role != IHCFL.Role.Station || !HCFLStorage.has(p, HCFLStorage.REVEALED)) revert IHCFL.NotRevealedStation();
         uint32 t = r.proposals[r.star].globalRounds;
@@ -64,7 +64,7 @@ library TrainingModule {
         bytes32 validationHash
     ) public {
         s.requirePhase(roundId, IHCFL.Phase.Training);
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         if (msg.sender != r.proposals[r.star].proposer) revert IHCFL.NotWinner();
         if (r.finalized) revert IHCFL.AlreadyFinalized();
         if (achievedAccBps > HCFLStorage.BPS) revert IHCFL.AccuracyOutOfRange(achievedAccBps);
@@ -83,7 +83,7 @@ library TrainingModule {
     ///         stations' split then falls back to Equal.
     function objectScores(HCFLStorage.Layout storage s, uint256 roundId) public {
         IHCFL.Phase ph = s.state(roundId);
-        IHCFL.RoundData storage r = s.rounds[roundId];
+        HCFLStorage.Round storage r = s.rounds[roundId];
         if (!r.finalized || (ph != IHCFL.Phase.Training && ph != IHCFL.Phase.VoteCommitting)) {
             revert IHCFL.WrongPhase(IHCFL.Phase.VoteCommitting, ph);
         }
@@ -95,11 +95,13 @@ library TrainingModule {
     }
 
     /// @notice True when the stations split by the winner's (unchallenged) contribution scores.
-    function byContribution(HCFLStorage.Layout storage s, IHCFL.RoundData storage r) internal view returns (bool) {
-        return s.cfgOf(r).stationShareRule == IHCFL.ShareRule.Contribution && r.finalized && !r.objected
+    function byContribution(HCFLStorage.Layout storage s, HCFLStorage.Round storage r) internal view returns (bool) {
+        return r.stationShareRule == IHCFL.ShareRule.Contribution && r.finalized && !r.objected
             && r.scoresRoot != bytes32(0) && r.scoresTotal != 0;
     }
 
+    /// @dev Internal: inlined into SettlementModule.claimStation (a station's whole claim in one library call),
+    ///      which calls it only for an existing round in phase Finished.
     /// @notice Credits a revealed station's reward share * reported / t once the round is finished; the
     ///         rest of its share goes to the station pool. Under valid contribution scores it needs a proof of
     ///         the leaf (station, score, prefixBefore). Returns (DONE, amount due), (NOTHING, 0) or (NEEDS_PROOF, 0).
@@ -111,10 +113,11 @@ library TrainingModule {
         uint256 score,
         uint256 prefixBefore,
         bytes32[] memory proof
-    ) public returns (uint8, uint256) {
-        IHCFL.RoundData storage r = s.round(roundId);
+    ) internal returns (uint8, uint256) {
+        // the caller (SettlementModule.claimStation) checked that the round exists and is Finished
+        HCFLStorage.Round storage r = s.rounds[roundId];
         HCFLStorage.Participant storage p = s.participants[roundId][account];
-        if (HCFLStorage.has(p, HCFLStorage.FINAL) || !HCFLStorage.has(p, HCFLStorage.REVEALED) || !r.selected || s.state(roundId) != IHCFL.Phase.Finished) return (NOTHING, 0);
+        if (HCFLStorage.has(p, HCFLStorage.FINAL) || !HCFLStorage.has(p, HCFLStorage.REVEALED) || !r.selected) return (NOTHING, 0);
         bool contribution = byContribution(s, r);
         uint256 escrow = r.escrow;
         uint256 sh;
@@ -126,7 +129,7 @@ library TrainingModule {
             if (prefixBefore + score > r.scoresTotal) revert IHCFL.InvalidProof();
             sh = HCFLStorage.cumfloor(escrow, prefixBefore, score, r.scoresTotal);
         } else {
-            IHCFL.ShareRule rule = s.cfgOf(r).stationShareRule;
+            IHCFL.ShareRule rule = r.stationShareRule;
             sh = SettlementMath.share(escrow, SettlementMath.line(r, p, rule, false, r.star));
         }
         // guard: a round's escrow never pays out more than E
@@ -134,20 +137,22 @@ library TrainingModule {
         if (sh > left) sh = left;
         p.flags |= HCFLStorage.FINAL;
         uint256 reward = (sh * p.reported) / r.proposals[r.star].globalRounds;
-        r.escrowPaid += sh;
+        r.escrowPaid += uint128(sh);
         s.totalEscrow -= uint128(sh);
         emit IHCFL.StationRewarded(roundId, account, sh, reward, sh - reward, contribution);
         s.toPool(roundId, r, IHCFL.PoolKind.Station, sh - reward);
-        // the last revealed station's claim returns what no share covers (contribution gaps) to the pool
-        if (++s.stationsRewarded[roundId] == r.nS) _returnEscrow(s, roundId, r);
-        return (DONE, HCFLStorage.announce(roundId, account, reward, IHCFL.CreditReason.StationReward));
+        // the last revealed station's claim returns what no share covers (contribution gaps) to the pool;
+        // every other split is a cumfloor line over all revealed stations, whose shares add up to E exactly
+        if (contribution && ++s.stationsRewarded[roundId] == r.nS) _returnEscrow(s, roundId, r);
+        // StationRewarded's reward is the credit (CreditReason.StationReward): no Credited event repeats it
+        return (DONE, reward);
     }
 
     /// @notice After ESCROW_CLAIM_WINDOW past the round's end, returns the escrow nobody claimed (rewards of
     ///         stations that never claimed, shares of stations a contribution tree left out) to the campaign's
     ///         station pool, so no escrow stays locked forever. Anyone may call it.
     function sweepEscrow(HCFLStorage.Layout storage s, uint256 roundId) public {
-        IHCFL.RoundData storage r = s.round(roundId);
+        HCFLStorage.Round storage r = s.round(roundId);
         if (!r.selected || r.escrowPaid >= r.escrow) revert IHCFL.NothingToSweep(roundId);
         uint256 end = s.finishedAt(r);
         if (end == type(uint256).max || block.timestamp <= end + ESCROW_CLAIM_WINDOW) {
@@ -156,10 +161,10 @@ library TrainingModule {
         _returnEscrow(s, roundId, r);
     }
 
-    function _returnEscrow(HCFLStorage.Layout storage s, uint256 roundId, IHCFL.RoundData storage r) private {
+    function _returnEscrow(HCFLStorage.Layout storage s, uint256 roundId, HCFLStorage.Round storage r) private {
         uint256 rest = r.escrow - r.escrowPaid;
         if (rest == 0) return;
-        r.escrowPaid = r.escrow;
+        r.escrowPaid = r.escrow; // rest < 2^128 as escrow
         s.totalEscrow -= uint128(rest);
         emit IHCFL.EscrowReturned(roundId, rest);
         s.toPool(roundId, r, IHCFL.PoolKind.Station, rest);

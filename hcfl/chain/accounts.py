@@ -37,3 +37,25 @@ def funded_accounts(chain: Chain, labels: Sequence[str], amount_wei: int = 10**2
     accounts = [derive_key(label, namespace) for label in labels]
     fund(chain, [a.address for a in accounts], amount_wei)
     return accounts
+
+
+GAS_MONEY = 10**19  # 10 ETH of gas money per key on dev chains (gas price 1 gwei)
+
+
+def funded_keys(chain: Chain, namespace: str, needs: dict[str, int], cache: dict[str, LocalAccount]) -> dict[str, LocalAccount]:
+    """One deterministic key per label (cached in `cache`), each topped up to `needs[label]` + gas money
+    (the on-chain runner of `hcfl settle --rules v2 --on-chain`)."""
+    w3 = chain.w3
+    low: dict[int, list[str]] = {}
+    out: dict[str, LocalAccount] = {}
+    for label, spend in needs.items():
+        key = cache.get(label)
+        if key is None:
+            key = cache[label] = derive_key(label, namespace=namespace)
+        out[label] = key
+        need = spend + GAS_MONEY
+        if w3.eth.get_balance(key.address) < need:
+            low.setdefault(need, []).append(key.address)
+    for need, addresses in low.items():
+        fund(chain, addresses, need)
+    return out

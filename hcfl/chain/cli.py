@@ -31,7 +31,10 @@ def _toolchain(args: argparse.Namespace) -> int:
         arts = compile_mod.compile_all()
         for name, art in sorted(arts.items()):
             size = compile_mod.deployed_size(art)
-            flag = "" if size <= compile_mod.SIZE_LIMIT else f"  OVER the {compile_mod.SIZE_LIMIT}-byte limit"
+            if str(art.get("sourcePath", "")).startswith("contracts/test/"):
+                flag = "  (test helper, never deployed)"
+            else:
+                flag = "" if size <= compile_mod.SIZE_LIMIT else f"  OVER the {compile_mod.SIZE_LIMIT}-byte limit"
             print(f"{name}: {size} bytes deployed{flag}")
     else:
         import subprocess

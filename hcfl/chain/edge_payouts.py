@@ -36,7 +36,7 @@ UINT256_MAX = 2**256 - 1
 
 
 def round_key(hcfl_address: str, round_id: int) -> bytes:
-    """The round key stations use for an HCFLCrowdfund round: keccak256(abi.encode(hcflContract, roundId))."""
+    """The round key stations use for an HCFL (HCFLCore) round: keccak256(abi.encode(hcflContract, roundId))."""
     return keccak(encode(["address", "uint256"], [to_checksum_address(hcfl_address), int(round_id)]))
 
 

@@ -22,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from hcfl.chain import commitments
-from hcfl.chain.onchain_settle import funded_keys
+from hcfl.chain.accounts import funded_keys
 from hcfl.chain.provider import Chain, connect
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
 from hcfl.chain.v2.types import Phase, Role

@@ -140,15 +140,16 @@ def anvil_key(index: int = 0) -> LocalAccount:
 
 
 def spawn_anvil(port: int | None = None, *, block_time: float | None = None, extra_args: list[str] | None = None,
-                tx_gas_limit: bool = False) -> Chain:
+                tx_gas_limit: bool = False, gas_limit: int = BLOCK_GAS_LIMIT) -> Chain:
     """Start anvil on loopback and wait until it answers; `close()` stops it. `tx_gas_limit`: enforce the
-    EIP-7825 per-transaction cap of 16,777,216 gas (--enable-tx-gas-limit)."""
+    EIP-7825 per-transaction cap of 16,777,216 gas (--enable-tx-gas-limit); `gas_limit`: the block gas limit
+    (benchmarks raise it to pack thousands of transactions into one block)."""
     port = port or _free_port()
     cmd = [
         str(toolchain.anvil_binary()),
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--gas-limit", str(BLOCK_GAS_LIMIT),
+        "--gas-limit", str(gas_limit),
         "--silent",
     ]
     if block_time:

@@ -233,6 +233,8 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
     elif n == "ParticipantSettled":
         p = _part(_round(st, a["roundId"]), a["account"])
         p.settlement = ParticipantSettlement(int(a["payment"]), int(a["tax"]), int(a["penalty"]), int(a["refund"]))
+        # the refund is the credit (the contract emits no Credited event for deposit returns)
+        _credit(st, int(a["roundId"]), a["account"], int(a["refund"]), CreditReason.DEPOSIT_RETURN)
     elif n == "PoolChanged":
         cid, rid = int(a["campaignId"]), int(a["roundId"])
         c = st.campaigns[cid]
@@ -270,6 +272,8 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         p.reward = StationReward(share=int(a["share"]), reward=int(a["reward"]), forfeited=int(a["forfeited"]),
                                  by_contribution=by, score=score if by else None,
                                  prefix_before=prefix if by else None)
+        # the reward is the credit (the contract emits no Credited event for station rewards)
+        _credit(st, rid, a["station"], int(a["reward"]), CreditReason.STATION_REWARD)
     elif n == "VoteCommitted":
         r = _round(st, a["roundId"])
         who = _addr(a["voter"])
@@ -290,15 +294,7 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
     elif n == "BondSlashShare":
         _part(_round(st, a["roundId"]), a["account"]).slash_share += int(a["amount"])
     elif n == "Credited":
-        rid, amount, reason = int(a["roundId"]), int(a["amount"]), CreditReason(int(a["reason"]))
-        acc = _account(st, a["account"])
-        acc.credits[reason] = acc.credits.get(reason, 0) + amount
-        r = _round(st, rid)
-        who = _addr(a["account"])
-        p = r.participants.get(who)
-        if p is None:  # a proposer's bond is credited although it is always a joined owner; be strict
-            raise LedgerError(f"round {rid}: credit for {who}, who never joined")
-        p.credits[reason] = p.credits.get(reason, 0) + amount
+        _credit(st, int(a["roundId"]), a["account"], int(a["amount"]), CreditReason(int(a["reason"])))
     elif n == "EscrowReturned":
         _round(st, a["roundId"]).escrow_returned += int(a["amount"])
     elif n == "Withdrawn":
@@ -314,6 +310,21 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         # the vote deposit (cfg.voteDeposit) is paid in with commitVote; the event does not repeat it
         r = st.rounds[int(a["roundId"])]
         _account(st, a["voter"]).vote_deposits += st.campaigns[r.campaign_id].config.vote_deposit
+
+
+def _credit(st: LedgerState, rid: int, account: Any, amount: int, reason: CreditReason) -> None:
+    """A credit to `account` in round `rid`: a Credited event, or the refund of ParticipantSettled / the reward
+    of StationRewarded (which the contract does not repeat in a Credited event)."""
+    if amount == 0:
+        return
+    acc = _account(st, account)
+    acc.credits[reason] = acc.credits.get(reason, 0) + amount
+    r = _round(st, rid)
+    who = _addr(account)
+    p = r.participants.get(who)
+    if p is None:  # a proposer's bond is credited although it is always a joined owner; be strict
+        raise LedgerError(f"round {rid}: credit for {who}, who never joined")
+    p.credits[reason] = p.credits.get(reason, 0) + amount
 
 
 def fold(st: LedgerState, events: Iterable[ChainEvent]) -> LedgerState:

@@ -1,5 +1,6 @@
 """`hcfl settle [FILE|-] [--rules v1|v2] [--on-chain] [--chain embedded|anvil|URL]`: settle one round
-instance (v1, the default until the switch-over) or one campaign (v2) given as JSON."""
+instance with the paper's mechanism (v1 rules, the default; off chain only) or one campaign (v2 rules, also
+on chain: contract v2 is the only contract) given as JSON."""
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--rules", choices=("v1", "v2"), default="v1",
         help="mechanism rules: v1 (default; one round instance) or v2 (a campaign: config + rounds)",
     )
-    parser.add_argument("--on-chain", action="store_true", help="settle on a chain instead and report gas")
+    parser.add_argument("--on-chain", action="store_true",
+                        help="with --rules v2: run the campaign on a chain (contract v2) and report its outcome")
     parser.add_argument("--chain", default="embedded", metavar="embedded|anvil|URL", help="chain for --on-chain")
     parser.set_defaults(func=run)
 
@@ -72,18 +74,13 @@ def load_instance(file: str) -> Instance:
 def run(args: argparse.Namespace) -> int:
     if getattr(args, "rules", "v1") == "v2":
         return run_v2(args)
+    if args.on_chain:
+        return _fail("--on-chain needs --rules v2: the contract runs the v2 rules (contract v1 was removed)")
     try:
         instance = load_instance(args.file)
     except SettleInputError as exc:
         return _fail(str(exc))
-    if args.on_chain:
-        try:
-            from hcfl.chain.onchain_settle import settle_on_chain
-        except ImportError as exc:
-            return _fail(f"--on-chain is not available in this installation ({exc})")
-        result = settle_on_chain(instance, args.chain)
-    else:
-        result = settle(instance).to_json_dict()
+    result = settle(instance).to_json_dict()
     sys.stdout.write(json.dumps(result, indent=2) + "\n")
     return 0
 

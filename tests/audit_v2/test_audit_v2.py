@@ -171,10 +171,11 @@ def test_cli_detects_v2_on_anvil() -> None:
                              capture_output=True, text=True, timeout=300)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         assert "surplus" in out.stdout and "777 wei" in out.stdout
-        # --kind v1 on a v2 deployment: a clear error, exit 1
-        out = subprocess.run([sys.executable, "-m", "hcfl.cli", "audit", "--rpc", url, "--contract", addr, "--kind", "v1"],
+        # an address that is no HCFLCore (the lens, which has code but no counts()): a clear error, exit 1
+        lens = session.core.lens.address
+        out = subprocess.run([sys.executable, "-m", "hcfl.cli", "audit", "--rpc", url, "--contract", lens],
                              capture_output=True, text=True, timeout=300)
-        assert out.returncode == 1 and "not an HCFLCrowdfund" in out.stderr
+        assert out.returncode == 1 and "not an HCFLCore" in out.stderr
         assert to_checksum_address(addr) == addr
     finally:
         session.close()

@@ -8,11 +8,6 @@ def isolation(fn_isolation):
 
 
 @pytest.fixture
-def crowdfund(HCFLCrowdfund, accounts):
-    return HCFLCrowdfund.deploy({"from": accounts[0]})
-
-
-@pytest.fixture
 def core_v2(accounts, HCFLCore, RoundsModule, SealedClaimsModule, SettlementModule, TrainingModule, PunishmentVoteModule):
     """Contract v2: the module libraries, then HCFLCore (Brownie links it to the latest library deployments)."""
     for lib in (RoundsModule, SealedClaimsModule, SettlementModule, TrainingModule, PunishmentVoteModule):

@@ -1,6 +1,6 @@
 """Stateful (hypothesis) solvency test of contract v2 (HCFLCore + linked modules) on Brownie's network (anvil).
 
-As in v1 (test_stateful_solvency.py), Brownie 1.22.2 is mypyc-compiled, so the machine is hypothesis's own
+Brownie 1.22.2 is mypyc-compiled, so the machine is hypothesis's own
 RuleBasedStateMachine over Brownie contract objects, and every example starts from one chain snapshot.
 
 The snapshot is a "world" built once with real transactions: four campaigns with different configs (payment
@@ -338,10 +338,14 @@ class Chain:
                 assert out + ev["payment"] == p.deposit, "payment + tax + penalty + refund != deposit"
                 w.deposits -= out
                 r.r_dep -= out
+                w.credits += ev["refund"]  # the refund is the credit (no Credited event repeats it)
+                w.credited[ev["account"]] += ev["refund"]
             elif n == "StationRewarded":
                 r = w.rounds[ev["roundId"]]
                 assert ev["reward"] + ev["forfeited"] == ev["share"]
                 r.parts[ev["station"]].rewarded = True
+                w.credits += ev["reward"]  # the reward is the credit (no Credited event repeats it)
+                w.credited[ev["station"]] += ev["reward"]
                 w.escrow -= ev["share"]
                 r.r_escrow -= ev["share"]
             elif n == "EscrowReturned":  # escrow no station can claim goes back to the station pool

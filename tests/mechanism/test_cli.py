@@ -85,14 +85,9 @@ def test_missing_file():
     assert proc.stderr.startswith("hcfl settle: error: ") and len(proc.stderr.splitlines()) == 1
 
 
-def test_on_chain_flag_parses():
+def test_on_chain_needs_v2_rules():
+    """Contract v1 is gone: `--on-chain` with the (default) v1 rules is refused with one clear line."""
     proc = run(json.dumps(GOOD), "--on-chain", "--chain", "embedded")
-    try:
-        import hcfl.chain.onchain_settle  # noqa: F401
-    except ImportError:
-        assert proc.returncode == 2
-        assert proc.stderr.startswith("hcfl settle: error: ") and len(proc.stderr.splitlines()) == 1
-    else:  # written by the chain engineer: same keys plus gas
-        if proc.returncode == 0:
-            out = json.loads(proc.stdout)
-            assert "gas" in out and out["selected"] == 0
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("hcfl settle: error: ") and len(proc.stderr.splitlines()) == 1
+    assert "--rules v2" in proc.stderr

@@ -122,8 +122,9 @@ function fundFlows(logs) {
     const a = e.args;
     if (e.name === "Joined") row(a.account).deposits += BigInt(a.deposit);
     else if (e.name === "Proposed") row(a.proposer).bonds += BigInt(a.bond);
-    else if (e.name === "ParticipantSettled") Object.assign(row(a.account), { payments: row(a.account).payments + BigInt(a.payment), taxes: row(a.account).taxes + BigInt(a.tax), penalties: row(a.account).penalties + BigInt(a.penalty) });
-    else if (e.name === "StationRewarded") row(a.station).rewards += BigInt(a.reward);
+    // ParticipantSettled.refund and StationRewarded.reward are credits (no Credited event repeats them)
+    else if (e.name === "ParticipantSettled") Object.assign(row(a.account), { payments: row(a.account).payments + BigInt(a.payment), taxes: row(a.account).taxes + BigInt(a.tax), penalties: row(a.account).penalties + BigInt(a.penalty), credited: row(a.account).credited + BigInt(a.refund) });
+    else if (e.name === "StationRewarded") Object.assign(row(a.station), { rewards: row(a.station).rewards + BigInt(a.reward), credited: row(a.station).credited + BigInt(a.reward) });
     else if (e.name === "Credited") row(a.account).credited += BigInt(a.amount);
     else if (e.name === "Withdrawn") row(a.account).withdrawn += BigInt(a.amount);
     else if (e.name === "PoolChanged") pools.set(`${a.campaignId}:${a.pool}`, { campaign: a.campaignId, pool: Number(a.pool), balance: a.newBalance });

@@ -27,8 +27,8 @@ from hcfl.chain.client import (
     ChainEvent,
     ErrorDecoder,
     Signer,
-    TxFailed,
     _NonceBook,
+    deploy_contract,
     _REVERTS,
     _abi_types,
     _revert_data,
@@ -58,21 +58,6 @@ LENS = "HCFLLens"
 def modules() -> list[str]:
     """The module libraries HCFLCore links to (from its artifact's link references)."""
     return sorted({lib for libs in artifact(CORE).get("linkReferences", {}).values() for lib in libs})
-
-
-def _deploy_one(w3: Web3, deployer: LocalAccount, name: str, bytecode: str, abi: list[Any], *args: Any) -> Any:
-    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    tx = factory.constructor(*args).build_transaction(
-        {"from": deployer.address, "nonce": w3.eth.get_transaction_count(deployer.address, "pending"),
-         "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id}
-    )
-    tx["gas"] = min(int(w3.eth.estimate_gas(tx) * 1.2), 16_777_216)
-    signed = deployer.sign_transaction(tx)
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction), timeout=120)
-    if receipt["status"] != 1:
-        raise TxFailed(f"deployment of {name} failed")
-    log.info("deployed %s at %s (gas %d)", name, receipt["contractAddress"], receipt["gasUsed"])
-    return receipt
 
 
 class CoreClient:
@@ -106,15 +91,14 @@ class CoreClient:
         gas: dict[str, int] = {}
         for name in modules():
             art = artifact(name)
-            receipt = _deploy_one(w3, deployer, name, link(art, libs), art["abi"])
+            receipt = deploy_contract(w3, name, deployer, bytecode=link(art, libs))
             libs[name] = receipt["contractAddress"]
             gas[name] = int(receipt["gasUsed"])
         core_art = artifact(CORE)
-        receipt = _deploy_one(w3, deployer, CORE, link(core_art, libs), core_art["abi"])
+        receipt = deploy_contract(w3, CORE, deployer, bytecode=link(core_art, libs))
         core_address = receipt["contractAddress"]
         gas[CORE] = int(receipt["gasUsed"])
-        lens_art = artifact(LENS)
-        lens_receipt = _deploy_one(w3, deployer, LENS, lens_art["bytecode"], lens_art["abi"], core_address)
+        lens_receipt = deploy_contract(w3, LENS, deployer, core_address)
         gas[LENS] = int(lens_receipt["gasUsed"])
         client = cls(w3, core_address, lens_receipt["contractAddress"])
         client.deploy_gas = gas

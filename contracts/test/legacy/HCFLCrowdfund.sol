@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {ClarkeTax} from "./libraries/ClarkeTax.sol";
-import {ShareSplit} from "./libraries/ShareSplit.sol";
-import {ReentrancyGuard} from "./utils/ReentrancyGuard.sol";
+import {ClarkeTax} from "./ClarkeTax.sol";
+import {ShareSplit} from "./ShareSplit.sol";
+import {ReentrancyGuard} from "../../utils/ReentrancyGuard.sol";
 
 /// @title HCFLCrowdfund
 /// @notice Crowdfunding rounds for hierarchical federated learning: model owners and base stations join
