@@ -51,6 +51,7 @@ library HCFLStorage {
         uint128 totalPools;
         uint128 totalVoteDeposits;
         mapping(uint256 => uint256) stationsRewarded; // per round: revealed stations whose reward was claimed
+        mapping(uint256 => mapping(address => uint256)) stationRewards; // per round and station: the credited reward
     }
 
     // ------------------------------------------------------------------ lookups

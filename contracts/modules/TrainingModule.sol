@@ -140,6 +140,7 @@ library TrainingModule {
         s.toPool(roundId, r, IHCFL.PoolKind.Station, sh - reward);
         // the last revealed station's claim returns what no share covers (contribution gaps) to the pool
         if (++s.stationsRewarded[roundId] == r.nS) _returnEscrow(s, roundId, r);
+        if (reward != 0) s.stationRewards[roundId][account] = reward; // what EdgePayouts pays out (HCFLCore.stationReward)
         return (DONE, HCFLStorage.announce(roundId, account, reward, IHCFL.CreditReason.StationReward));
     }
 
