@@ -69,6 +69,18 @@ def allocate(total: int, weights: Mapping[str, int]) -> dict[str, int]:
     return dict(zip((a for a, _ in ordered), split(int(total), [w for _, w in ordered])))
 
 
+def settlement_leaves(station: str, amounts: Mapping[str, int], returned: int) -> dict[str, int]:
+    """The leaves a station posts for a settlement: every positive amount, plus the station's own leaf for what
+    the rule returns to it, so that the leaves sum to the whole reward (Σ claims == reward, to the wei)."""
+    out = {to_checksum_address(a): int(v) for a, v in amounts.items() if int(v) > 0}
+    st = to_checksum_address(station)
+    if st in out:
+        raise ValueError(f"the station {st} cannot be one of its own edge clients")
+    if returned > 0:
+        out[st] = int(returned)
+    return out
+
+
 @dataclass(frozen=True)
 class PayoutTree:
     """Leaves (client, amount) in ascending client order over hcfl.merkle; serves each client's proof."""
@@ -331,7 +343,17 @@ def audit_settlement(contract: EdgePayoutsClient, settlement: Any, from_block: i
     if chain_claims != published:
         problems.append(f"published cost claims {published} are not the ones revealed on chain {chain_claims}")
     problems += recompute(s)
-    paid = {a: v for a, v in s.amounts.items() if v > 0}
+    try:
+        reward = contract.station_reward(station, key)
+        if not reward.final or reward.reward != s.budget:
+            problems.append(f"the settlement splits {s.budget} wei, the station's final HCFLCore reward is "
+                            f"{reward.reward if reward.final else 'not final'}")
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(f"the bound HCFLCore has no reward record for round {s.round_id}: {type(exc).__name__}")
+    try:
+        paid = settlement_leaves(station, s.amounts, s.returned)
+    except ValueError as exc:
+        return problems + [str(exc)]
     posted = contract.payout(station, key)
     if not paid:
         if posted.root != bytes(32):
