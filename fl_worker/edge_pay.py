@@ -49,6 +49,25 @@ log = logging.getLogger("hcfl.edge_pay")
 CLOCK_SKEW = 5  # seconds a client's newest-sample timestamp may lie ahead of the station's clock
 
 
+OPERATOR_GRACE = 3.0  # seconds between seeing the reward claimed by the operator and signing with the same key
+
+
+def _retry(send: Any, attempts: int = 4) -> Any:
+    """A transaction of the station's key, sent again after a transport or nonce error (the operator may sign
+    with the same key at the same moment); a revert is final."""
+    for attempt in range(attempts):
+        try:
+            return send()
+        except ContractRevert:
+            raise
+        except Exception as exc:  # noqa: BLE001 - nonce races and node hiccups come in many types
+            if attempt == attempts - 1:
+                raise
+            log.warning("transaction failed (%s: %s); sending again", type(exc).__name__, str(exc)[:200])
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
+
+
 class EdgePayConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -244,7 +263,7 @@ class EdgePaymaster:
         leaves = settlement_leaves(self.account.address, amounts, returned) if reward else {}
         if leaves:
             tree = PayoutTree.build(leaves)
-            receipt = self.party.post_payouts(key, tree, self.config.claim_window)
+            receipt = _retry(lambda: self.party.post_payouts(key, tree, self.config.claim_window))
             settlement = settlement.model_copy(update={"root": "0x" + tree.root.hex(),
                                                        "posted_tx": "0x" + bytes(receipt["transactionHash"]).hex()})
             self._trees[rid] = tree
@@ -252,7 +271,7 @@ class EdgePaymaster:
                      "tx %s", rid, settlement.root[:12], tree.total, len([a for a in amounts if amounts[a] > 0]),
                      settlement.posted_tx)
             if returned > 0:
-                self.party.claim(self.account.address, key, tree)
+                _retry(lambda: self.party.claim(self.account.address, key, tree))
                 log.info("round %d: the station claimed back %d wei the rule returns to it", rid, returned)
         else:
             log.warning("round %d: the station's reward is %d wei; nothing posted", rid, reward)
@@ -281,6 +300,8 @@ class EdgePaymaster:
             sr = self.contract.station_reward(me, key)
             if sr.final:
                 log.info("round %d: the station's HCFLCore reward is final: %d wei", rid, sr.reward)
+                if tried is False and logged:
+                    time.sleep(OPERATOR_GRACE)  # its operator claimed with the same key and may withdraw next
                 return sr.reward
             client = CoreClient(self.w3, to_checksum_address(core))
             if not tried and client.state(rid) == Phase.FINISHED:
