@@ -14,9 +14,8 @@ hcfl.chain.edge_payouts.round_key(core, rid) = bytes32(rid)):
    validation data, completion time, upload time, the client's newest-sample timestamp (a timestamp later
    than the upload rejects the update), its last state (for Shapley coalitions).
 3. `settle(core, rid, rounds)` -- after the round: the inputs of the EdgeSettlement; then, once the
-   station's HCFLCore reward is final (claimed on HCFLCore: the paymaster claims it itself when the round is
-   Finished and no score proof is needed, otherwise it waits for the operator's claim, up to
-   `reward_timeout`), the amounts split exactly that reward (hcfl.edge.round_settle.compute), postPayouts
+   station's HCFLCore reward is final (claimed on HCFLCore by its operator; with `claim_reward` the paymaster
+   claims it itself when the round is Finished and no score proof is needed; up to `reward_timeout`), the amounts split exactly that reward (hcfl.edge.round_settle.compute), postPayouts
    funded with it (EdgePayouts checks msg.value == the reward), the station's own leaf (what the rule
    returns to it) claimed, the settlement published (file + GET /edge/pay/{rid}/settlement) and every
    client's proof served (GET /edge/pay/{rid}/proof/ADDR).
@@ -75,6 +74,7 @@ class EdgePayConfig(BaseModel):
     rule: EdgeRewardRule
     claim_window: int = Field(default=7 * 86400, ge=1, le=365 * 86400)  # long: dev chains fast-forward
     reward_timeout: float = Field(default=3600.0, gt=0, le=30 * 86400)  # how long settle waits for the reward
+    claim_reward: bool = False  # claim the station's HCFLCore reward itself once the round is Finished
     out_dir: Path | None = None
 
 
@@ -285,9 +285,11 @@ class EdgePaymaster:
         return settlement
 
     def wait_reward(self, core: str, rid: int) -> int:
-        """The station's final HCFLCore reward for round `rid`: claims it when the round is Finished and a
-        plain claim is enough (Equal/Stake shares), otherwise waits for its operator's claim (claimWithScore),
-        up to `reward_timeout` seconds; TimeoutError after that."""
+        """The station's final HCFLCore reward for round `rid`, once claimed: with `claim_reward` the paymaster
+        claims it itself when the round is Finished (a plain claim: enough under Equal/Stake shares), otherwise
+        (and under contribution scores, which need claimWithScore's proof) it waits for its operator's claim,
+        up to `reward_timeout` seconds; TimeoutError after that. Off by default: the operator signs with the
+        same key, and two processes sending with one key race for its nonce."""
         from hcfl.chain.v2.client import CoreClient
         from hcfl.chain.v2.types import Phase
 
@@ -304,7 +306,7 @@ class EdgePaymaster:
                     time.sleep(OPERATOR_GRACE)  # its operator claimed with the same key and may withdraw next
                 return sr.reward
             client = CoreClient(self.w3, to_checksum_address(core))
-            if not tried and client.state(rid) == Phase.FINISHED:
+            if self.config.claim_reward and not tried and client.state(rid) == Phase.FINISHED:
                 tried = True
                 try:
                     client.as_participant(self.account).claim(rid)

@@ -58,7 +58,7 @@ def test_edge_clients_are_paid_from_the_station_reward_and_claim_on_chain(tmp_pa
         cell = cell_factory(min_clients=3, timeout=60.0)
         cell.account = station  # the station's own key signs its roots and its payouts
         config = EdgePayConfig(contract=contract.address, rule=EdgeRewardRule(name="ifedcrowd"), claim_window=600,
-                               reward_timeout=120, out_dir=tmp_path / "pub")
+                               reward_timeout=120, claim_reward=True, out_dir=tmp_path / "pub")
         pm = EdgePaymaster(chain.w3, station, config, load_digits(seed=0).test, SPEC)
         cell.paymaster = pm
         assert pm.announce(core.address, rid)  # a station of the round, before training: on chain now
