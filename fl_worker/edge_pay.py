@@ -234,6 +234,9 @@ class EdgePaymaster:
         if rid in self._settled:
             return self._settled[rid]
         key = round_key(core, rid)
+        if self.contract.rule(self.account.address, key).rule_hash != self.config.rule.hash():
+            log.error("round %d: this station's rule is not on chain (announced too late?): no edge payouts", rid)
+            return None
         included: dict[str, int] = {}
         for r in rounds:
             for leaf in r.leaves:
