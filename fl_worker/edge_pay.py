@@ -255,10 +255,13 @@ class EdgePaymaster:
         claims = self.contract.revealed_claims(self.account.address, key) if self.needs_claims() else {}
         extra: dict[str, Any] = {}
         if self.config.rule.name == "lceme":
-            extra = self._lceme_inputs(rounds)
+            extra = None
         reward = self.wait_reward(core, rid)
+        if self.config.rule.name == "lceme":
+            extra = self._lceme_inputs(rounds, self._seed_block(core, rid))
         settlement = EdgeSettlement(station=self.account.address, round_key="0x" + key.hex(), round_id=rid,
-                                    rule=self.config.rule, budget=reward, clients=clients, claims=claims, **extra)
+                                    rule=self.config.rule, budget=reward, clients=clients, claims=claims,
+                                    **(extra or {}))
         if self.config.rule.name == "shapley":
             settlement = settlement.model_copy(update={"shapley_utility": self._coalitions(settlement, seen)})
         amounts, returned, derived = compute(settlement)
@@ -324,11 +327,25 @@ class EdgePaymaster:
                                    f"{self.config.reward_timeout:g} s; edge payouts not posted")
             time.sleep(1.0)
 
-    def _lceme_inputs(self, rounds: Sequence[Any]) -> dict[str, Any]:
-        """f(w_T, xi): the final station model's loss on validation sample xi, xi from the latest block hash."""
+    def _seed_block(self, core: str, rid: int) -> int | str:
+        """The block whose hash picks xi: the one in which HCFLCore closed the round's training (its
+        TrainingClosed event: the last report or the finalization; unknown to anyone before it was mined, and
+        fixed before any reward is final), else (training ran out at trainEnd, or no HCFLCore) the latest."""
+        try:
+            from hcfl.chain.v2.client import CoreClient
+
+            for ev in CoreClient(self.w3, to_checksum_address(core)).events(round_id=rid):
+                if ev.name == "TrainingClosed":
+                    return int(ev.block_number)
+        except Exception as exc:  # noqa: BLE001 - the fallback is logged
+            log.warning("round %d: no TrainingClosed event readable (%s); xi from the latest block", rid, exc)
+        return "latest"
+
+    def _lceme_inputs(self, rounds: Sequence[Any], at: int | str = "latest") -> dict[str, Any]:
+        """f(w_T, xi): the final station model's loss on validation sample xi, xi from block `at`'s hash."""
         from hcfl.edge.lceme import test_sample_index
 
-        block = self.w3.eth.get_block("latest")
+        block = self.w3.eth.get_block(at)
         if self.validation is None or self.spec is None or not rounds:
             return {"lceme_loss": 0.0, "lceme_seed_block": int(block["number"])}
         from fl_worker.models import build_model
