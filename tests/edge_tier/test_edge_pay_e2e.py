@@ -105,6 +105,9 @@ def test_edge_clients_are_paid_from_the_station_reward_and_claim_on_chain(tmp_pa
         v["station"].report_training(rid, 0, b"\x22" * 32, cr.samples, 9000, bytes.fromhex(cr.root[2:]))
         v["o1"].finalize_training(rid, b"\x44" * 32, 9100, b"\0" * 32, 0, b"\x55" * 32)
         v.goto(rid, Phase.FINISHED)
+        # lceme's test sample would come from the block that closed training, not one the station picks
+        closed = [ev for ev in core.events(round_id=rid) if ev.name == "TrainingClosed"]
+        assert len(closed) == 1 and pm._seed_block(core.address, rid) == closed[0].block_number
         s = pm.settle(core.address, rid, cell.rounds_of(rid))  # claims the station's reward, then posts it
         reward = contract.station_reward(station.address, key)
         assert reward.final and reward.reward > 0 and s is not None and s.root
