@@ -257,12 +257,18 @@ class Demo:
             self._start_cells(rid, keys)
             step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Committing")
+            from backend import demo_edge_pay
+
+            station_addrs = {n: keys[n].address for n in STATION_CLAIMS}
+            sealed = demo_edge_pay.wait_sealed(self.w3, self.edge_payouts, rid, station_addrs, self.edge, revealed=False)
             claims = {**OWNER_CLAIMS, **STATION_CLAIMS}
             salts = {n: new_salt() for n in self.names}
             for n, p in people.items():
                 p.commit_claims(rid, claims[n], salts[n])
             step("sealed claims committed")
             self._wait_phase(rid, "Revealing")
+            demo_edge_pay.wait_sealed(self.w3, self.edge_payouts, rid, station_addrs, self.edge, revealed=True)
+            log.info("%d edge device(s) sealed and revealed their cost claims in the round's windows", sealed)
             for n, p in people.items():
                 p.reveal(rid, claims[n], salts[n])
             phase = self._wait_phase(rid, "Training", "Finished")
@@ -281,14 +287,13 @@ class Demo:
             report.extra["owner_discount"] = int(detail["owner_discount"])
             if phase == "Training":
                 self._train_vote(rid, people, keys, by_addr, report, step)
-                from backend import demo_edge_pay
-
-                report.extra["edge_payouts"] = demo_edge_pay.collect(self.w3, self.edge_payouts, rid, self.edge,
-                                                                     self.workdir)
             else:
                 bar.update(4)
             self._claim_all(rid, people, report)
             step("everyone claimed and withdrew")
+            if phase == "Training":  # the stations' rewards are final: their daemons split and post them
+                report.extra["edge_payouts"] = demo_edge_pay.collect(self.w3, self.edge_payouts, rid, self.edge,
+                                                                     self.workdir)
             from backend.audit_v2 import audit_v2
 
             result = audit_v2(self.client)
@@ -362,7 +367,7 @@ class Demo:
         self.edge: dict[str, dict[str, Any]] = {}
         from backend import demo_edge_pay  # edge payouts (issue 10): contract, daemon and device flags
 
-        self.edge_payouts = demo_edge_pay.deploy(self.w3, self._funder())
+        self.edge_payouts = demo_edge_pay.deploy(self.w3, self._funder(), self.client.address)
         for j, n in enumerate(STATION_CLAIMS):
             path = keydir / f"{n}.key"
             path.write_text(keys[n].key.hex())
@@ -385,7 +390,7 @@ class Demo:
                 np.savez(folder / "data.npz", X=train.X[idx].numpy(), y=train.y[idx].numpy())
                 out = self.workdir / f"{name}.json"
                 self._spawn(["edge-client", "--station", f"http://{http}", "--key", str(kpath), "--data", str(folder),
-                             "--report", str(out), *demo_edge_pay.client_args(self.rpc_url)], f"{name}.log")
+                             "--report", str(out), *demo_edge_pay.client_args(self.rpc_url, j, m)], f"{name}.log")
                 self.edge[name] = {"address": account.address, "station": n, "report": out}
         fund(Chain(kind="rpc", w3=self.w3, funder=self._funder()), [e["address"] for e in self.edge.values()],
              10**17)  # gas for the devices' own claim transactions

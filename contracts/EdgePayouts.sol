@@ -4,14 +4,26 @@ pragma solidity 0.8.28;
 import {MerkleProof} from "./utils/MerkleProof.sol";
 import {ReentrancyGuard} from "./utils/ReentrancyGuard.sol";
 
+/// @notice The one HCFLCore view EdgePayouts reads (HCFLCore.stationReward).
+interface IStationRewards {
+    function stationReward(uint256 roundId, address station)
+        external
+        view
+        returns (uint64 commitEnd, uint64 revealEnd, bool isStation, bool rewardFinal, uint256 reward);
+}
+
 /// @title EdgePayouts
 /// @notice Pull payouts from base stations to their edge clients by Merkle proof (docs/mechanism.md,
-///         "Edge payouts"). Per (station, roundKey): the station first commits the hash of its reward rule
-///         (`announceRule`), later posts the Merkle root of the `(address client, uint256 amount)` leaves
-///         (built by `hcfl/chain/edge_payouts.py`) and funds their total (`postPayouts`). Each client claims
-///         its own leaf before the deadline (`claim`); afterwards the station takes back the rest
-///         (`reclaim`). Every posting is its own pot: what its claims and its reclaim pay out can never
-///         exceed what its station funded, so a wrong root only ever costs the station that posted it.
+///         "Edge payouts"), bound to one HCFLCore: a station's on-chain reward for an HCFLCore round is split
+///         among its edge clients. Per (station, roundKey = bytes32(roundId)): the station, a station of that
+///         round, commits the hash of its reward rule before training can start (`announceRule`: by the
+///         round's reveal deadline; by its commit deadline when the rule takes sealed cost claims of the edge
+///         clients, which are then committed and revealed in the round's own commit and reveal windows). Once
+///         its HCFLCore reward is final (claimed), it posts the Merkle root of the `(address client, uint256
+///         amount)` leaves (built by `hcfl/chain/edge_payouts.py`) and funds exactly that reward, once
+///         (`postPayouts`). Each client claims its own leaf before the deadline (`claim`); afterwards the
+///         station takes back the rest (`reclaim`). Every posting is its own pot: what its claims and its
+///         reclaim pay out can never exceed what its station funded.
 /// @dev Invariant: balance == Σ over postings (funded - claimed - reclaimed). A claim costs O(proof length).
 contract EdgePayouts is ReentrancyGuard {
     /// @notice Longest claim window a station may set.
@@ -19,6 +31,9 @@ contract EdgePayouts is ReentrancyGuard {
 
     /// @notice Most cost parameters one sealed edge claim may carry.
     uint256 public constant MAX_COST_PARAMS = 8;
+
+    /// @notice The HCFLCore whose station rewards this contract pays out.
+    IStationRewards public immutable core;
 
     /// @dev One slot: hash; one slot: announcedAt | commitDeadline | revealDeadline.
     struct Rule {
@@ -75,8 +90,6 @@ contract EdgePayouts is ReentrancyGuard {
     error PayoutsAlreadyPosted(address station, bytes32 roundKey);
     /// @notice The Merkle root is zero.
     error ZeroRoot();
-    /// @notice Posting must fund a positive total (msg.value).
-    error ZeroFunding();
     /// @notice msg.value above 2^96 - 1 wei (more than all ether in existence).
     error FundingTooLarge(uint256 value);
     /// @notice The claim window must be in (0, MAX_CLAIM_WINDOW] seconds.
@@ -97,8 +110,6 @@ contract EdgePayouts is ReentrancyGuard {
     error ExceedsFunding(uint256 amount, uint256 remaining);
     /// @notice The station already reclaimed, or nothing is left to reclaim.
     error NothingToReclaim();
-    /// @notice Commit and reveal windows must both be zero (no claims) or both in (0, MAX_CLAIM_WINDOW].
-    error BadClaimWindows(uint256 commitWindow, uint256 revealWindow);
     /// @notice The station's rule for this round key takes no sealed cost claims.
     error NoCostClaims(address station, bytes32 roundKey);
     /// @notice Commits closed at `deadline`.
@@ -119,31 +130,66 @@ contract EdgePayouts is ReentrancyGuard {
     error RevealWindowOpen(uint64 revealDeadline);
     /// @notice The ether transfer to the recipient failed.
     error TransferFailed(address to, uint256 amount);
+    /// @notice The core address has no code.
+    error CoreNotAContract(address core);
+    /// @notice HCFLCore knows no round `roundId` (roundKey = bytes32(roundId)).
+    error UnknownCoreRound(uint256 roundId);
+    /// @notice The caller did not join HCFLCore round `roundId` as a station.
+    error NotAStation(address account, uint256 roundId);
+    /// @notice Rules are announced before training can start: by `deadline` (the round's reveal deadline,
+    ///         or its commit deadline for a rule that takes sealed cost claims).
+    error AnnounceClosed(uint64 deadline);
+    /// @notice The station's HCFLCore reward for the round is not final (not yet claimed) or is zero.
+    error RewardNotFinal(address station, uint256 roundId);
+    /// @notice A posting funds exactly the station's HCFLCore reward for the round.
+    error FundingNotReward(uint256 value, uint256 reward);
 
-    /// @notice Commits the hash of the caller's edge reward rule for `roundKey`, once and for ever; the
-    ///         event's timestamp lets auditors check that the rule preceded training. With non-zero windows
-    ///         the rule takes sealed cost claims of the edge clients: commits for `commitWindow` seconds from
-    ///         now, reveals for `revealWindow` seconds after that; payouts only after the reveal window.
-    /// @param roundKey The round the rule is for, e.g. keccak256(abi.encode(hcflContract, roundId)).
+    /// @param core_ The HCFLCore whose station rewards are paid out to edge clients.
+    constructor(address core_) {
+        if (core_.code.length == 0) revert CoreNotAContract(core_);
+        core = IStationRewards(core_);
+    }
+
+    /// @notice Commits the hash of the caller's edge reward rule for HCFLCore round `roundKey`, once and for
+    ///         ever, before training can start: the caller must have joined the round as a station, and the
+    ///         rule is announced by the round's reveal deadline, or by its commit deadline when it takes
+    ///         sealed cost claims of the edge clients (`costClaims`). Those claims are committed until the
+    ///         round's commit deadline and revealed in its reveal window, as the stations' own claims.
+    /// @param roundKey bytes32(roundId) of the HCFLCore round.
     /// @param ruleHash keccak256 of the rule's canonical JSON (name and parameters), non-zero.
-    /// @param commitWindow Seconds for commits (0 with revealWindow 0: the rule takes no claims).
-    /// @param revealWindow Seconds for reveals after the commit window.
-    function announceRule(bytes32 roundKey, bytes32 ruleHash, uint64 commitWindow, uint64 revealWindow) external {
+    /// @param costClaims Whether the rule takes sealed cost claims of the edge clients.
+    function announceRule(bytes32 roundKey, bytes32 ruleHash, bool costClaims) external {
         if (ruleHash == bytes32(0)) revert ZeroRuleHash();
-        if ((commitWindow == 0) != (revealWindow == 0) || commitWindow > MAX_CLAIM_WINDOW
-                || revealWindow > MAX_CLAIM_WINDOW) revert BadClaimWindows(commitWindow, revealWindow);
         Rule storage r = _rules[msg.sender][roundKey];
         if (r.ruleHash != bytes32(0)) revert RuleAlreadyAnnounced(msg.sender, roundKey);
+        (uint64 commitEnd, uint64 revealEnd, bool isStation,,) = _station(roundKey, msg.sender);
+        if (!isStation) revert NotAStation(msg.sender, uint256(roundKey));
+        uint64 deadline = costClaims ? commitEnd : revealEnd;
+        if (block.timestamp > deadline) revert AnnounceClosed(deadline);
         uint64 now_ = uint64(block.timestamp);
         r.ruleHash = ruleHash;
         r.announcedAt = now_;
         emit RuleAnnounced(msg.sender, roundKey, ruleHash, now_);
-        if (commitWindow != 0) {
-            uint64 commitDeadline = now_ + commitWindow; // both < 2^26: no overflow before year 2^63
-            uint64 revealDeadline = commitDeadline + revealWindow;
-            r.commitDeadline = commitDeadline;
-            r.revealDeadline = revealDeadline;
-            emit ClaimWindows(msg.sender, roundKey, commitDeadline, revealDeadline);
+        if (costClaims) {
+            // the core's inclusive deadlines as this contract's exclusive ones (< 2^64 - 1: set from durations)
+            r.commitDeadline = commitEnd + 1;
+            r.revealDeadline = revealEnd + 1;
+            emit ClaimWindows(msg.sender, roundKey, commitEnd + 1, revealEnd + 1);
+        }
+    }
+
+    /// @dev HCFLCore's record of `station` in round uint256(roundKey); an unknown round is UnknownCoreRound.
+    function _station(bytes32 roundKey, address station)
+        private
+        view
+        returns (uint64 commitEnd, uint64 revealEnd, bool isStation, bool rewardFinal, uint256 reward)
+    {
+        try core.stationReward(uint256(roundKey), station) returns (
+            uint64 c, uint64 v, bool st, bool fin, uint256 amount
+        ) {
+            return (c, v, st, fin, amount);
+        } catch {
+            revert UnknownCoreRound(uint256(roundKey));
         }
     }
 
@@ -202,10 +248,11 @@ contract EdgePayouts is ReentrancyGuard {
         emit CostClaimRevealed(station, roundKey, msg.sender, costParams);
     }
 
-    /// @notice Posts the Merkle root of the caller's payouts for `roundKey` and funds their total with
-    ///         msg.value (Σ leaf amounts must equal it: claims beyond it revert). Once per (station, roundKey),
-    ///         after `announceRule`.
-    /// @param roundKey The round key the rule was announced for.
+    /// @notice Posts the Merkle root of the caller's payouts for `roundKey` and funds them with msg.value,
+    ///         which must equal the caller's final HCFLCore reward for the round to the wei (Σ leaf amounts
+    ///         must equal it too: claims beyond it revert; `hcfl audit` flags any difference). Once per
+    ///         (station, roundKey), after `announceRule` and after the station's reward was claimed on HCFLCore.
+    /// @param roundKey bytes32(roundId) of the HCFLCore round the rule was announced for.
     /// @param root Root of the tree of leaves keccak256(bytes.concat(keccak256(abi.encode(client, amount)))).
     /// @param claimWindow Seconds from now during which clients may claim, in (0, MAX_CLAIM_WINDOW].
     function postPayouts(bytes32 roundKey, bytes32 root, uint64 claimWindow) external payable {
@@ -215,7 +262,9 @@ contract EdgePayouts is ReentrancyGuard {
         Payout storage p = _payouts[msg.sender][roundKey];
         if (p.root != bytes32(0)) revert PayoutsAlreadyPosted(msg.sender, roundKey);
         if (root == bytes32(0)) revert ZeroRoot();
-        if (msg.value == 0) revert ZeroFunding();
+        (,,, bool rewardFinal, uint256 reward) = _station(roundKey, msg.sender);
+        if (!rewardFinal || reward == 0) revert RewardNotFinal(msg.sender, uint256(roundKey));
+        if (msg.value != reward) revert FundingNotReward(msg.value, reward);
         if (msg.value > type(uint96).max) revert FundingTooLarge(msg.value);
         if (claimWindow == 0 || claimWindow > MAX_CLAIM_WINDOW) revert BadClaimWindow(claimWindow);
         uint64 deadline = uint64(block.timestamp) + claimWindow;

@@ -411,4 +411,20 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
     function hasReported(uint256 roundId, address station, uint256 g) external view returns (bool) {
         return _s.reported[roundId][station][g];
     }
+
+    /// @notice What EdgePayouts (contracts/EdgePayouts.sol) reads of a station in a round: the round's commit
+    ///         and reveal deadlines, whether `station` joined it as a station, whether its reward part is final
+    ///         (claimed) and the reward credited by that claim, exactly as credited (0 before).
+    /// @param roundId the round
+    /// @param station the account
+    function stationReward(uint256 roundId, address station)
+        external
+        view
+        returns (uint64 commitEnd, uint64 revealEnd, bool isStation, bool rewardFinal, uint256 reward)
+    {
+        IHCFL.RoundData storage r = HCFLStorage.round(_s, roundId);
+        HCFLStorage.Participant storage p = _s.participants[roundId][station];
+        return (r.commitEnd, r.revealEnd, p.role == Role.Station, HCFLStorage.has(p, HCFLStorage.FINAL),
+            _s.stationRewards[roundId][station]);
+    }
 }

@@ -397,6 +397,10 @@ class AggregatorDaemon:
         """One poll of the task endpoint and, if there is work, the whole global round. Returns
         'train' (did one), 'wait', 'done' or 'skip' (not a station of this round, with --forever)."""
         rid = self.round_id
+        if self.config.edge_pay is not None:
+            from fl_worker.edge_pay import announce_early
+
+            announce_early(self, rid)  # edge payouts: the rule goes on chain before training can start
         params: dict[str, Any] = {"station": self.address}
         if self.config.long_poll:
             params["wait"] = self.config.long_poll

@@ -41,10 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "EdgePayouts contract (announce the rule, post the Merkle payouts)")
     p.add_argument("--edge-rule", default="samples", metavar="NAME|FILE",
                    help="--edge-payouts: ifedcrowd, lceme, shapley, equal, samples, or a JSON EdgeRewardRule file")
-    p.add_argument("--edge-budget", type=int, default=10**15, metavar="WEI",
-                   help="--edge-payouts: wei per round this station pays its edge clients (from its own balance)")
-    p.add_argument("--edge-claim-windows", default="15,15", metavar="COMMIT,REVEAL",
-                   help="--edge-payouts: seconds of the edge cost-claim commit and reveal windows (15,15)")
+    p.add_argument("--edge-reward-timeout", type=float, default=3600.0, metavar="SECONDS",
+                   help="--edge-payouts: how long to wait after training for the station's HCFLCore reward to be "
+                   "final (claimed) before its edge payouts are posted (3600)")
+    p.add_argument("--edge-claim-reward", action="store_true",
+                   help="--edge-payouts: claim the station's HCFLCore reward itself once the round is finished (a "
+                   "plain claim: Equal/Stake shares; under contribution scores the operator claims with the proof)")
     p.add_argument("--edge-claim-window", type=int, default=7 * 86400, metavar="SECONDS",
                    help="--edge-payouts: how long edge clients may claim a posting before the station reclaims (7 days)")
     p.add_argument("--edge-pay-dir", type=Path, metavar="DIR", help="--edge-payouts: publish rules and settlements here")
@@ -68,9 +70,9 @@ def _edge_pay(args: argparse.Namespace):  # noqa: ANN202 - EdgePayConfig | None 
 
     rule = (EdgeRewardRule(name=args.edge_rule) if args.edge_rule in RULES
             else EdgeRewardRule.model_validate(json.loads(Path(args.edge_rule).read_text())))
-    commit, reveal = (int(x) for x in args.edge_claim_windows.split(","))
-    return EdgePayConfig(contract=args.edge_payouts, rule=rule, budget_wei=args.edge_budget, commit_window=commit,
-                         reveal_window=reveal, claim_window=args.edge_claim_window, out_dir=args.edge_pay_dir)
+    return EdgePayConfig(contract=args.edge_payouts, rule=rule, claim_window=args.edge_claim_window,
+                         reward_timeout=args.edge_reward_timeout, claim_reward=args.edge_claim_reward,
+                         out_dir=args.edge_pay_dir)
 
 
 def run(args: argparse.Namespace) -> int:

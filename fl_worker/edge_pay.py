@@ -1,20 +1,24 @@
 """A station paying its edge clients (issue 10, docs/mechanism.md "Edge payouts"): the station-side half.
 
-Per round id `rid` of the HCFL contract `core` (round key = hcfl.chain.edge_payouts.round_key(core, rid)):
+Per round id `rid` of the HCFLCore `core` that the EdgePayouts deployment is bound to (round key =
+hcfl.chain.edge_payouts.round_key(core, rid) = bytes32(rid)):
 
-1. `before_training(core, rid)` -- before the cell's first edge round: announce the EdgeRewardRule hash on
-   EdgePayouts (with cost-claim windows when the rule takes claims), serve the rule's full JSON to the edge
-   clients (GET /edge/pay/{rid}) and write it to `out_dir` for auditors. For claim rules, wait until the
-   reveal window closed, read the revealed claims from the chain and serve the leader's parameters.
+0. `announce(core, rid)` -- as soon as the station joined the round, before training can start (the
+   contract enforces it: by the round's reveal deadline, by its commit deadline for a rule with cost claims):
+   announce the EdgeRewardRule hash on EdgePayouts, serve the rule's full JSON to the edge clients
+   (GET /edge/pay/{rid}) and write it to `out_dir` for auditors. Edge clients of a claim rule then commit
+   their sealed cost claims in the round's commit window and reveal them in its reveal window.
+1. `before_training(core, rid)` -- before the cell's first edge round: read the revealed claims, serve the
+   leader's parameters and the expected reward (the round's escrow over its revealed stations: an estimate).
 2. `observe(...)` -- the cell's hook for every accepted update: accuracy of the update on the station's
    validation data, completion time, upload time, the client's newest-sample timestamp (a timestamp later
    than the upload rejects the update), its last state (for Shapley coalitions).
-3. `settle(core, rid, rounds)` -- after the round: the EdgeSettlement (inputs + amounts, computed by
-   hcfl.edge.round_settle.compute), postPayouts funded with the tree's total, the settlement published
-   (file + GET /edge/pay/{rid}/settlement) and every client's proof served (GET /edge/pay/{rid}/proof/ADDR).
-
-Funding: the station funds postPayouts from its own balance with `budget_wei` per round (on dev chains the
-v2 station reward is not claimable before the round settles; docs/mechanism.md says so).
+3. `settle(core, rid, rounds)` -- after the round: the inputs of the EdgeSettlement; then, once the
+   station's HCFLCore reward is final (claimed on HCFLCore by its operator; with `claim_reward` the paymaster
+   claims it itself when the round is Finished and no score proof is needed; up to `reward_timeout`), the amounts split exactly that reward (hcfl.edge.round_settle.compute), postPayouts
+   funded with it (EdgePayouts checks msg.value == the reward), the station's own leaf (what the rule
+   returns to it) claimed, the settlement published (file + GET /edge/pay/{rid}/settlement) and every
+   client's proof served (GET /edge/pay/{rid}/proof/ADDR).
 """
 from __future__ import annotations
 
@@ -33,15 +37,34 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
-from hcfl.chain.edge_payouts import EdgePayoutsClient, PayoutTree, round_key
+from hcfl.chain.client import ContractRevert
+from hcfl.chain.edge_payouts import EdgePayoutsClient, PayoutTree, round_key, settlement_leaves
 from hcfl.edge.claims import PARAM_COUNT
 from hcfl.edge.round_settle import ClientInputs, EdgeSettlement, compute, ifedcrowd_rates, lceme_clients
 from hcfl.edge.rule import EdgeRewardRule
 
 log = logging.getLogger("hcfl.edge_pay")
 
-POST_GAS = 300_000  # postPayouts writes 3 slots and emits one event
 CLOCK_SKEW = 5  # seconds a client's newest-sample timestamp may lie ahead of the station's clock
+
+
+OPERATOR_GRACE = 3.0  # seconds between seeing the reward claimed by the operator and signing with the same key
+
+
+def _retry(send: Any, attempts: int = 4) -> Any:
+    """A transaction of the station's key, sent again after a transport or nonce error (the operator may sign
+    with the same key at the same moment); a revert is final."""
+    for attempt in range(attempts):
+        try:
+            return send()
+        except ContractRevert:
+            raise
+        except Exception as exc:  # noqa: BLE001 - nonce races and node hiccups come in many types
+            if attempt == attempts - 1:
+                raise
+            log.warning("transaction failed (%s: %s); sending again", type(exc).__name__, str(exc)[:200])
+            time.sleep(1.0 + attempt)
+    raise AssertionError("unreachable")
 
 
 class EdgePayConfig(BaseModel):
@@ -49,10 +72,9 @@ class EdgePayConfig(BaseModel):
 
     contract: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     rule: EdgeRewardRule
-    budget_wei: int = Field(gt=0, lt=2**96)
-    commit_window: int = Field(default=15, ge=1, le=365 * 86400)
-    reveal_window: int = Field(default=15, ge=1, le=365 * 86400)
     claim_window: int = Field(default=7 * 86400, ge=1, le=365 * 86400)  # long: dev chains fast-forward
+    reward_timeout: float = Field(default=3600.0, gt=0, le=30 * 86400)  # how long settle waits for the reward
+    claim_reward: bool = False  # claim the station's HCFLCore reward itself once the round is Finished
     out_dir: Path | None = None
 
 
@@ -81,21 +103,30 @@ class EdgePaymaster:
         self._settled: dict[int, EdgeSettlement] = {}
         self._trees: dict[int, PayoutTree] = {}
         self._seen: dict[int, dict[str, _Seen]] = {}
-        self._announced: set[int] = set()
+        self._announced: set[int] = set()  # terms served
+        self._on_chain: set[int] = set()  # rule on chain
+        self._failed: set[int] = set()  # announcement failed (logged once)
 
     # ------------------------------------------------------------------ 1. the rule, before training
     def needs_claims(self) -> bool:
         return self.config.rule.name in PARAM_COUNT
 
-    def before_training(self, core: str, rid: int) -> None:
-        if rid in self._announced:
-            return
+    def announce(self, core: str, rid: int) -> bool:
+        """Announces the rule for round `rid` (once; True when it is on chain). A station that has not joined
+        the round yet gets False (try again later); a rule announced too late raises."""
+        if rid in self._on_chain:
+            return True
         key = round_key(core, rid)
         rule = self.config.rule
         on_chain = self.contract.rule(self.account.address, key)
         if on_chain.rule_hash == bytes(32):
-            windows = (self.config.commit_window, self.config.reveal_window) if self.needs_claims() else (0, 0)
-            receipt = self.party.announce_rule(key, rule.hash(), *windows)
+            try:
+                receipt = self.party.announce_rule(key, rule.hash(), self.needs_claims())
+            except ContractRevert as exc:
+                if exc.error == "NotAStation":
+                    return False
+                raise RuntimeError(f"round {rid}: the edge rule cannot be announced ({exc.error} {exc.error_args}): "
+                                   "rules are announced before training starts") from None
             log.info("round %d: announced edge rule %s (0x%s) on EdgePayouts, tx %s", rid, rule.name,
                      rule.hash().hex()[:12], "0x" + bytes(receipt["transactionHash"]).hex())
         elif on_chain.rule_hash != rule.hash():
@@ -104,19 +135,45 @@ class EdgePaymaster:
         commit_deadline, reveal_deadline = self.contract.claim_windows(self.account.address, key)
         info = {"station": self.account.address, "contract": self.contract.address, "round_id": rid,
                 "core": to_checksum_address(core), "round_key": "0x" + key.hex(), "rule": rule.model_dump(mode="json"),
-                "rule_hash": "0x" + rule.hash().hex(), "budget_wei": self.config.budget_wei,
+                "rule_hash": "0x" + rule.hash().hex(), "budget_wei": 0, "budget_how": "the station's reward for "
+                "the round, known once it is final; estimated when training starts",
                 "commit_deadline": commit_deadline, "reveal_deadline": reveal_deadline, "derived": {},
                 "status": "announced"}
         self._publish(rid, info, "rule")
+        self._on_chain.add(rid)
+        return True
+
+    def before_training(self, core: str, rid: int) -> None:
+        """At the first edge round (training has started): the revealed claims, the leader's parameters and
+        the expected reward, served as the round's terms."""
+        if rid in self._announced:
+            return
+        if not self.announce(core, rid):
+            raise RuntimeError(f"round {rid}: station {self.account.address} is not a station of the round")
+        key = round_key(core, rid)
+        info = dict(self._info[rid])
         if self.needs_claims():
-            self._wait_chain_time(reveal_deadline)
+            self._wait_chain_time(int(info["reveal_deadline"]))
             claims = self.contract.revealed_claims(self.account.address, key)
-            info = {**info, "claims": {a: [str(v) for v in p] for a, p in claims.items()},
-                    "derived": self._derived(claims), "status": "terms"}
+            info.update(claims={a: [str(v) for v in p] for a, p in claims.items()}, derived=self._derived(claims))
             log.info("round %d: %d revealed edge cost claim(s); leader's parameters %s", rid, len(claims),
                      info["derived"])
-            self._publish(rid, info, "rule")
+        estimate, how = self._reward_estimate(core, rid)
+        info.update(budget_wei=estimate, budget_how=how, status="terms")
+        self._publish(rid, info, "rule")
         self._announced.add(rid)
+
+    def _reward_estimate(self, core: str, rid: int) -> tuple[int, str]:
+        """The round's escrow over its revealed stations (the reward itself is known once it is final)."""
+        try:
+            from hcfl.chain.v2.client import CoreClient
+
+            r = CoreClient(self.w3, to_checksum_address(core)).round(rid)
+            n = max(1, int(r.n_stations))
+            return int(r.escrow) // n, f"estimate: the round's escrow {int(r.escrow)} wei over {n} station(s)"
+        except Exception as exc:  # noqa: BLE001 - an estimate only
+            log.warning("round %d: no reward estimate (%s)", rid, exc)
+            return 0, "no estimate"
 
     def _derived(self, claims: dict[str, list[int]]) -> dict[str, Any]:
         rule = self.config.rule
@@ -177,6 +234,9 @@ class EdgePaymaster:
         if rid in self._settled:
             return self._settled[rid]
         key = round_key(core, rid)
+        if self.contract.rule(self.account.address, key).rule_hash != self.config.rule.hash():
+            log.error("round %d: this station's rule is not on chain (announced too late?): no edge payouts", rid)
+            return None
         included: dict[str, int] = {}
         for r in rounds:
             for leaf in r.leaves:
@@ -195,41 +255,97 @@ class EdgePaymaster:
         claims = self.contract.revealed_claims(self.account.address, key) if self.needs_claims() else {}
         extra: dict[str, Any] = {}
         if self.config.rule.name == "lceme":
-            extra = self._lceme_inputs(rounds)
+            extra = None
+        reward = self.wait_reward(core, rid)
+        if self.config.rule.name == "lceme":
+            extra = self._lceme_inputs(rounds, self._seed_block(core, rid))
         settlement = EdgeSettlement(station=self.account.address, round_key="0x" + key.hex(), round_id=rid,
-                                    rule=self.config.rule, budget=self.config.budget_wei, clients=clients,
-                                    claims=claims, **extra)
+                                    rule=self.config.rule, budget=reward, clients=clients, claims=claims,
+                                    **(extra or {}))
         if self.config.rule.name == "shapley":
             settlement = settlement.model_copy(update={"shapley_utility": self._coalitions(settlement, seen)})
         amounts, returned, derived = compute(settlement)
         settlement = settlement.model_copy(update={"amounts": amounts, "returned": returned, "derived": derived})
-        paid = {a: v for a, v in amounts.items() if v > 0}
-        if paid:
-            tree = PayoutTree.build(paid)
-            commit_deadline, reveal_deadline = self.contract.claim_windows(self.account.address, key)
-            self._wait_chain_time(reveal_deadline)
-            receipt = self.party.post_payouts(key, tree, self.config.claim_window,
-                                              gas=POST_GAS if reveal_deadline else None)
+        leaves = settlement_leaves(self.account.address, amounts, returned) if reward else {}
+        if leaves:
+            tree = PayoutTree.build(leaves)
+            receipt = _retry(lambda: self.party.post_payouts(key, tree, self.config.claim_window))
             settlement = settlement.model_copy(update={"root": "0x" + tree.root.hex(),
                                                        "posted_tx": "0x" + bytes(receipt["transactionHash"]).hex()})
             self._trees[rid] = tree
-            log.info("round %d: posted edge payouts root %s funding %d wei to %d client(s), tx %s", rid,
-                     settlement.root[:12], tree.total, len(paid), settlement.posted_tx)
+            log.info("round %d: posted edge payouts root %s funding the station's reward %d wei to %d client(s), "
+                     "tx %s", rid, settlement.root[:12], tree.total, len([a for a in amounts if amounts[a] > 0]),
+                     settlement.posted_tx)
+            if returned > 0:
+                _retry(lambda: self.party.claim(self.account.address, key, tree))
+                log.info("round %d: the station claimed back %d wei the rule returns to it", rid, returned)
         else:
-            log.warning("round %d: no edge client earned anything; nothing posted", rid)
+            log.warning("round %d: the station's reward is %d wei; nothing posted", rid, reward)
+        paid = bool(leaves)
         self._settled[rid] = settlement
         self._publish(rid, {**self._info.get(rid, {}), "status": "posted" if paid else "nothing",
-                            "root": settlement.root}, "rule")
+                            "reward_wei": reward, "root": settlement.root}, "rule")
         if self.config.out_dir is not None:
             self.config.out_dir.mkdir(parents=True, exist_ok=True)
             (self.config.out_dir / f"edge-settlement-{rid}-{self.account.address}.json").write_text(settlement.to_json())
         return settlement
 
-    def _lceme_inputs(self, rounds: Sequence[Any]) -> dict[str, Any]:
-        """f(w_T, xi): the final station model's loss on validation sample xi, xi from the latest block hash."""
+    def wait_reward(self, core: str, rid: int) -> int:
+        """The station's final HCFLCore reward for round `rid`, once claimed: with `claim_reward` the paymaster
+        claims it itself when the round is Finished (a plain claim: enough under Equal/Stake shares), otherwise
+        (and under contribution scores, which need claimWithScore's proof) it waits for its operator's claim,
+        up to `reward_timeout` seconds; TimeoutError after that. Off by default: the operator signs with the
+        same key, and two processes sending with one key race for its nonce."""
+        from hcfl.chain.v2.client import CoreClient
+        from hcfl.chain.v2.types import Phase
+
+        key = round_key(core, rid)
+        me = self.account.address
+        deadline = time.monotonic() + self.config.reward_timeout
+        tried = False
+        logged = False
+        while True:
+            sr = self.contract.station_reward(me, key)
+            if sr.final:
+                log.info("round %d: the station's HCFLCore reward is final: %d wei", rid, sr.reward)
+                if tried is False and logged:
+                    time.sleep(OPERATOR_GRACE)  # its operator claimed with the same key and may withdraw next
+                return sr.reward
+            client = CoreClient(self.w3, to_checksum_address(core))
+            if self.config.claim_reward and not tried and client.state(rid) == Phase.FINISHED:
+                tried = True
+                try:
+                    client.as_participant(self.account).claim(rid)
+                    continue
+                except ContractRevert as exc:
+                    log.info("round %d: the station's reward needs its operator's claim (%s)", rid, exc.error)
+            if not logged:
+                log.info("round %d: waiting for the station's HCFLCore reward to be final", rid)
+                logged = True
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"round {rid}: the station's HCFLCore reward was not final within "
+                                   f"{self.config.reward_timeout:g} s; edge payouts not posted")
+            time.sleep(1.0)
+
+    def _seed_block(self, core: str, rid: int) -> int | str:
+        """The block whose hash picks xi: the one in which HCFLCore closed the round's training (its
+        TrainingClosed event: the last report or the finalization; unknown to anyone before it was mined, and
+        fixed before any reward is final), else (training ran out at trainEnd, or no HCFLCore) the latest."""
+        try:
+            from hcfl.chain.v2.client import CoreClient
+
+            for ev in CoreClient(self.w3, to_checksum_address(core)).events(round_id=rid):
+                if ev.name == "TrainingClosed":
+                    return int(ev.block_number)
+        except Exception as exc:  # noqa: BLE001 - the fallback is logged
+            log.warning("round %d: no TrainingClosed event readable (%s); xi from the latest block", rid, exc)
+        return "latest"
+
+    def _lceme_inputs(self, rounds: Sequence[Any], at: int | str = "latest") -> dict[str, Any]:
+        """f(w_T, xi): the final station model's loss on validation sample xi, xi from block `at`'s hash."""
         from hcfl.edge.lceme import test_sample_index
 
-        block = self.w3.eth.get_block("latest")
+        block = self.w3.eth.get_block(at)
         if self.validation is None or self.spec is None or not rounds:
             return {"lceme_loss": 0.0, "lceme_seed_block": int(block["number"])}
         from fl_worker.models import build_model
@@ -307,25 +423,47 @@ _PAY = re.compile(r"^/edge/pay/(\d{1,12})(/settlement|/proof/(0x[0-9a-fA-F]{40})
 
 
 # ============================================================================ the daemon's two hooks
-def before_edge_round(daemon: Any, task: Any) -> None:
-    """From AggregatorDaemon._train_edge, before the cell's first edge round of a round: create the paymaster
-    (validation data: the plan's dataset's test split, the station's own copy), announce the rule."""
+def _paymaster(daemon: Any) -> EdgePaymaster | None:
     config: EdgePayConfig | None = daemon.config.edge_pay
     if config is None or daemon.cell is None:
+        return None
+    if daemon.cell.paymaster is None:
+        daemon.cell.paymaster = EdgePaymaster(daemon._client.w3, daemon.account, config)
+    return daemon.cell.paymaster
+
+
+def announce_early(daemon: Any, rid: int) -> None:
+    """From the daemon's poll, before each task request: announce the rule of round `rid` as soon as the
+    station joined it (before training can start; EdgePayouts refuses it later). Errors are logged."""
+    pm = _paymaster(daemon)
+    if pm is None or rid in pm._on_chain:
         return
-    pm = daemon.cell.paymaster
+    try:
+        pm.announce(daemon._chain.contract, rid)
+    except Exception as exc:  # noqa: BLE001 - logged; training goes on without edge payouts for this round
+        if rid not in pm._failed:
+            pm._failed.add(rid)
+            log.error("round %d: edge rule not announced: %s", rid, exc)
+
+
+def before_edge_round(daemon: Any, task: Any) -> None:
+    """From AggregatorDaemon._train_edge, before the cell's first edge round of a round: the paymaster's
+    validation data (the plan's dataset's test split, the station's own copy) and the round's terms."""
+    pm = _paymaster(daemon)
     if pm is None:
-        validation = None
+        return
+    if pm.validation is None:
         try:
             from fl_worker.data import load_dataset
 
-            validation = load_dataset(task.training.dataset, daemon.config.data_dir, seed=task.training.seed).test
+            pm.validation = load_dataset(task.training.dataset, daemon.config.data_dir, seed=task.training.seed).test
         except Exception as exc:  # noqa: BLE001 - no validation data: accuracy inputs are 0 (logged)
             log.warning("no validation data for edge payouts (%s): accuracies count as 0", exc)
-        pm = EdgePaymaster(daemon._client.w3, daemon.account, config, validation, task.spec)
-        daemon.cell.paymaster = pm
     pm.spec = task.spec
-    pm.before_training(daemon._chain.contract, task.round_id)
+    try:
+        pm.before_training(daemon._chain.contract, task.round_id)
+    except Exception as exc:  # noqa: BLE001 - the round trains on; its edge clients are not paid
+        log.error("round %d: no edge payouts this round: %s", task.round_id, exc)
 
 
 def after_round(daemon: Any, rid: int) -> EdgeSettlement | None:

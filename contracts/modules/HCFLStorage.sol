@@ -115,6 +115,7 @@ library HCFLStorage {
         // per round: revealed stations whose reward was claimed (counted only under contribution scores,
         // the one split whose shares need not add up to the escrow)
         mapping(uint256 => uint256) stationsRewarded;
+        mapping(uint256 => mapping(address => uint256)) stationRewards; // per round and station: the credited reward
     }
 
     // ------------------------------------------------------------------ lookups

@@ -70,16 +70,20 @@ def _one_round(process: Any, w3: Web3, info: PayInfo, record: dict[str, Any]) ->
     account: LocalAccount = process.account
     contract = EdgePayoutsClient(w3, info.contract)
     rule = verify_rule(contract, info)
-    log.info("round %d: station %s announced the %s rule %s (hash %s verified on chain), budget %d wei", info.round_id,
-             info.station, rule.name, rule.model_dump_json(), info.rule_hash[:12], info.budget_wei)
+    log.info("round %d: station %s announced the %s rule %s (hash %s verified on chain); it splits the station's "
+             "HCFLCore reward for the round", info.round_id, info.station, rule.name, rule.model_dump_json(),
+             info.rule_hash[:12])
     params = cost_params(rule, process.costs)
     if params is not None:
         folder = process.report.parent if process.report else Path.cwd()
         secret = folder / f"edge-claim-{account.address}-{info.round_id}.json"  # the salt, until revealed
         claim = seal_and_reveal(contract, account, info, params, secret, process.stop)
         record.update(committed_tx=claim.committed_tx, revealed_tx=claim.revealed_tx)
-        while info.status == "announced" and not process.stop.wait(0.5):  # until the station read the reveals
+    while info.status == "announced" and not process.stop.wait(0.5):  # until training starts: the terms
+        try:
             info = PayInfo.model_validate(process.http.get(f"/edge/pay/{info.round_id}").json())
+        except (httpx.TransportError, ValueError) as exc:
+            log.debug("terms of round %d not fetched yet: %s", info.round_id, exc)
     wei, how = expected_payout(info, account.address, params, len(info.claims) or 2)
     record.update(expected_wei=wei, expected_how=how)
     log.info("round %d: expected payout %d wei (%s)", info.round_id, wei, how)

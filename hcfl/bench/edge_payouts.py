@@ -6,6 +6,11 @@ For each size one station announces a rule and posts one tree of seeded random a
 clients (own funded keys, at random positions among filler addresses) claim in turn. A claim's cost
 depends on the tree only through the proof it carries (ceil(log2 n) sibling hashes), which the table
 shows as gas per proof element over the one-leaf claim.
+
+The posting funds the station's HCFLCore reward; to post trees of any total, the bench binds EdgePayouts to
+contracts/test/StationRewardsStub.sol (same `stationReward` view), so postPayouts' gas includes the stub's
+view, not HCFLCore's (tests/edge_payouts/test_edge_payouts_core.py measures that one). Claims never call
+the core.
 """
 from __future__ import annotations
 
@@ -25,8 +30,9 @@ from tqdm import tqdm
 
 from hcfl.bench.gas import _ensure_anvil_on_path, _int_list
 from hcfl.chain.accounts import derive_key, fund
+from hcfl.chain.client import deploy_contract
 from hcfl.chain.compile import artifact
-from hcfl.chain.edge_payouts import EdgePayoutsClient, PayoutTree
+from hcfl.chain.edge_payouts import EdgePayoutsClient, PayoutTree, round_key
 from hcfl.chain.provider import Chain, connect
 
 log = logging.getLogger(__name__)
@@ -73,7 +79,9 @@ def measure(chain: Chain, sizes: Sequence[int] = SIZES, claims: int = CLAIMS_PER
     if not sizes or sizes[0] < 1 or claims < 1:
         raise ValueError("sizes must be >= 1 and at least one claim per size")
     rng = random.Random(seed)
-    contract = EdgePayoutsClient.deploy(chain)
+    stub_address = deploy_contract(chain, "StationRewardsStub")["contractAddress"]
+    stub = chain.w3.eth.contract(address=stub_address, abi=artifact("StationRewardsStub")["abi"])
+    contract = EdgePayoutsClient.deploy(chain, stub_address)
     station_key = derive_key("station", f"bench-edge/{seed}")
     claimant_keys = [derive_key(f"client/{n}/{i}", f"bench-edge/{seed}") for n in sizes for i in range(min(claims, n))]
     fund(chain, [k.address for k in claimant_keys], FUND)
@@ -88,8 +96,9 @@ def measure(chain: Chain, sizes: Sequence[int] = SIZES, claims: int = CLAIMS_PER
         filler = [to_checksum_address(keccak(text=f"filler/{n}/{i}")[-20:]) for i in range(n - len(mine))]
         amounts = {a: rng.randint(1, MAX_AMOUNT) for a in [k.address for k in mine] + filler}
         tree = PayoutTree.build(amounts)
-        key = keccak(text=f"bench-edge/{seed}/{n}")
+        key = round_key(stub_address, n)
         announce_gas = int(station.announce_rule(key, keccak(text="rule/equal"))["gasUsed"])
+        _set_reward(chain, stub, n, station_key.address, tree.total)
         post_gas = int(station.post_payouts(key, tree, WINDOW)["gasUsed"])
         gas = [int(contract.as_party(k).claim(station_key.address, key, tree)["gasUsed"]) for k in mine]
         lengths = {len(tree.proof(k.address)) for k in mine}
@@ -102,6 +111,16 @@ def measure(chain: Chain, sizes: Sequence[int] = SIZES, claims: int = CLAIMS_PER
     deployed = len(bytes.fromhex(artifact("EdgePayouts")["deployedBytecode"][2:]))
     return EdgeBench(chain=chain.kind, deployed_bytes=deployed, deploy_gas=int(contract.deploy_receipt["gasUsed"]),
                      announce_gas=announce_gas, reclaim_gas=reclaim_gas, rows=rows)
+
+
+def _set_reward(chain: Chain, stub: Any, round_id: int, station: str, amount: int) -> None:
+    f = chain.funder
+    tx = stub.functions.setReward(round_id, station, True, True, amount).build_transaction(
+        {"from": f.address, "nonce": chain.w3.eth.get_transaction_count(f.address, "pending"), "gas": 200_000,
+         "gasPrice": chain.w3.eth.gas_price, "chainId": chain.w3.eth.chain_id})
+    r = chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(f.sign_transaction(tx).raw_transaction))
+    if r["status"] != 1:
+        raise RuntimeError("StationRewardsStub.setReward failed")
 
 
 def run_bench(chain: str = "anvil", sizes: Sequence[int] = SIZES, claims: int = CLAIMS_PER_SIZE, seed: int = 0,

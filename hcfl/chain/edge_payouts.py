@@ -1,12 +1,15 @@
 """Edge payouts (contracts/EdgePayouts.sol, docs/mechanism.md "Edge payouts"): the payout tree a station
 posts, and a typed client in which stations and edge clients sign their own transactions.
 
-    amounts = allocate(reward_wei, {client: weight, ...})       # or integer amounts straight from a rule
-    tree = PayoutTree.build(amounts)                              # Σ leaves == tree.total, to the wei
-    contract = EdgePayoutsClient.deploy(chain)
+    contract = EdgePayoutsClient.deploy(chain, core_address)    # bound to one HCFLCore
+    key = round_key(core_address, round_id)                       # bytes32(round id)
     station = contract.as_party(station_key)
-    station.announce_rule(key, rule_hash)                         # before training
-    station.post_payouts(key, tree, claim_window=7 * 86400)       # funds exactly tree.total
+    station.announce_rule(key, rule_hash)                         # a station of the round, before training
+    ... the round runs; the station's HCFLCore reward is claimed (final) ...
+    reward = contract.station_reward(station.address, key).reward
+    amounts = allocate(reward, {client: weight, ...})            # or integer amounts straight from a rule
+    tree = PayoutTree.build(amounts)                              # Σ leaves == tree.total == reward, to the wei
+    station.post_payouts(key, tree, claim_window=7 * 86400)       # funds exactly tree.total (must be the reward)
     contract.as_party(client_key).claim(station.address, key, tree)
 
 Reverts surface as hcfl.chain.client.ContractRevert with the custom error's name and arguments.
@@ -18,10 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
@@ -36,8 +38,12 @@ UINT256_MAX = 2**256 - 1
 
 
 def round_key(hcfl_address: str, round_id: int) -> bytes:
-    """The round key stations use for an HCFL (HCFLCore) round: keccak256(abi.encode(hcflContract, roundId))."""
-    return keccak(encode(["address", "uint256"], [to_checksum_address(hcfl_address), int(round_id)]))
+    """The round key of HCFLCore round `round_id` on the EdgePayouts deployment bound to `hcfl_address`:
+    bytes32(roundId) (the deployment names its core; the address is checked for shape only)."""
+    to_checksum_address(hcfl_address)
+    if not 0 <= int(round_id) < 2**256:
+        raise ValueError(f"round id {round_id} out of range")
+    return int(round_id).to_bytes(32, "big")
 
 
 def _ordered(clients: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -61,6 +67,18 @@ def allocate(total: int, weights: Mapping[str, int]) -> dict[str, int]:
             raise TypeError(f"weight of {client} must be an int, got {type(w).__name__}")
     ordered = _ordered(weights)
     return dict(zip((a for a, _ in ordered), split(int(total), [w for _, w in ordered])))
+
+
+def settlement_leaves(station: str, amounts: Mapping[str, int], returned: int) -> dict[str, int]:
+    """The leaves a station posts for a settlement: every positive amount, plus the station's own leaf for what
+    the rule returns to it, so that the leaves sum to the whole reward (Σ claims == reward, to the wei)."""
+    out = {to_checksum_address(a): int(v) for a, v in amounts.items() if int(v) > 0}
+    st = to_checksum_address(station)
+    if st in out:
+        raise ValueError(f"the station {st} cannot be one of its own edge clients")
+    if returned > 0:
+        out[st] = int(returned)
+    return out
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,17 @@ class RuleView:
 
 
 @dataclass(frozen=True)
+class StationRewardView:
+    """HCFLCore.stationReward: the round's deadlines, and the station's reward once final (claimed)."""
+
+    commit_end: int
+    reveal_end: int
+    is_station: bool
+    final: bool
+    reward: int
+
+
+@dataclass(frozen=True)
 class PayoutView:
     root: bytes
     funded: int
@@ -160,14 +189,26 @@ class EdgePayoutsClient(ContractClient):
         super().__init__(w3, address, abi or artifact(CONTRACT_NAME)["abi"])
 
     @classmethod
-    def deploy(cls, chain_or_w3: Any, deployer: LocalAccount | None = None) -> EdgePayoutsClient:
-        receipt = deploy_contract(chain_or_w3, CONTRACT_NAME, deployer)
+    def deploy(cls, chain_or_w3: Any, core: str, deployer: LocalAccount | None = None) -> EdgePayoutsClient:
+        """Deploys an EdgePayouts bound to the HCFLCore at `core`."""
+        receipt = deploy_contract(chain_or_w3, CONTRACT_NAME, deployer, to_checksum_address(core))
         client = cls(getattr(chain_or_w3, "w3", chain_or_w3), receipt["contractAddress"])
         client.deploy_receipt = receipt
         return client
 
     def as_party(self, account: LocalAccount | str) -> EdgeParty:
         return EdgeParty(self, Account.from_key(account) if isinstance(account, str) else account)  # type: ignore[arg-type]
+
+    @property
+    def core(self) -> str:
+        """The HCFLCore whose station rewards this deployment pays out."""
+        return to_checksum_address(self.call("core"))
+
+    def station_reward(self, station: str, key: bytes) -> StationRewardView:
+        """HCFLCore.stationReward(uint256(key), station), read from the bound core."""
+        core = self.w3.eth.contract(address=self.core, abi=artifact("HCFLCore")["abi"])
+        out = core.functions.stationReward(int.from_bytes(key, "big"), to_checksum_address(station)).call()
+        return StationRewardView(int(out[0]), int(out[1]), bool(out[2]), bool(out[3]), int(out[4]))
 
     def rule(self, station: str, key: bytes) -> RuleView:
         h, at = self.call("ruleOf", to_checksum_address(station), key)
@@ -207,9 +248,10 @@ class EdgePayoutsClient(ContractClient):
 class EdgeParty(Signer):
     """A station or an edge client signing its own EdgePayouts transactions."""
 
-    def announce_rule(self, key: bytes, rule_hash: bytes, commit_window: int = 0, reveal_window: int = 0) -> Any:
-        """Commits the rule hash; non-zero windows (seconds) open sealed cost claims of the edge clients."""
-        return self.transact("announceRule", key, rule_hash, int(commit_window), int(reveal_window))
+    def announce_rule(self, key: bytes, rule_hash: bytes, cost_claims: bool = False) -> Any:
+        """Commits the rule hash (a station of the round, before training); `cost_claims` opens sealed cost
+        claims of the edge clients in the round's own commit and reveal windows."""
+        return self.transact("announceRule", key, rule_hash, bool(cost_claims))
 
     def commit_cost_claim(self, station: str, key: bytes, commitment: bytes) -> Any:
         return self.transact("commitCostClaim", to_checksum_address(station), key, commitment)
@@ -239,7 +281,8 @@ class EdgeParty(Signer):
 def audit_posting(contract: EdgePayoutsClient, manifest: PayoutManifest, *, rule_hash: bytes | None = None,
                   training_start: int | None = None, from_block: int = 0) -> list[str]:
     """What disagrees between a station's published manifest and the chain ([] when nothing does): the
-    manifest's own root and total, the posted root and funding, the announced rule (and, given
+    manifest's own root and total, the posted root and funding, the leaves' total against the station's final
+    HCFLCore reward (to the wei), the announced rule (and, given
     `training_start`, that it was announced before), and every `Claimed` event against its leaf."""
     try:
         tree = manifest.tree()
@@ -260,6 +303,15 @@ def audit_posting(contract: EdgePayoutsClient, manifest: PayoutManifest, *, rule
         problems.append(f"posted root 0x{posted.root.hex()} is not the manifest's 0x{tree.root.hex()}")
     if posted.funded != tree.total:
         problems.append(f"funded {posted.funded} wei but the leaves sum to {tree.total}")
+    try:
+        reward = contract.station_reward(station, key)
+    except Exception as exc:  # noqa: BLE001 - the bound core does not know the round: say so
+        problems.append(f"the bound HCFLCore has no reward record for this round: {type(exc).__name__}")
+    else:
+        if not reward.final:
+            problems.append("the station's HCFLCore reward for this round is not final")
+        elif tree.total != reward.reward:
+            problems.append(f"the leaves sum to {tree.total} wei, the station's HCFLCore reward is {reward.reward}")
     paid = 0
     for ev in contract.events(from_block):
         if ev.name != "Claimed" or ev.args["station"] != station or bytes(ev.args["roundKey"]) != key:
@@ -291,7 +343,17 @@ def audit_settlement(contract: EdgePayoutsClient, settlement: Any, from_block: i
     if chain_claims != published:
         problems.append(f"published cost claims {published} are not the ones revealed on chain {chain_claims}")
     problems += recompute(s)
-    paid = {a: v for a, v in s.amounts.items() if v > 0}
+    try:
+        reward = contract.station_reward(station, key)
+        if not reward.final or reward.reward != s.budget:
+            problems.append(f"the settlement splits {s.budget} wei, the station's final HCFLCore reward is "
+                            f"{reward.reward if reward.final else 'not final'}")
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        problems.append(f"the bound HCFLCore has no reward record for round {s.round_id}: {type(exc).__name__}")
+    try:
+        paid = settlement_leaves(station, s.amounts, s.returned)
+    except ValueError as exc:
+        return problems + [str(exc)]
     posted = contract.payout(station, key)
     if not paid:
         if posted.root != bytes(32):

@@ -2,7 +2,8 @@
 seal and open its cost claim, estimate its payout before training, and claim its amount by Merkle proof.
 
 The station serves (fl_worker.edge_pay):
-    GET /edge/pay/current, /edge/pay/{rid}     the rule's JSON, its hash, round key, budget, claim windows,
+    GET /edge/pay/current, /edge/pay/{rid}     the rule's JSON, its hash, round key, the expected station
+                                               reward (budget_wei, an estimate once training starts), claim windows,
                                                the leader's parameters once the claims are revealed
     GET /edge/pay/{rid}/proof/{address}        {amount, proof, root} after the payouts are posted
 Nothing the station says is trusted: the rule must hash to what the station announced on EdgePayouts, and
@@ -167,7 +168,7 @@ def seal_and_reveal(contract: EdgePayoutsClient, account: LocalAccount, info: Pa
 
 def expected_payout(info: PayInfo, address: str, params: list[int] | None, peers: int) -> tuple[int, str]:
     """(wei, how it was estimated) before training. ifedcrowd: the best responses to the announced rates of
-    every revealed claim (public on chain), the budget split by their payoffs; otherwise an equal share
+    every revealed claim (public on chain), the station's expected reward split by their payoffs; otherwise an equal share
     among `peers` clients (the realised amount depends on measurements made during the round)."""
     rule, budget = info.rule, info.budget_wei
     addr = to_checksum_address(address)

@@ -44,15 +44,25 @@ def test_demo_quick_embedded(tmp_path):
     assert all(e["included_rounds"] == [0, 1] and e["samples"] > 0 for e in edge), edge
     assert all(e["station_root_in_manifest_rounds"] == [0, 1] for e in edge), edge
     assert all(m["root"] and len(m["included"]) == 3 for m in report["extra"]["manifests"])
-    # edge payouts (issue 10): every device paid by its station's committed rule, claimed by itself on chain;
-    # each station funded its budget and the published settlements audit clean
+    # edge payouts (issue 10): each station's HCFLCore reward is split among its devices by its committed rule
+    # (station-1: ifedcrowd from the devices' sealed cost claims), claimed by each device itself on chain; the
+    # published settlements audit clean against the chain
     pay = report["extra"]["edge_payouts"]
     assert pay["ok"] is True and len(pay["rows"]) == 6, pay
     assert all(r["claimed_wei"] == r["amount_wei"] and bool(r["claim_tx"]) == (r["amount_wei"] > 0) for r in pay["rows"]), pay
-    assert all(r["amount_wei"] > 0 for r in pay["rows"] if r["rule"] in ("samples", "equal")), pay  # shapley: phi <= 0 earns 0
+    audits = {a["station"]: a for a in pay["audit"]}
+    assert len(audits) == 3
+    assert any(a["reward"] > 0 for a in audits.values() if a["rule"] == "ifedcrowd"), audits  # a claim rule paid
+    assert [r["rule"] for r in pay["rows"] if r["station"] == "station-1"] == ["ifedcrowd"] * 2
+    assert all(r["costs"] and r["expected_wei"] is not None for r in pay["rows"] if r["rule"] == "ifedcrowd"), pay
     for station in ("station-1", "station-2", "station-3"):
-        assert sum(r["amount_wei"] for r in pay["rows"] if r["station"] == station) == 10**15
-    assert "edge payouts (EdgePayouts" in out.stdout
+        rows = [r for r in pay["rows"] if r["station"] == station]
+        a = audits[rows[0]["station_address"]]
+        # the devices split exactly the station's HCFLCore reward (what the rule does not pay goes back to it)
+        assert sum(r["amount_wei"] for r in rows) + a["returned"] == a["reward"] == report["station_rewards"].get(station, 0)
+        if a["reward"] > 0:
+            assert all(r["amount_wei"] > 0 for r in rows), rows
+    assert "edge payouts: each station's HCFLCore reward split" in out.stdout and "| 1,0.5,1 |" in out.stdout
     # on chain: 3 stations x 2 global rounds reported, each with its edge clients' Merkle root (clientsRoot)
     assert report["extra"]["reports"] == report["extra"]["reports_with_clients_root"] == 6
     assert (tmp_path / "curve.png").stat().st_size > 1000

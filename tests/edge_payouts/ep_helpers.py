@@ -26,6 +26,7 @@ class Env:
     chain: Chain
     c: EdgePayoutsClient
     p: dict[str, EdgeParty]
+    core: Any = None  # the StationRewardsStub contract (web3) the EdgePayouts is bound to
 
     def __getattr__(self, name: str) -> EdgeParty:  # e.s1, e.c3 ...
         parties = self.__dict__.get("p", {})
@@ -37,9 +38,27 @@ class Env:
         """A tree over parties (by name) or raw addresses."""
         return PayoutTree.build({self.p[k].address if k in self.p else k: v for k, v in amounts.items()})
 
+    def _stub(self, fn: Any) -> None:
+        w3, f = self.chain.w3, self.chain.funder
+        tx = fn.build_transaction({"from": f.address, "nonce": w3.eth.get_transaction_count(f.address, "pending"),
+                                   "gas": 200_000, "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id})
+        r = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(f.sign_transaction(tx).raw_transaction))
+        assert r["status"] == 1
+
+    def reward(self, station: EdgeParty | str, amount: int, key: bytes = KEY, final: bool = True,
+               is_station: bool = True) -> None:
+        """Sets the stub core's record of `station` in round `key`: its final reward."""
+        addr = station if isinstance(station, str) else station.address
+        self._stub(self.core.functions.setReward(int.from_bytes(key, "big"), addr, is_station, final, int(amount)))
+
+    def windows(self, key: bytes, commit_end: int, reveal_end: int) -> None:
+        """Sets the stub core round's commit and reveal deadlines (inclusive, as HCFLCore's)."""
+        self._stub(self.core.functions.setWindows(int.from_bytes(key, "big"), int(commit_end), int(reveal_end)))
+
     def post(self, station: EdgeParty, amounts: dict[str, int], key: bytes = KEY, window: int = WINDOW) -> PayoutTree:
         tree = self.tree(amounts)
         station.announce_rule(key, RULE)
+        self.reward(station, tree.total, key)
         station.post_payouts(key, tree, window)
         return tree
 

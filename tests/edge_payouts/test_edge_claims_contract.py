@@ -1,5 +1,5 @@
-"""Sealed edge cost claims on EdgePayouts (commitCostClaim / revealCostClaim): windows set by the
-station's announcement, wrong salt, late reveal, binding to (station, round key, client), the on-chain
+"""Sealed edge cost claims on EdgePayouts (commitCostClaim / revealCostClaim): windows of the core round
+(commit until its commit deadline, reveal in its reveal window, as the stations' own claims), wrong salt, late reveal, binding to (station, round key, client), the on-chain
 commitment equal to hcfl.edge.claims, payouts only after the reveal window; embedded chain and anvil."""
 from __future__ import annotations
 
@@ -18,8 +18,15 @@ def _commitment(e: Env, client, params=PARAMS, salt=b"\x11" * 32, station=None, 
     return edge_claim_commitment(int.from_bytes(key, "big"), (station or e.s1).address, client.address, params, salt)
 
 
+def _round(e: Env, key: bytes = KEY) -> None:
+    """The (stub) core round `key`: commits for COMMIT more seconds, reveals for REVEAL after that."""
+    now = e.chain.now()
+    e.windows(key, now + COMMIT - 1, now + COMMIT + REVEAL - 1)
+
+
 def _announce(e: Env, key: bytes = KEY) -> tuple[int, int]:
-    e.s1.announce_rule(key, RULE, COMMIT, REVEAL)
+    _round(e, key)
+    e.s1.announce_rule(key, RULE, True)
     return e.c.claim_windows(e.s1.address, key)
 
 
@@ -42,6 +49,7 @@ def test_onchain_commitment_equals_python_property(base: Env, params, salt, key)
 def test_commit_reveal_happy_path_and_windows(e: Env) -> None:
     commit_deadline, reveal_deadline = _announce(e)
     assert reveal_deadline == commit_deadline + REVEAL and commit_deadline > 0
+    assert commit_deadline == e.core.functions.stationReward(int.from_bytes(KEY, "big"), e.s1.address).call()[0] + 1
     e.c1.commit_cost_claim(e.s1.address, KEY, _commitment(e, e.c1))
     # reveal before the commit window closed: refused
     assert_reverts(e, lambda: e.c1.reveal_cost_claim(e.s1.address, KEY, PARAMS, b"\x11" * 32), "NotRevealWindow",
@@ -75,7 +83,7 @@ def test_claim_is_bound_to_client_station_and_round(e: Env) -> None:
     """A copied commitment cannot be revealed by another client, nor against another station or round key."""
     _announce(e)
     _announce(e, KEY2)
-    e.s2.announce_rule(KEY, RULE, COMMIT, REVEAL)
+    e.s2.announce_rule(KEY, RULE, True)
     c1_commit = _commitment(e, e.c1)
     e.c1.commit_cost_claim(e.s1.address, KEY, c1_commit)
     e.c2.commit_cost_claim(e.s1.address, KEY, c1_commit)  # front-runner copies c1's sealed claim
@@ -105,21 +113,28 @@ def test_claim_input_errors(e: Env) -> None:
     assert e.c.claim_windows(e.s1.address, KEY) == (0, 0)
     assert_reverts(e, lambda: e.c1.commit_cost_claim(e.s1.address, KEY, _commitment(e, e.c1)), "NoCostClaims")
     assert_reverts(e, lambda: e.c1.commit_cost_claim(e.s2.address, KEY, _commitment(e, e.c1)), "NoCostClaims")
-    # windows must be both zero or both in (0, 365 days]
-    for cw, rw in ((0, 5), (5, 0), (366 * 86400, 5), (5, 2**64 - 1)):
-        assert_reverts(e, lambda: e.s2.announce_rule(KEY, RULE, cw, rw), "BadClaimWindows", (cw, rw))
-    e.s2.announce_rule(KEY, RULE, COMMIT, REVEAL)
-    assert_reverts(e, lambda: e.c1.commit_cost_claim(e.s2.address, KEY, bytes(32)), "ZeroCommitment")
-    e.c1.commit_cost_claim(e.s2.address, KEY, _commitment(e, e.c1, station=e.s2))
-    e.chain.wait_until(e.c.claim_windows(e.s2.address, KEY)[0])
-    assert_reverts(e, lambda: e.c1.reveal_cost_claim(e.s2.address, KEY, [], b"\x11" * 32), "BadCostParams", (0,))
-    assert_reverts(e, lambda: e.c1.reveal_cost_claim(e.s2.address, KEY, list(range(9)), b"\x11" * 32),
+    # a claim rule is announced by the round's commit deadline, a claim-free one by its reveal deadline
+    _round(e)
+    commit_end = e.core.functions.stationReward(int.from_bytes(KEY, "big"), e.s2.address).call()[0]
+    e.windows(KEY2, e.chain.now() + 10 * COMMIT, e.chain.now() + 11 * COMMIT)  # a later round takes the claims
+    KEYC = KEY2
+    e.s2.announce_rule(KEYC, RULE, True)
+    e.chain.wait_until(commit_end + 1)
+    assert_reverts(e, lambda: e.s2.announce_rule(KEY, RULE, True), "AnnounceClosed", (commit_end,))
+    e.s2.announce_rule(KEY, RULE, False)  # still before the reveal deadline
+    assert e.c.claim_windows(e.s2.address, KEY) == (0, 0)
+    assert_reverts(e, lambda: e.c1.commit_cost_claim(e.s2.address, KEYC, bytes(32)), "ZeroCommitment")
+    e.c1.commit_cost_claim(e.s2.address, KEYC, _commitment(e, e.c1, station=e.s2, key=KEYC))
+    e.chain.wait_until(e.c.claim_windows(e.s2.address, KEYC)[0])
+    assert_reverts(e, lambda: e.c1.reveal_cost_claim(e.s2.address, KEYC, [], b"\x11" * 32), "BadCostParams", (0,))
+    assert_reverts(e, lambda: e.c1.reveal_cost_claim(e.s2.address, KEYC, list(range(9)), b"\x11" * 32),
                    "BadCostParams", (9,))
 
 
 def test_payouts_wait_for_the_reveal_window(e: Env) -> None:
     _, reveal_deadline = _announce(e)
     tree = e.tree({"c1": 10, "c2": 20})
+    e.reward(e.s1, tree.total)
     assert_reverts(e, lambda: e.s1.post_payouts(KEY, tree, WINDOW), "RevealWindowOpen", (reveal_deadline,))
     e.chain.wait_until(reveal_deadline)
     e.s1.post_payouts(KEY, tree, WINDOW)

@@ -153,7 +153,7 @@ def test_reclaim_errors(e: Env) -> None:
     e.c1.claim(e.s2.address, KEY, all_claimed)
     assert_reverts(e, lambda: e.s1.reclaim(KEY2), "NoPayouts", (e.s1.address, KEY2))
     assert_reverts(e, lambda: e.x.reclaim(KEY), "NoPayouts", (e.x.address, KEY))  # only the station reclaims
-    e.chain.wait_until(e.c.payout(e.s1.address, KEY).deadline)
+    e.chain.wait_until(max(e.c.payout(e.s1.address, KEY).deadline, e.c.payout(e.s2.address, KEY).deadline))
     assert_reverts(e, lambda: e.s2.reclaim(KEY), "NothingToReclaim")
     assert paid(e, e.s1, lambda: e.s1.reclaim(KEY)) == tree.total
     assert_reverts(e, lambda: e.s1.reclaim(KEY), "NothingToReclaim")
@@ -173,7 +173,9 @@ def test_rule_is_committed_once_and_precedes_posting(e: Env) -> None:
     assert_reverts(e, lambda: e.s1.announce_rule(KEY, keccak(text="other")), "RuleAlreadyAnnounced",
                    (e.s1.address, KEY))
     # another station's rule does not count for s2
+    e.reward(e.s2, 1)
     assert_reverts(e, lambda: e.s2.post_payouts(KEY, tree, WINDOW), "RuleNotAnnounced", (e.s2.address, KEY))
+    e.reward(e.s1, 1)
     r = e.s1.post_payouts(KEY, tree, WINDOW)
     ev = _events(e, r, "PayoutsPosted")[0]
     assert ev["root"] == tree.root and ev["total"] == 1 and ev["deadline"] == ev["postedAt"] + WINDOW
@@ -191,7 +193,9 @@ def test_posting_input_errors(e: Env) -> None:
     root = e.tree({"c1": 1}).root
     s1 = e.s1
     assert_reverts(e, lambda: s1.transact("postPayouts", KEY, bytes(32), WINDOW, value=1), "ZeroRoot")
-    assert_reverts(e, lambda: s1.transact("postPayouts", KEY, root, WINDOW, value=0), "ZeroFunding")
+    assert_reverts(e, lambda: s1.transact("postPayouts", KEY, root, WINDOW, value=0), "RewardNotFinal",
+                   (s1.address, int.from_bytes(KEY, "big")))
+    e.reward(s1, 1)
     assert int(e.c.call("MAX_CLAIM_WINDOW")) == YEAR
     for window in (0, YEAR + 1, 2**63, 2**64 - 1):
         assert_reverts(e, lambda: s1.transact("postPayouts", KEY, root, window, value=1), "BadClaimWindow", (window,))
@@ -207,6 +211,7 @@ def test_overpromising_root_cannot_take_other_stations_money(e: Env) -> None:
     honest = e.post(e.s2, {"c1": 300, "c2": 200})
     greedy = e.tree({"c3": 1000, "c4": 1000})
     e.s1.announce_rule(KEY, RULE)
+    e.reward(e.s1, 1500)
     e.s1.transact("postPayouts", KEY, greedy.root, WINDOW, value=1500)
     assert paid(e, e.c3, lambda: e.c3.claim(e.s1.address, KEY, greedy)) == 1000
     assert_reverts(e, lambda: e.c4.claim(e.s1.address, KEY, greedy), "ExceedsFunding", (1000, 500))
@@ -222,6 +227,7 @@ def test_extreme_amounts(e: Env) -> None:
     """Leaves of 2^128 and 2^256 - 1 wei in a tree funded with 5 wei: clean errors, no overflow."""
     tree = e.tree({"c1": 2**128, "c2": 2**256 - 1, "c3": 5})
     e.s1.announce_rule(KEY, RULE)
+    e.reward(e.s1, 5)
     e.s1.transact("postPayouts", KEY, tree.root, WINDOW, value=5)
     assert_reverts(e, lambda: e.c1.claim(e.s1.address, KEY, tree), "ExceedsFunding", (2**128, 5))
     assert_reverts(e, lambda: e.c2.claim(e.s1.address, KEY, tree), "ExceedsFunding", (2**256 - 1, 5))
@@ -237,7 +243,9 @@ def test_funding_above_uint96_rejected(e: Env, chain) -> None:
     chain.w3.provider.make_request("anvil_setBalance", [e.s1.address, hex(2**97)])
     e.s1.announce_rule(KEY, RULE)
     root = e.tree({"c1": 1}).root
+    e.reward(e.s1, 2**96)
     assert_reverts(e, lambda: e.s1.transact("postPayouts", KEY, root, WINDOW, value=2**96), "FundingTooLarge", (2**96,))
+    e.reward(e.s1, 2**96 - 1)
     e.s1.transact("postPayouts", KEY, root, WINDOW, value=2**96 - 1)
     assert e.c.payout(e.s1.address, KEY).funded == 2**96 - 1
 
@@ -305,7 +313,8 @@ def test_reentrant_claim_blocked(e: Env, replay: str) -> None:
 def test_reentrant_reclaim_blocked(e: Env) -> None:
     a = Attacker(e)
     tree = e.tree({"c1": 400, "c2": 600})
-    a.forward("announceRule", KEY, RULE, 0, 0)
+    a.forward("announceRule", KEY, RULE, False)
+    e.reward(a.address, tree.total)
     a.forward("postPayouts", KEY, tree.root, WINDOW, value=tree.total)
     e.c1.claim(a.address, KEY, tree)
     e.chain.wait_until(e.c.payout(a.address, KEY).deadline)
@@ -384,6 +393,8 @@ def test_audit_posting_agrees_and_flags_differences(e: Env) -> None:
     # an underfunded posting and a station that never posted
     greedy = e.tree({"c3": 1000, "c4": 1000})
     e.s2.announce_rule(KEY, RULE)
+    e.reward(e.s2, 1500)
     e.s2.transact("postPayouts", KEY, greedy.root, WINDOW, value=1500)
-    assert audit_posting(e.c, greedy.manifest(e.s2.address, KEY)) == ["funded 1500 wei but the leaves sum to 2000"]
+    assert audit_posting(e.c, greedy.manifest(e.s2.address, KEY)) == [
+        "funded 1500 wei but the leaves sum to 2000", "the leaves sum to 2000 wei, the station's HCFLCore reward is 1500"]
     assert audit_posting(e.c, tree.manifest(e.x.address, KEY)) == ["no rule announced", "no payouts posted"]

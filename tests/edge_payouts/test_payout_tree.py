@@ -98,7 +98,12 @@ def test_manifest_round_trip_and_tamper() -> None:
         PayoutManifest.from_json(m.model_dump_json().replace('"total":1000', '"total":-1'))
 
 
-def test_round_key_is_per_contract_and_round() -> None:
-    assert len(round_key(addr(1), 1)) == 32
-    assert len({round_key(addr(1), 1), round_key(addr(1), 2), round_key(addr(2), 1)}) == 3
-    assert round_key(addr(1).lower(), 1) == round_key(addr(1), 1)
+def test_round_key_is_the_core_round_id() -> None:
+    """An EdgePayouts deployment is bound to one HCFLCore; its round key is bytes32(roundId)."""
+    assert round_key(addr(1), 1) == (1).to_bytes(32, "big")
+    assert len({round_key(addr(1), 1), round_key(addr(1), 2)}) == 2
+    assert round_key(addr(1).lower(), 7) == round_key(addr(1), 7)
+    with pytest.raises(ValueError):
+        round_key("0x1234", 1)
+    with pytest.raises(ValueError):
+        round_key(addr(1), -1)

@@ -1,6 +1,8 @@
 """The station's EdgePaymaster in process on the embedded chain, for the rules the e2e test does not run:
 lceme (sealed claims, loss on a block-hash-chosen validation sample) and shapley (coalition utilities of
-the clients' real updates). Each posts, and its published settlement audits clean against the chain."""
+the clients' real updates). EdgePayouts is bound to StationRewardsStub (HCFLCore's stationReward view with a
+set reward; the real core is in test_edge_pay_e2e.py and tests/edge_payouts/test_edge_payouts_core.py). Each
+posts exactly the reward, and its published settlement audits clean against the chain."""
 from __future__ import annotations
 
 import os
@@ -14,6 +16,8 @@ from fl_worker.edge_pay import EdgePayConfig, EdgePaymaster
 from fl_worker.local import TrainConfig, train_local
 from fl_worker.models import build_model, state_of
 from hcfl.chain.accounts import funded_accounts
+from hcfl.chain.client import deploy_contract
+from hcfl.chain.compile import artifact
 from hcfl.chain.edge_payouts import EdgePayoutsClient, audit_settlement, round_key
 from hcfl.chain.provider import connect
 from hcfl.edge.claims import edge_claim_commitment, to_fixed
@@ -27,7 +31,8 @@ BUDGET = 10**15
 @pytest.fixture(scope="module")
 def world():
     chain = connect("embedded")
-    contract = EdgePayoutsClient.deploy(chain)
+    stub = deploy_contract(chain, "StationRewardsStub")["contractAddress"]
+    contract = EdgePayoutsClient.deploy(chain, stub)
     accounts = funded_accounts(chain, ["s-lceme", "s-shapley", "a", "b", "c"], 10**18, namespace="hcfl-paymaster")
     digits = load_digits(seed=0)
     states = []
@@ -36,17 +41,27 @@ def world():
         part = type(digits.train)(digits.train.X[i::3], digits.train.y[i::3])
         train_local(model, part, TrainConfig(local_epochs=1, batch_size=32, lr=0.1), seed=i)
         states.append(state_of(model))
-    yield SimpleNamespace(chain=chain, contract=contract, accounts=accounts, val=digits.test, states=states)
+    yield SimpleNamespace(chain=chain, contract=contract, accounts=accounts, val=digits.test, states=states,
+                          stub=chain.w3.eth.contract(address=stub, abi=artifact("StationRewardsStub")["abi"]))
     chain.close()
+
+
+def _stub(w, fn) -> None:
+    w3, f = w.chain.w3, w.chain.funder
+    tx = fn.build_transaction({"from": f.address, "nonce": w3.eth.get_transaction_count(f.address, "pending"),
+                               "gas": 200_000, "gasPrice": w3.eth.gas_price, "chainId": w3.eth.chain_id})
+    assert w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(f.sign_transaction(tx).raw_transaction))["status"] == 1
 
 
 def _run(w, station, rule: EdgeRewardRule, rid: int, claims: dict[int, list[int]]):
     clients = w.accounts[2:]
-    pm = EdgePaymaster(w.chain.w3, station, EdgePayConfig(contract=w.contract.address, rule=rule, budget_wei=BUDGET,
-                                                          commit_window=60, reveal_window=60), w.val, SPEC)
+    pm = EdgePaymaster(w.chain.w3, station, EdgePayConfig(contract=w.contract.address, rule=rule, reward_timeout=5),
+                       w.val, SPEC)
     key = round_key(CONTRACT, rid)
+    now = w.chain.now()
+    _stub(w, w.stub.functions.setWindows(rid, now + 59, now + 119))  # the round's commit and reveal deadlines
+    assert pm.announce(CONTRACT, rid)
     if claims:
-        pm.party.announce_rule(key, rule.hash(), 60, 60)
         salts = {i: os.urandom(32) for i in claims}
         for i, params in claims.items():
             c = edge_claim_commitment(int.from_bytes(key, "big"), station.address, clients[i].address, params, salts[i])
@@ -56,6 +71,7 @@ def _run(w, station, rule: EdgeRewardRule, rid: int, claims: dict[int, list[int]
             w.contract.as_party(clients[i]).reveal_cost_claim(station.address, key, params, salts[i])
         w.chain.increase_time(61)
     pm.before_training(CONTRACT, rid)
+    _stub(w, w.stub.functions.setReward(rid, station.address, True, True, BUDGET))  # the reward is final
     for i, c in enumerate(clients):
         assert pm.observe(rid, c.address, w.states[i], 100 + 50 * i, {"train_seconds": 1.0 + i,
                                                                       "newest_sample_time": 1}) is None
