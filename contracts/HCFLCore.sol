@@ -422,7 +422,7 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         view
         returns (uint64 commitEnd, uint64 revealEnd, bool isStation, bool rewardFinal, uint256 reward)
     {
-        IHCFL.RoundData storage r = HCFLStorage.round(_s, roundId);
+        HCFLStorage.Round storage r = HCFLStorage.round(_s, roundId);
         HCFLStorage.Participant storage p = _s.participants[roundId][station];
         return (r.commitEnd, r.revealEnd, p.role == Role.Station, HCFLStorage.has(p, HCFLStorage.FINAL),
             _s.stationRewards[roundId][station]);
