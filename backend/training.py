@@ -402,9 +402,14 @@ class TrainingManager:
             achieved = sum(int(round(r.local_accuracy * 10_000)) * r.samples for r in by_station.values()) // total
         else:
             achieved = int(round(accuracy * 10_000))
+        # rewards only for included work: (station, includedRounds) from this round's manifests (hcfl/inclusion.py)
+        from hcfl.inclusion import inclusion_record
+
+        manifests = [self.manifest(tr.round_id, g) for g in range(tr.t)]
         return {"global_model_hash": final_hash, "achieved_acc_bps": max(0, min(10_000, achieved)),
                 "scores": scores, "stations": list(tr.stations), **score_tree(tr.stations, scores),
-                "validation_hash": self._publish_validation(tr.round_id, validation)}
+                "validation_hash": self._publish_validation(tr.round_id, validation),
+                **inclusion_record(tr.stations, manifests)}
 
     def _publish_validation(self, rid: int, validation) -> str:
         """The validation split the scores and the accuracy were computed on, published as safetensors

@@ -51,6 +51,9 @@ library HCFLStorage {
         uint128 totalPools;
         uint128 totalVoteDeposits;
         mapping(uint256 => uint256) stationsRewarded; // per round: revealed stations whose reward was claimed
+        mapping(uint256 => bytes32) inclusionRoot; // per round: the winner's root of (station, includedRounds)
+        // per round and station: includedRounds << 2 | CONTESTED (2) | PROVEN (1)
+        mapping(uint256 => mapping(address => uint256)) inclusion;
     }
 
     // ------------------------------------------------------------------ lookups
