@@ -213,7 +213,18 @@ class TrainingManager:
         return self._specs[omega]
 
     # ------------------------------------------------------------ the worker's step
+    # an upload wakes the worker; within this many seconds of the last chain read it closes from the store alone
+    # (the upload itself was checked against the chain's phase), so the close does not queue behind the embedded
+    # chain executing the stations' reportTraining transactions
+    CHAIN_TICK_S = 1.0
+
     def tick(self) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_chain_tick_at", -1e9) < self.CHAIN_TICK_S:
+            for tr in self.store.trainings("training"):
+                self._maybe_close(tr)
+            return
+        self._chain_tick_at = now
         count = self.gw.round_count()
         for rid in range(count):
             if rid in self._skip:
