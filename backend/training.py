@@ -217,6 +217,19 @@ class TrainingManager:
     # (the upload itself was checked against the chain's phase), so the close does not queue behind the embedded
     # chain executing the stations' reportTraining transactions
     CHAIN_TICK_S = 1.0
+    # an upload reuses the round's phase read from the chain this recently (by the worker or another upload)
+    UPLOAD_PHASE_AGE_S = 2.0
+
+    def _phase(self, rid: int, max_age: float = 0.0) -> Phase:
+        """The round's phase on chain, or the one read at most `max_age` seconds ago."""
+        cache = self.__dict__.setdefault("_phases", {})
+        hit = cache.get(rid)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] <= max_age:
+            return hit[0]
+        phase = self.gw.phase(rid)
+        cache[rid] = (phase, now)
+        return phase
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -233,7 +246,7 @@ class TrainingManager:
             if tr is not None and tr.status != "training":
                 self._skip.add(rid)
                 continue
-            phase = self.gw.phase(rid)
+            phase = self._phase(rid)
             if tr is None:
                 if phase == Phase.TRAINING:
                     self._open(rid, self.gw.record(rid))
@@ -445,6 +458,8 @@ class TrainingManager:
 
     # ------------------------------------------------------------ requests
     def _known_round(self, rid: int) -> None:
+        if rid >= 0 and self.store.get_training(rid) is not None:  # training state exists: no chain read needed
+            return
         if rid < 0 or rid >= self.gw.round_count():
             raise ApiError(404, f"unknown round {rid}")
 
@@ -545,12 +560,13 @@ class TrainingManager:
         msgs = [update_message(self.gw.chain_id, c, rid, g, update_hash, samples, accuracy_bps) for c in (contract, contract.lower())]
         if not signed_by(msgs, signature, station):
             raise ApiError(403, "signature does not recover to X-HCFL-Station for this upload")
-        if self.gw.phase(rid) != Phase.TRAINING:
+        if self._phase(rid, self.UPLOAD_PHASE_AGE_S) != Phase.TRAINING:
             raise ApiError(409, f"round {rid} is not in Training")
-        p = self.gw.participant(rid, station)
-        if p is None or p.role != Role.STATION or not p.revealed:
-            raise ApiError(403, f"{station} is not a revealed station of round {rid}")
         tr = self.store.get_training(rid)
+        if tr is None or station not in tr.stations:  # tr.stations: the revealed stations, from the chain at open
+            p = self.gw.participant(rid, station)
+            if p is None or p.role != Role.STATION or not p.revealed:
+                raise ApiError(403, f"{station} is not a revealed station of round {rid}")
         if tr is None:
             raise ApiError(409, f"training of round {rid} has not opened yet")
         if station not in tr.stations:

@@ -536,7 +536,7 @@ class AggregatorDaemon:
         if self.stopping:
             raise Stopping("stop requested")
         train_s = time.perf_counter() - t0
-        if phase_check is not None:  # nothing is uploaded before the chain confirmed the round is in Training
+        if phase_check is not None and phase_check.done():  # the chain already answered: enforce it now
             self._check_task(task, phase_check.result())
         body = result.encode()
         update_hash = state_hash(body)
@@ -554,6 +554,8 @@ class AggregatorDaemon:
         total_s = time.perf_counter() - t0
 
         def report() -> None:  # off the critical path: the daemon long-polls its next task meanwhile
+            if phase_check is not None:  # (the coordinator refuses uploads outside Training on its own)
+                self._check_task(task, phase_check.result())
             tx = self._report(rid, g, update_hash, result.samples, accuracy_bps, clients_root)
             log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
                      rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, total_s, update_hash, tx)
