@@ -213,9 +213,9 @@ class TrainingManager:
         return self._specs[omega]
 
     # ------------------------------------------------------------ the worker's step
-    # an upload wakes the worker; within this many seconds of the last chain read it closes from the store alone
-    # (the upload itself was checked against the chain's phase), so the close does not queue behind the embedded
-    # chain executing the stations' reportTraining transactions
+    # the worker reads the chain at most this often; an upload's wake closes from the store alone (the upload
+    # itself was checked against the chain's phase), so the close does not queue behind the embedded chain
+    # executing the stations' reportTraining transactions
     CHAIN_TICK_S = 1.0
     # an upload reuses the round's phase read from the chain this recently (by the worker or another upload)
     UPLOAD_PHASE_AGE_S = 2.0
@@ -232,10 +232,12 @@ class TrainingManager:
         return phase
 
     def tick(self) -> None:
+        # first from the store alone: a global round closes as soon as its uploads are in, never queued behind a
+        # chain read; the chain (new rounds, a round that left Training) is read at most every CHAIN_TICK_S
+        for tr in self.store.trainings("training"):
+            self._maybe_close(tr)
         now = time.monotonic()
         if now - getattr(self, "_chain_tick_at", -1e9) < self.CHAIN_TICK_S:
-            for tr in self.store.trainings("training"):
-                self._maybe_close(tr)
             return
         self._chain_tick_at = now
         count = self.gw.round_count()
