@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from eth_utils import keccak
 
+from backend.audit_v2 import audit_v2, format_report_v2
 from hcfl.chain.v2.types import Phase
 from hcfl.inclusion import inclusion_tree
 from test_v2_defects import rewards
@@ -46,6 +47,14 @@ def _vote(v: V2, rid: int, punish: bool) -> None:
     v.goto(rid, Phase.FINISHED)
 
 
+def _audited(v: V2, rid: int) -> None:
+    """`hcfl audit`'s books: the reference (hcfl.inclusion.counted_rounds over the ledger's InclusionProven and
+    InclusionContested events and the vote) computes every reward the chain paid, to the wei."""
+    report = audit_v2(v.core)
+    mine = [r for r in report.rounds if r.round_id == rid]
+    assert mine and mine[0].state == "finished" and not mine[0].mismatches, format_report_v2(report)
+
+
 def _reward(v: V2, rid: int, name: str) -> dict:
     return rewards(v, v["x"].claim(rid, v.addr(name)))[v.addr(name)]
 
@@ -74,6 +83,8 @@ def test_killed_daemon_reporting_without_uploads_is_paid_only_for_included_round
     assert v.core.campaign(cid).station_pool == pool + r2["forfeited"]
     assert v.core.accounting().escrow == 0
     v.assert_solvent()
+    v.claim_all(rid)
+    _audited(v, rid)
 
 
 def test_omitted_honest_station_contests_and_the_vote_pays_it(v: V2) -> None:
@@ -93,6 +104,8 @@ def test_omitted_honest_station_contests_and_the_vote_pays_it(v: V2) -> None:
     r2 = _reward(v, rid, "s2")
     assert r1["reward"] == r1["share"] > 0 and r2["reward"] == r2["share"] > 0
     v.assert_solvent()
+    v.claim_all(rid)
+    _audited(v, rid)
 
 
 def test_contest_the_vote_rejects_pays_by_the_root(v: V2) -> None:
@@ -108,6 +121,9 @@ def test_contest_the_vote_rejects_pays_by_the_root(v: V2) -> None:
     r2 = _reward(v, rid, "s2")
     assert r2["reward"] == r2["share"] // T
     v.assert_solvent()
+    _prove(v, rid, leaves[v.addr("s1")])
+    v.claim_all(rid)
+    _audited(v, rid)
 
 
 def test_only_the_winner_records_once_while_training(v: V2) -> None:
