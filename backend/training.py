@@ -597,8 +597,16 @@ class TrainingManager:
             n = len(self.store.uploads(rid, g))
         log.info("round %d: global round %d: upload %d/%d from %s (%d samples, %d bps)",
                  rid, g, n, len(tr.stations), station, samples, accuracy_bps)
-        self.wake.set()
         self._notify()
+        # the upload that completes the global round closes it here, at once: the worker thread may be in the
+        # middle of a chain read queued behind the embedded chain's transactions (it retries on failure)
+        current = self.store.get_training(rid)
+        if current is not None and current.status == "training" and current.g == g:
+            try:
+                self._maybe_close(current)
+            except Exception:  # noqa: BLE001 - the upload stands; the worker's next tick closes the round
+                log.exception("round %d: closing global round %d after the last upload failed", rid, g)
+        self.wake.set()
         return {"accepted": True, "update_hash": update_hash, "global_round": g}
 
     def audit_artifact(self, rid: int, g: int, station: str | None, account: str, signature: str) -> tuple[bytes, str]:
