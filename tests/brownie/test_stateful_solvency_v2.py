@@ -1092,6 +1092,9 @@ def build_world(env: Chain) -> None:
     goto(r3.rid, AWAITING)
     ok(core.settle, r3.rid, sender=a[8])
     assert r3.selected, "world: campaign 3's round must select a proposal"
+    # rewards only for included work: station 6's update was in the aggregate, station 7's was not (it reports)
+    r3.incl = MerkleTree.build(["address", "uint256"], [(a[6].address, 1), (a[7].address, 0)])
+    ok(core.recordInclusion, r3.rid, r3.incl.root, keccak(b"manifests"), sender=env.by_addr[r3.winner()])
     ok(core.finalizeTraining, r3.rid, keccak(b"model"), 7000, b"\0" * 32, 0, keccak(b"val"),
        sender=env.by_addr[r3.winner()])
     for i in (6, 7):
