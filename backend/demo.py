@@ -316,8 +316,12 @@ class Demo:
         leaves = {leaf["station"]: leaf for leaf in result.get("score_leaves", [])}
         detail = httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
         by_score = detail["finalized"] and int(detail["scores_total"]) > 0 and detail["objections"] == 0
+        included = {leaf["station"]: leaf for leaf in result.get("inclusion_leaves", [])}
         for n, p in people.items():
             leaf = leaves.get(p.address)
+            inc = included.get(p.address)
+            if inc is not None:  # the station proves how many aggregates included its update
+                p.prove_inclusion(rid, int(inc["included_rounds"]), [bytes.fromhex(x[2:]) for x in inc["proof"]])
             try:
                 if by_score and leaf is not None:
                     p.claim_with_score(rid, int(leaf["score"]), int(leaf["prefix_before"]),
@@ -454,6 +458,9 @@ class Demo:
         v.raise_for_status()
         if Web3.keccak(v.content).hex().removeprefix("0x") != result["validation_hash"][2:]:
             raise RuntimeError("the published validation split does not match the result's validation hash")
+        if int(result.get("inclusion_root") or "0x0", 16):  # rewards only for included work: before finalizing
+            people[winner].record_inclusion(rid, bytes.fromhex(result["inclusion_root"][2:]),
+                                            bytes.fromhex(result["manifests_root"][2:]))
         people[winner].finalize_training(rid, bytes.fromhex(result["global_model_hash"][2:]), int(result["achieved_acc_bps"]),
                                          bytes.fromhex(result["scores_root"][2:]), int(result["scores_total"]),
                                          bytes.fromhex(result["validation_hash"][2:]))

@@ -5,8 +5,12 @@ For every global round g of every round with training at the coordinator:
 - the manifest's root is the hcfl.merkle root of its `included` leaves (address, update_hash, weight);
 - every included station reported that very update hash for g on chain (TrainingReported);
 - every station that reported g on chain is included in g's manifest. A report without an included update
-  is a claim for work that never went into the model: until contract v2 pays by the manifest root, the
-  audit names it (the contract still pays it).
+  is a claim for work that never went into the model: the audit names it (the contract pays it only when the
+  winner recorded no inclusion root).
+- rewards only for included work (hcfl/inclusion.py): the inclusion root and the manifests root the winner
+  recorded on chain (InclusionRecorded) are those recomputed from the published manifests and the round's
+  revealed stations; a finalized round without a recorded inclusion root is named too (its stations are paid
+  for their reported rounds).
 """
 from __future__ import annotations
 
@@ -78,7 +82,38 @@ def audit_manifests(client: Any, coordinator: str) -> list[ManifestFinding]:
                 g += 1
             late = {k: v for k, v in reports.items() if k[1] < len(manifests)}
             findings += check_round(manifests, late, rid)
+            findings += check_inclusion(client, events, rid, manifests)
             for (station, rg) in sorted(set(reports) - set(late)):
                 findings.append(ManifestFinding(round_id=rid, global_round=rg, station=station,
                                                 problem="reported on chain for a global round with no published manifest"))
+    return findings
+
+
+def check_inclusion(client: Any, events: Sequence[Any], rid: int, manifests: Sequence[dict[str, Any]]) -> list[ManifestFinding]:
+    """The on-chain inclusion record of round `rid` against the one recomputed from its published manifests."""
+    from backend.chain_watch import revealed_stations
+    from hcfl.inclusion import inclusion_record
+    from hcfl.ledger.fetch import ledger_of
+
+    mine = [e for e in events if int(e.args.get("roundId", -1)) == rid]
+    recorded = [e for e in mine if e.name == "InclusionRecorded"]
+    finalized = any(e.name == "TrainingFinalized" for e in mine)
+    if not recorded:
+        if finalized and manifests:
+            return [ManifestFinding(round_id=rid, global_round=len(manifests) - 1, problem=(
+                "finalized without an inclusion root (recordInclusion): its stations are paid for reported rounds"))]
+        return []
+    ledger = ledger_of(client)
+    expected = inclusion_record(revealed_stations(ledger.rounds[rid]), manifests)
+    findings = []
+    on_chain = "0x" + bytes(recorded[0].args["inclusionRoot"]).hex()
+    if on_chain != expected["inclusion_root"]:
+        findings.append(ManifestFinding(round_id=rid, global_round=len(manifests) - 1, problem=(
+            f"on-chain inclusion root {on_chain} is not the root {expected['inclusion_root']} of the manifests' "
+            "included rounds per station")))
+    on_chain_m = "0x" + bytes(recorded[0].args["manifestsRoot"]).hex()
+    if on_chain_m != expected["manifests_root"]:
+        findings.append(ManifestFinding(round_id=rid, global_round=len(manifests) - 1, problem=(
+            f"on-chain manifests root {on_chain_m} is not the root {expected['manifests_root']} of the published "
+            "manifests")))
     return findings

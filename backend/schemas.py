@@ -299,6 +299,11 @@ class TrainingResult(BaseModel):
     scores_total: int
     score_leaves: list[ScoreLeaf]
     validation_hash: Hex32
+    # rewards only for included work (hcfl/inclusion.py): the winner calls recordInclusion(rid, inclusion_root,
+    # manifests_root) before finalizeTraining; each station proves its leaf with proveInclusion before claiming
+    inclusion_root: Hex32 | None = None
+    manifests_root: Hex32 | None = None
+    inclusion_leaves: list[dict[str, Any]] = []
 
 
 class TrainingOut(BaseModel):

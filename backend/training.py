@@ -213,7 +213,33 @@ class TrainingManager:
         return self._specs[omega]
 
     # ------------------------------------------------------------ the worker's step
+    # the worker reads the chain at most this often; an upload's wake closes from the store alone (the upload
+    # itself was checked against the chain's phase), so the close does not queue behind the embedded chain
+    # executing the stations' reportTraining transactions
+    CHAIN_TICK_S = 1.0
+    # an upload reuses the round's phase read from the chain this recently (by the worker or another upload)
+    UPLOAD_PHASE_AGE_S = 2.0
+
+    def _phase(self, rid: int, max_age: float = 0.0) -> Phase:
+        """The round's phase on chain, or the one read at most `max_age` seconds ago."""
+        cache = self.__dict__.setdefault("_phases", {})
+        hit = cache.get(rid)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] <= max_age:
+            return hit[0]
+        phase = self.gw.phase(rid)
+        cache[rid] = (phase, now)
+        return phase
+
     def tick(self) -> None:
+        # first from the store alone: a global round closes as soon as its uploads are in, never queued behind a
+        # chain read; the chain (new rounds, a round that left Training) is read at most every CHAIN_TICK_S
+        for tr in self.store.trainings("training"):
+            self._maybe_close(tr)
+        now = time.monotonic()
+        if now - getattr(self, "_chain_tick_at", -1e9) < self.CHAIN_TICK_S:
+            return
+        self._chain_tick_at = now
         count = self.gw.round_count()
         for rid in range(count):
             if rid in self._skip:
@@ -222,7 +248,7 @@ class TrainingManager:
             if tr is not None and tr.status != "training":
                 self._skip.add(rid)
                 continue
-            phase = self.gw.phase(rid)
+            phase = self._phase(rid)
             if tr is None:
                 if phase == Phase.TRAINING:
                     self._open(rid, self.gw.record(rid))
@@ -402,9 +428,14 @@ class TrainingManager:
             achieved = sum(int(round(r.local_accuracy * 10_000)) * r.samples for r in by_station.values()) // total
         else:
             achieved = int(round(accuracy * 10_000))
+        # rewards only for included work: (station, includedRounds) from this round's manifests (hcfl/inclusion.py)
+        from hcfl.inclusion import inclusion_record
+
+        manifests = [self.manifest(tr.round_id, g) for g in range(tr.t)]
         return {"global_model_hash": final_hash, "achieved_acc_bps": max(0, min(10_000, achieved)),
                 "scores": scores, "stations": list(tr.stations), **score_tree(tr.stations, scores),
-                "validation_hash": self._publish_validation(tr.round_id, validation)}
+                "validation_hash": self._publish_validation(tr.round_id, validation),
+                **inclusion_record(tr.stations, manifests)}
 
     def _publish_validation(self, rid: int, validation) -> str:
         """The validation split the scores and the accuracy were computed on, published as safetensors
@@ -429,6 +460,8 @@ class TrainingManager:
 
     # ------------------------------------------------------------ requests
     def _known_round(self, rid: int) -> None:
+        if rid >= 0 and self.store.get_training(rid) is not None:  # training state exists: no chain read needed
+            return
         if rid < 0 or rid >= self.gw.round_count():
             raise ApiError(404, f"unknown round {rid}")
 
@@ -529,12 +562,13 @@ class TrainingManager:
         msgs = [update_message(self.gw.chain_id, c, rid, g, update_hash, samples, accuracy_bps) for c in (contract, contract.lower())]
         if not signed_by(msgs, signature, station):
             raise ApiError(403, "signature does not recover to X-HCFL-Station for this upload")
-        if self.gw.phase(rid) != Phase.TRAINING:
+        if self._phase(rid, self.UPLOAD_PHASE_AGE_S) != Phase.TRAINING:
             raise ApiError(409, f"round {rid} is not in Training")
-        p = self.gw.participant(rid, station)
-        if p is None or p.role != Role.STATION or not p.revealed:
-            raise ApiError(403, f"{station} is not a revealed station of round {rid}")
         tr = self.store.get_training(rid)
+        if tr is None or station not in tr.stations:  # tr.stations: the revealed stations, from the chain at open
+            p = self.gw.participant(rid, station)
+            if p is None or p.role != Role.STATION or not p.revealed:
+                raise ApiError(403, f"{station} is not a revealed station of round {rid}")
         if tr is None:
             raise ApiError(409, f"training of round {rid} has not opened yet")
         if station not in tr.stations:
@@ -563,8 +597,16 @@ class TrainingManager:
             n = len(self.store.uploads(rid, g))
         log.info("round %d: global round %d: upload %d/%d from %s (%d samples, %d bps)",
                  rid, g, n, len(tr.stations), station, samples, accuracy_bps)
-        self.wake.set()
         self._notify()
+        # the upload that completes the global round closes it here, at once: the worker thread may be in the
+        # middle of a chain read queued behind the embedded chain's transactions (it retries on failure)
+        current = self.store.get_training(rid)
+        if current is not None and current.status == "training" and current.g == g:
+            try:
+                self._maybe_close(current)
+            except Exception:  # noqa: BLE001 - the upload stands; the worker's next tick closes the round
+                log.exception("round %d: closing global round %d after the last upload failed", rid, g)
+        self.wake.set()
         return {"accepted": True, "update_hash": update_hash, "global_round": g}
 
     def audit_artifact(self, rid: int, g: int, station: str | None, account: str, signature: str) -> tuple[bytes, str]:

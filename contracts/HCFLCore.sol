@@ -427,4 +427,47 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         return (r.commitEnd, r.revealEnd, p.role == Role.Station, HCFLStorage.has(p, HCFLStorage.FINAL),
             _s.stationRewards[roundId][station]);
     }
+
+    // ================================================================== inclusion (rewards for included work)
+
+    /// @notice The winner records, once while training is open, the Merkle root of the leaves
+    ///         (station, includedRounds): in how many global rounds' aggregates each revealed station's update
+    ///         was. Once the round is finalized, a station is paid for min(includedRounds, reported) rounds.
+    /// @param roundId the round
+    /// @param inclusionRoot root of the leaves (station, includedRounds) (hcfl/merkle.py)
+    /// @param manifestsRoot root of the per-round manifest roots (globalRound, manifestRoot), for auditors
+    function recordInclusion(uint256 roundId, bytes32 inclusionRoot, bytes32 manifestsRoot) external {
+        TrainingModule.recordInclusion(_s, roundId, inclusionRoot, manifestsRoot);
+    }
+
+    /// @notice Proves a station's leaf (station, includedRounds) in the round's inclusion root (once; anyone
+    ///         may call it); the station's reward claim needs it when a root was recorded.
+    /// @param roundId the round
+    /// @param account the station
+    /// @param includedRounds the global rounds whose aggregate included its update
+    /// @param proof the Merkle proof (hcfl/merkle.py)
+    function proveInclusion(uint256 roundId, address account, uint256 includedRounds, bytes32[] calldata proof)
+        external
+    {
+        TrainingModule.proveInclusion(_s, roundId, account, includedRounds, proof);
+    }
+
+    /// @notice A revealed station contests the inclusion root (until the vote-commit deadline): if the owners'
+    ///         punishment vote punishes the winner, the station is paid for its reported rounds.
+    /// @param roundId the round
+    function contestInclusion(uint256 roundId) external {
+        TrainingModule.contestInclusion(_s, roundId);
+    }
+
+    /// @notice A round's inclusion root and one station's proven leaf and contest.
+    /// @param roundId the round
+    /// @param account the station
+    function inclusionOf(uint256 roundId, address account)
+        external
+        view
+        returns (bytes32 root, bool proven, uint256 includedRounds, bool contested)
+    {
+        uint256 rec = _s.inclusion[roundId][account];
+        return (_s.inclusionRoot[roundId], rec & 1 != 0, rec >> 2, rec & 2 != 0);
+    }
 }

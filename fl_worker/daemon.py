@@ -207,6 +207,9 @@ class AggregatorDaemon:
         self.cell: Any = None  # fl_worker.edge.cell.EdgeCell in edge mode
         # on-chain reports go out one after the other (nonce order) on their own thread
         self._reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
+        # the per-round phase check (a chain call) runs beside the download and training, not before them
+        self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phase")
+        self._download_signatures: dict[int, str] = {}  # round -> signed download_message (the same every g)
         self._views: dict[int, _RoundView] = {}
         self._own_data: Any = None  # silo mode: fl_worker.edge.data.RawData
         self.last_cell_round: Any = None
@@ -362,6 +365,7 @@ class AggregatorDaemon:
             return 1
         finally:
             self._reports.shutdown(wait=True)
+            self._checks.shutdown(wait=True, cancel_futures=True)
             self._http.close()
             if self.cell is not None:
                 self.cell.stop()
@@ -510,7 +514,13 @@ class AggregatorDaemon:
         rid, g = task.round_id, task.global_round
         if rid != self.round_id:
             raise RejectedModel(f"task is for round {rid}, not {self.round_id}")
-        view = self._round_view(rid)
+        cached = self._views.get(rid)
+        phase_check = None
+        if cached is not None:  # fixed from Training on: only the phase is read again, beside the work
+            view = cached
+            phase_check = self._checks.submit(self._round_view, rid)
+        else:
+            view = self._round_view(rid)
         self._check_task(task, view)
         t0 = time.perf_counter()
         global_state = self._download_global(task)
@@ -530,6 +540,8 @@ class AggregatorDaemon:
         if self.stopping:
             raise Stopping("stop requested")
         train_s = time.perf_counter() - t0
+        if phase_check is not None and phase_check.done():  # the chain already answered: enforce it now
+            self._check_task(task, phase_check.result())
         body = result.encode()
         update_hash = state_hash(body)
         accuracy_bps = max(0, min(10_000, result.local_accuracy_bps))
@@ -546,6 +558,8 @@ class AggregatorDaemon:
         total_s = time.perf_counter() - t0
 
         def report() -> None:  # off the critical path: the daemon long-polls its next task meanwhile
+            if phase_check is not None:  # (the coordinator refuses uploads outside Training on its own)
+                self._check_task(task, phase_check.result())
             tx = self._report(rid, g, update_hash, result.samples, accuracy_bps, clients_root)
             log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
                      rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, total_s, update_hash, tx)
@@ -582,9 +596,11 @@ class AggregatorDaemon:
         except NoEdgeClients as exc:
             raise RejectedModel(f"no update from the edge this global round: {exc}") from None
         self.last_cell_round = cell_round
-        log.info("round %d g=%d: %d edge client(s) included (%d samples), root %s; absent %s; rejected %s",
-                 task.round_id, task.global_round, len(cell_round.leaves), cell_round.samples, cell_round.root[:12],
-                 cell_round.absent or "none", [f"{r.address[:10]}: {r.reason}" for r in cell_round.rejected] or "none")
+        log.info("round %d g=%d: %d edge client(s) included (%d samples), root %s; absent %s; rejected %s; "
+                 "edge compute=%.3fs flower=%.3fs", task.round_id, task.global_round, len(cell_round.leaves),
+                 cell_round.samples, cell_round.root[:12], cell_round.absent or "none",
+                 [f"{r.address[:10]}: {r.reason}" for r in cell_round.rejected] or "none",
+                 cell_round.seconds_critical_compute, cell_round.seconds_flower)
         return StationResult(task.station_index, task.global_round, cell_round.state, cell_round.samples,
                              cell_round.accuracy)
 
@@ -631,9 +647,10 @@ class AggregatorDaemon:
         from backend.training import download_message
 
         assert self._chain is not None
-        signed = {"X-HCFL-Station": self.address,
-                  "X-HCFL-Signature": sign_update(self.account, download_message(self._chain.chain_id,
-                                                                                 self._chain.contract, rid))}
+        if rid not in self._download_signatures:
+            self._download_signatures[rid] = sign_update(self.account, download_message(self._chain.chain_id,
+                                                                                        self._chain.contract, rid))
+        signed = {"X-HCFL-Station": self.address, "X-HCFL-Signature": self._download_signatures[rid]}
 
         def fetch() -> tuple[bytes, str | None]:
             with self._http.stream("GET", path, headers=signed) as r:

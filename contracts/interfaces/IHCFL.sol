@@ -264,6 +264,14 @@ interface IHCFL {
     event SurplusSwept(uint256 indexed campaignId, uint256 amount);
     /// @notice Escrow of a round that no station share covers (or nobody claimed in time) went to the station pool.
     event EscrowReturned(uint256 indexed roundId, uint256 amount);
+    /// @notice The winner recorded which station updates went into the aggregates: `inclusionRoot` is the
+    ///         Merkle root of the leaves (station, includedRounds), `manifestsRoot` the root of the per-round
+    ///         manifest roots (leaves (globalRound, manifestRoot)) that `hcfl audit` recomputes them from.
+    event InclusionRecorded(uint256 indexed roundId, address indexed winner, bytes32 inclusionRoot, bytes32 manifestsRoot);
+    /// @notice A station's leaf (station, includedRounds) was proven against the round's inclusion root.
+    event InclusionProven(uint256 indexed roundId, address indexed station, uint256 includedRounds);
+    /// @notice A revealed station contests the inclusion root; the punishment vote decides (docs/security.md).
+    event InclusionContested(uint256 indexed roundId, address indexed station);
 
     // ------------------------------------------------------------------ errors
     error UnknownCampaign(uint256 campaignId);
@@ -318,4 +326,8 @@ interface IHCFL {
     error NothingToWithdraw();
     error TransferFailed();
     error NoSurplus();
+    error InclusionAlreadyRecorded();
+    error NoInclusionRoot();
+    error InclusionAlreadyProven();
+    error AlreadyContested();
 }

@@ -116,6 +116,9 @@ library HCFLStorage {
         // the one split whose shares need not add up to the escrow)
         mapping(uint256 => uint256) stationsRewarded;
         mapping(uint256 => mapping(address => uint256)) stationRewards; // per round and station: the credited reward
+        mapping(uint256 => bytes32) inclusionRoot; // per round: the winner's root of (station, includedRounds)
+        // per round and station: includedRounds << 2 | CONTESTED (2) | PROVEN (1)
+        mapping(uint256 => mapping(address => uint256)) inclusion;
     }
 
     // ------------------------------------------------------------------ lookups

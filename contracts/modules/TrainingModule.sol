@@ -5,6 +5,7 @@ import {IHCFL} from "../interfaces/IHCFL.sol";
 import {HCFLStorage} from "./HCFLStorage.sol";
 import {SettlementMath} from "./SettlementMath.sol";
 import {MerkleProof} from "../utils/MerkleProof.sol";
+import {PunishmentVoteModule} from "./PunishmentVoteModule.sol";
 
 /// @title TrainingModule
 /// @notice Training records (reports with content-addressed updates and a clients root), the winner's
@@ -102,7 +103,8 @@ library TrainingModule {
 
     /// @dev Internal: inlined into SettlementModule.claimStation (a station's whole claim in one library call),
     ///      which calls it only for an existing round in phase Finished.
-    /// @notice Credits a revealed station's reward share * reported / t once the round is finished; the
+    /// @notice Credits a revealed station's reward share * counted / t once the round is finished (counted:
+    ///         see `countedRounds`); the
     ///         rest of its share goes to the station pool. Under valid contribution scores it needs a proof of
     ///         the leaf (station, score, prefixBefore). Returns (DONE, amount due), (NOTHING, 0) or (NEEDS_PROOF, 0).
     function claimReward(
@@ -132,11 +134,13 @@ library TrainingModule {
             IHCFL.ShareRule rule = r.stationShareRule;
             sh = SettlementMath.share(escrow, SettlementMath.line(r, p, rule, false, r.star));
         }
+        (bool known, uint256 counted) = countedRounds(s, r, roundId, account, p);
+        if (!known) return (NEEDS_PROOF, 0);
         // guard: a round's escrow never pays out more than E
         uint256 left = escrow - r.escrowPaid;
         if (sh > left) sh = left;
         p.flags |= HCFLStorage.FINAL;
-        uint256 reward = (sh * p.reported) / r.proposals[r.star].globalRounds;
+        uint256 reward = (sh * counted) / r.proposals[r.star].globalRounds;
         r.escrowPaid += uint128(sh);
         s.totalEscrow -= uint128(sh);
         emit IHCFL.StationRewarded(roundId, account, sh, reward, sh - reward, contribution);
@@ -169,5 +173,82 @@ library TrainingModule {
         s.totalEscrow -= uint128(rest);
         emit IHCFL.EscrowReturned(roundId, rest);
         s.toPool(roundId, r, IHCFL.PoolKind.Station, rest);
+    }
+
+    // ------------------------------------------------------------------ inclusion (rewards for included work)
+    uint256 internal constant PROVEN = 1;
+    uint256 internal constant CONTESTED = 2;
+
+    /// @notice The global rounds a station is paid for (docs/security.md, "Rewards only for included work"):
+    ///         its reported rounds when the winner recorded no inclusion root or never finalized; else
+    ///         min(includedRounds of its proven leaf, reported), unless it contested the root and the owners'
+    ///         vote punished the winner (then its reported rounds). (false, 0) while its leaf is unproven.
+    function countedRounds(
+        HCFLStorage.Layout storage s,
+        HCFLStorage.Round storage r,
+        uint256 roundId,
+        address account,
+        HCFLStorage.Participant storage p
+    ) internal view returns (bool, uint256) {
+        if (!r.finalized || s.inclusionRoot[roundId] == bytes32(0)) return (true, p.reported);
+        uint256 rec = s.inclusion[roundId][account];
+        if (rec & CONTESTED != 0) {
+            (bool punished,) = PunishmentVoteModule.outcome(s, r);
+            if (punished) return (true, p.reported);
+        }
+        if (rec & PROVEN == 0) return (false, 0);
+        uint256 included = rec >> 2;
+        return (true, included < p.reported ? included : p.reported);
+    }
+
+    /// @notice The winner records, once while training is open, the root of the leaves
+    ///         (station, includedRounds): in how many global rounds' aggregates each station's update was.
+    function recordInclusion(HCFLStorage.Layout storage s, uint256 roundId, bytes32 inclusionRoot, bytes32 manifestsRoot)
+        public
+    {
+        s.requirePhase(roundId, IHCFL.Phase.Training);
+        HCFLStorage.Round storage r = s.rounds[roundId];
+        if (msg.sender != r.proposals[r.star].proposer) revert IHCFL.NotWinner();
+        if (inclusionRoot == bytes32(0)) revert IHCFL.NoInclusionRoot();
+        if (s.inclusionRoot[roundId] != bytes32(0)) revert IHCFL.InclusionAlreadyRecorded();
+        s.inclusionRoot[roundId] = inclusionRoot;
+        emit IHCFL.InclusionRecorded(roundId, msg.sender, inclusionRoot, manifestsRoot);
+    }
+
+    /// @notice Proves `account`'s leaf (account, includedRounds) against the round's inclusion root, once;
+    ///         anyone may call it (O(proof length), the caller's own calldata).
+    function proveInclusion(
+        HCFLStorage.Layout storage s,
+        uint256 roundId,
+        address account,
+        uint256 includedRounds,
+        bytes32[] calldata proof
+    ) public {
+        HCFLStorage.Round storage r = s.round(roundId);
+        bytes32 root = s.inclusionRoot[roundId];
+        if (root == bytes32(0)) revert IHCFL.NoInclusionRoot();
+        uint256 rec = s.inclusion[roundId][account];
+        if (rec & PROVEN != 0) revert IHCFL.InclusionAlreadyProven();
+        if (includedRounds > r.proposals[r.star].globalRounds) revert IHCFL.InvalidProof();
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, includedRounds))));
+        if (!MerkleProof.verify(proof, root, leaf)) revert IHCFL.InvalidProof();
+        s.inclusion[roundId][account] = rec | PROVEN | (includedRounds << 2);
+        emit IHCFL.InclusionProven(roundId, account, includedRounds);
+    }
+
+    /// @notice A revealed station contests the recorded inclusion root (while training is open or until the
+    ///         vote-commit deadline). If the owners' vote punishes the winner, it is paid for its reported rounds.
+    function contestInclusion(HCFLStorage.Layout storage s, uint256 roundId) public {
+        IHCFL.Phase ph = s.state(roundId);
+        if (ph != IHCFL.Phase.Training && ph != IHCFL.Phase.VoteCommitting) {
+            revert IHCFL.WrongPhase(IHCFL.Phase.VoteCommitting, ph);
+        }
+        if (s.inclusionRoot[roundId] == bytes32(0)) revert IHCFL.NoInclusionRoot();
+        HCFLStorage.Participant storage p = s.participants[roundId][msg.sender];
+        if (p.role != IHCFL.Role.Station || !HCFLStorage.has(p, HCFLStorage.REVEALED)) revert IHCFL.NotRevealedStation();
+        uint256 rec = s.inclusion[roundId][msg.sender];
+        if (rec & CONTESTED != 0) revert IHCFL.AlreadyContested();
+        s.inclusion[roundId][msg.sender] = rec | CONTESTED;
+        emit IHCFL.InclusionContested(roundId, msg.sender);
     }
 }

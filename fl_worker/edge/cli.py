@@ -24,8 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="local data: .npz files with arrays X and y, or MNIST / CIFAR-10 files")
     p.add_argument("--flower", metavar="HOST:PORT", help="the station's Flower server (default: from the station)")
     p.add_argument("--report", type=Path, metavar="FILE", help="keep a JSON record of the rounds and proofs here")
-    p.add_argument("--rpc", metavar="URL", help="chain node: verify the station's reward rule, seal cost claims "
-                   "and claim payouts with the device's key (no payouts without it)")
+    p.add_argument("--rpc", metavar="URL", help="chain node: verify inclusion proofs against the station's on-chain "
+                   "clientsRoot, verify the station's reward rule, seal cost claims and claim payouts with the device's "
+                   "key (no payouts without it)")
+    p.add_argument("--contract", metavar="ADDRESS", help="pin the HCFLCore address: refuse a station that names "
+                   "another (with --rpc, inclusion proofs are checked against its clientsRoot on chain)")
     p.add_argument("--costs", metavar="X,Y[,Z]", help="cost parameters of the sealed claim when the rule takes "
                    "one (ifedcrowd: gamma,delta,t_min; lceme: c_p,c_l)")
     p.add_argument("--no-claim", action="store_true",
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         costs = [c.strip() for c in args.costs.split(",")] if args.costs else None
         process = EdgeClientProcess(args.station, account, raw, report=args.report, flower=args.flower,
                                     train_delay=args.train_delay, rpc=args.rpc, costs=costs,
-                                    auto_claim=not args.no_claim)
+                                    auto_claim=not args.no_claim, contract=args.contract)
         install_signal_handlers(process)
         return process.run()
     except (EdgeClientError, EdgeDataError, PayError) as exc:

@@ -58,6 +58,7 @@ class Inclusion:
     verified: bool = False
     samples: int = 0
     root: str = ""
+    on_chain: bool = False  # verified against the station's clientsRoot on chain (`--rpc`)
     detail: str = ""
 
 
@@ -181,11 +182,44 @@ def fetch_info(http: httpx.Client, stop: threading.Event, wait: float = 20.0) ->
     raise EdgeClientError("stopped")
 
 
-def fetch_committed_root(http: httpx.Client, proof: InclusionProof, info: StationInfo) -> str:
-    """The root the station committed to for (round, g).
+class ChainRoots:
+    """The station's on-chain clientsRoot of (round, g): its TrainingReported event, read from the device's own
+    chain node (`--rpc`), at the contract and chain id the station names (pinned with `--contract`)."""
 
-    TODO(contract v2): read the station's per-round root from chain instead; until then the root is the one
-    the station signed (edge_root_message), checked here against the station's address."""
+    def __init__(self, rpc: str, info: StationInfo, pinned_contract: str | None = None) -> None:
+        from eth_utils import to_checksum_address
+        from web3 import Web3
+
+        from hcfl.chain.v2.client import CoreClient
+
+        if pinned_contract and to_checksum_address(pinned_contract) != to_checksum_address(info.contract):
+            raise EdgeClientError(f"the station names contract {info.contract}, not the pinned {pinned_contract}")
+        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+        try:
+            chain_id = int(w3.eth.chain_id)
+            code = w3.eth.get_code(to_checksum_address(info.contract))
+        except Exception as exc:  # noqa: BLE001 - transport errors of several kinds
+            raise EdgeClientError(f"chain node {rpc} unreachable: {exc}") from None
+        if chain_id != info.chain_id:
+            raise EdgeClientError(f"the node {rpc} is chain {chain_id}, the station names chain {info.chain_id}")
+        if not code:
+            raise EdgeClientError(f"no contract at {info.contract} on chain {chain_id}")
+        self.core = CoreClient(w3, info.contract)
+        self.station = to_checksum_address(info.station)
+
+    def root(self, round_id: int, g: int) -> str | None:
+        """The clientsRoot the station reported for (round_id, g), or None while it has not reported."""
+        logs = self.core.contract.events.TrainingReported().get_logs(
+            from_block=0, argument_filters={"roundId": round_id, "station": self.station})
+        for entry in logs:
+            if int(entry["args"]["globalRound"]) == g:
+                return "0x" + bytes(entry["args"]["clientsRoot"]).hex()
+        return None
+
+
+def fetch_committed_root(http: httpx.Client, proof: InclusionProof, info: StationInfo) -> str:
+    """The root the station signed for (round, g) (edge_root_message), checked against the station's address:
+    what a device without a chain node (`--rpc`) can check; with one, check_inclusion uses the chain's root."""
     from fl_worker.daemon import recover_signer
 
     message = edge_root_message(info.chain_id, info.contract, info.station, proof.round_id, proof.global_round,
@@ -199,8 +233,10 @@ def fetch_committed_root(http: httpx.Client, proof: InclusionProof, info: Statio
     return proof.root
 
 
-def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: Inclusion) -> bool:
-    """Ask the station for the proof of (round, g); True once the answer is final (included or not)."""
+def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: Inclusion,
+                    chain: ChainRoots | None = None) -> bool:
+    """Ask the station for the proof of (round, g); True once the answer is final (included or not). With
+    `chain`, the proof must lead to the clientsRoot the station reported ON CHAIN (not final until it did)."""
     r = http.get(f"/edge/proofs/{item.round_id}/{item.global_round}/{address}")
     if r.status_code == 409:  # not closed yet
         return False
@@ -215,16 +251,23 @@ def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: I
     if proof.leaf.address != address or (proof.round_id, proof.global_round) != (item.round_id, item.global_round):
         item.included, item.detail = False, "the station served a proof for another leaf"
         return True
-    root = fetch_committed_root(http, proof, info)
+    if chain is not None:
+        on_chain = chain.root(item.round_id, item.global_round)
+        if on_chain is None:  # the station has not reported this global round yet
+            return False
+        root, where = on_chain, "the on-chain clientsRoot"
+        item.on_chain = True
+    else:
+        root, where = fetch_committed_root(http, proof, info), "the station's signed root (no --rpc: not on chain)"
     item.root, item.samples = root, proof.leaf.samples
     item.included = item.verified = proof.verifies(root)
     if item.verified:
-        log.info("round %d g=%d: inclusion proof verified against root %s (%d samples)", item.round_id,
-                 item.global_round, root[:12], proof.leaf.samples)
+        log.info("round %d g=%d: inclusion proof verified against %s %s (%d samples)", item.round_id,
+                 item.global_round, where, root[:12], proof.leaf.samples)
     else:
-        item.detail = "proof does not lead to the committed root"
-        log.error("round %d g=%d: the station's inclusion proof does NOT verify against root %s", item.round_id,
-                  item.global_round, root)
+        item.detail = f"proof does not lead to {where}"
+        log.error("round %d g=%d: the station's inclusion proof does NOT verify against %s %s", item.round_id,
+                  item.global_round, where, root)
     return True
 
 
@@ -232,7 +275,7 @@ def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: I
 class EdgeClientProcess:
     def __init__(self, station_url: str, account: LocalAccount, raw: RawData, *, report: Path | None = None,
                  flower: str | None = None, train_delay: float = 0.0, rpc: str | None = None,
-                 costs: list[str] | None = None, auto_claim: bool = True) -> None:
+                 costs: list[str] | None = None, auto_claim: bool = True, contract: str | None = None) -> None:
         self.station_url = station_url.rstrip("/")
         self.account = account
         self.raw = raw
@@ -245,6 +288,7 @@ class EdgeClientProcess:
         self.rpc = rpc
         self.costs = costs
         self.auto_claim = auto_claim
+        self.contract = contract  # pinned HCFLCore address (--contract): the station must name this one
 
     def _flower_address(self, info: StationInfo) -> str:
         if self.flower_override:
@@ -262,12 +306,19 @@ class EdgeClientProcess:
         tmp.replace(self.report)
 
     def _proof_loop(self, info: StationInfo) -> None:
+        chain = None
+        if self.rpc:
+            try:
+                chain = ChainRoots(self.rpc, info, self.contract)
+            except EdgeClientError as exc:
+                log.error("inclusion proofs cannot be checked on chain: %s", exc)
+                return
         while not self.stop.wait(0.3):
             with self.state.lock:
                 pending = [i for i in self.state.trained.values() if i.included is None]
             for item in pending:
                 try:
-                    if check_inclusion(self.http, info, self.account.address, item):
+                    if check_inclusion(self.http, info, self.account.address, item, chain):
                         self._write_report()
                 except (httpx.TransportError, EdgeClientError, ValueError) as exc:
                     log.debug("proof of g=%d not available yet: %s", item.global_round, exc)

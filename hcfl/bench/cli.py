@@ -10,6 +10,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "fl": ("fl_worker.bench", "seconds per global round, peak memory, bytes sent (hierarchical vs flat)"),
     "edge-payouts": ("hcfl.bench.edge_payouts", "gas per edge-payout claim vs number of clients (Merkle proof length)"),
     "chain": ("backend.bench", "transactions per block vs generation rate, read-API latency"),
+    "system": ("backend.bench_system", "whole system (demo): ms added per global round over the bare compute"),
 }
 
 

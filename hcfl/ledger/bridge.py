@@ -62,7 +62,9 @@ def _training(r: RoundRecord, cfg: ct.CampaignConfig) -> rm.Training | None:
                   if p.reward is not None and p.reward.by_contribution and p.reward.score is not None]
         scores = rm.Scores(leaves=leaves, total=fin.scores_total)
     return rm.Training(t=t, reported=reported, finalized=fin is not None, scores=scores,
-                       objections=list(r.objections))
+                       objections=list(r.objections),
+                       inclusion=dict(r.included) if r.inclusion_root is not None else None,
+                       contests=list(r.contests))
 
 
 def reference_round(ledger: Ledger, round_id: int) -> rm.Round:

@@ -111,6 +111,9 @@ class _Round:
     bond: BondOutcome | None = None
     pool_changes: list[PoolChange] = field(default_factory=list)
     escrow_returned: int = 0
+    inclusion_root: bytes | None = None
+    included: dict[str, int] = field(default_factory=dict)
+    contests: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -297,6 +300,12 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         _credit(st, int(a["roundId"]), a["account"], int(a["amount"]), CreditReason(int(a["reason"])))
     elif n == "EscrowReturned":
         _round(st, a["roundId"]).escrow_returned += int(a["amount"])
+    elif n == "InclusionRecorded":
+        _round(st, a["roundId"]).inclusion_root = _b(a["inclusionRoot"])
+    elif n == "InclusionProven":
+        _round(st, a["roundId"]).included[_addr(a["station"])] = int(a["includedRounds"])
+    elif n == "InclusionContested":
+        _round(st, a["roundId"]).contests.append(_addr(a["station"]))
     elif n == "Withdrawn":
         _account(st, a["account"]).withdrawn += int(a["amount"])
     elif n == "SurplusSwept":
@@ -352,7 +361,8 @@ def _freeze_round(r: _Round) -> RoundRecord:
         votes=tuple(VoteRecord(v.voter, v.commitment, v.weight, v.revealed, v.punish, v.prefix, v.reveal_index,
                                v.forfeited) for v in r.votes.values()),
         vote_reveal_order=tuple(r.vote_reveal_order), bond=r.bond, pool_changes=tuple(r.pool_changes),
-        escrow_returned=r.escrow_returned)
+        escrow_returned=r.escrow_returned, inclusion_root=r.inclusion_root, included=frozen_map(r.included),
+        contests=tuple(r.contests))
 
 
 def snapshot(st: LedgerState) -> Ledger:

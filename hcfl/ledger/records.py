@@ -196,6 +196,11 @@ class RoundRecord:
     bond: BondOutcome | None
     pool_changes: tuple[PoolChange, ...]
     escrow_returned: int = 0  # EscrowReturned: escrow no station could claim, back to the station pool
+    # rewards only for included work (hcfl/inclusion.py): InclusionRecorded's root (None: none recorded),
+    # InclusionProven leaves (station -> includedRounds), InclusionContested stations
+    inclusion_root: bytes | None = None
+    included: Mapping[str, int] = field(default_factory=dict)
+    contests: tuple[str, ...] = ()
 
     @property
     def k(self) -> int:

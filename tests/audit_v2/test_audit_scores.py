@@ -60,6 +60,9 @@ def _trained_round(base: str, c: Coordinator, client: CoreClient):
 
 
 def _finalize(setup, result, scores_root: str, scores_total: int) -> None:
+    # an honest winner records the inclusion root first (rewards only for included work)
+    setup.owners[0].record_inclusion(setup.rid, bytes.fromhex(result["inclusion_root"][2:]),
+                                     bytes.fromhex(result["manifests_root"][2:]))
     setup.owners[0].finalize_training(setup.rid, bytes.fromhex(result["global_model_hash"][2:]), result["achieved_acc_bps"],
                                       bytes.fromhex(scores_root[2:]), scores_total,
                                       bytes.fromhex(result["validation_hash"][2:]))

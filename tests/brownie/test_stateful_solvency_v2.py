@@ -205,6 +205,7 @@ class RoundM:
     tree: MerkleTree | None = None  # a valid scores tree, when the winner posted one
     scores_total: int = 0
     bad_scores: bool = False  # the winner posted a root nobody can prove against
+    incl: MerkleTree | None = None  # the winner's inclusion tree (station, includedRounds), when it recorded one
     phase: int = JOINING
     # what the round still holds, from its events only
     r_dep: int = 0
@@ -493,6 +494,12 @@ class Chain:
 
     def claim(self, r: RoundM, a: str, caller: Any, and_withdraw: bool = False) -> Any:
         p = r.parts.get(a)
+        if p is not None and p.role == STATION and r.incl is not None and r.phase == FINISHED:
+            names = [v[0] for v in r.incl.values]
+            if a in names:  # rewards only for included work: prove the leaf first (anyone may)
+                idx = names.index(a)
+                self.send(self.core.proveInclusion, r.rid, a, r.incl.values[idx][1], r.incl.proof(idx), sender=caller,
+                          expect={"", "InclusionAlreadyProven"})
         if p is not None and p.role == STATION and r.tree is not None and not r.objected and r.phase == FINISHED:
             idx = [v[0] for v in r.tree.values].index(a) if a in [v[0] for v in r.tree.values] else None
             if idx is not None:
@@ -524,9 +531,18 @@ class Chain:
         assert paid == before_credit
         assert web3.eth.get_balance(acct.address) - before + tx.gas_used * tx.gas_price == paid, "ether moved != credit"
 
-    def finalize(self, r: RoundM, caller: Any, mode: int, scores: list[int]) -> None:
-        """mode 0: a valid scores tree over the revealed stations; 1: a root nobody can prove; 2: no root."""
+    def finalize(self, r: RoundM, caller: Any, mode: int, scores: list[int], incl: list[int] | None = None) -> None:
+        """mode 0: a valid scores tree over the revealed stations; 1: a root nobody can prove; 2: no root.
+        `incl`: first record an inclusion tree over the revealed stations (includedRounds from it, mod t + 1)."""
         stations = [a for a, p in r.parts.items() if p.role == STATION and p.revealed]
+        if incl and stations and r.incl is None and r.selected:
+            t = r.proposals[r.star][3]
+            tree = MerkleTree.build(["address", "uint256"], [(a, incl[i % len(incl)] % (t + 1))
+                                                             for i, a in enumerate(stations)])
+            if self.send(self.core.recordInclusion, r.rid, tree.root, keccak(b"manifests"), sender=caller,
+                         expect={"", "NotWinner", "WrongPhase", "InclusionAlreadyRecorded"}):
+                r.incl = tree
+                REACHED["inclusion"] += 1
         tree, total, root = None, 0, b"\0" * 32
         if mode == 0 and stations:
             leaves, prefix = [], 0
@@ -898,7 +914,8 @@ class SolvencyV2(RuleBasedStateMachine):
                     for g in range(t) if g not in p.reported]
             early = bit(0) and not r.finalized  # the winner finalizes first (v1's early-finalize attack)
             if early or (not todo and not r.finalized):
-                env.finalize(r, env.by_addr[r.winner()], [0, 0, 1, 2][(seed >> 1) % 4], [1 + seed % 3, bit(3), 2])
+                env.finalize(r, env.by_addr[r.winner()], [0, 0, 1, 2][(seed >> 1) % 4], [1 + seed % 3, bit(3), 2],
+                             [seed % 4, bit(5) + 1, 3] if bit(13) else None)
             for n, (a, g) in enumerate(todo[:4]):
                 if (seed >> (n + 4)) % 6:  # now and then a station skips a report (and forfeits that part)
                     env.send(env.core.reportTraining, r.rid, g, keccak(b"update"), 100, 5000, keccak(b"clients"),
@@ -911,6 +928,11 @@ class SolvencyV2(RuleBasedStateMachine):
                     env.send(env.core.objectScores, r.rid, sender=env.by_addr[a], expect={"", "AlreadyObjected", "WrongPhase"})
             jump = bit(10) == 1 and bit(11) == 1  # mostly training closes by itself (or the round fails)
         elif ph == VOTE_COMMIT:
+            if bit(2) and bit(3):  # a station contests the inclusion root (the vote decides)
+                a = self.member(r, j, lambda p: p.role == STATION and p.revealed)
+                if a:
+                    env.send(env.core.contestInclusion, r.rid, sender=env.by_addr[a],
+                             expect={"", "AlreadyContested", "NoInclusionRoot", "WrongPhase"})
             if bit(0) and bit(1):
                 a = self.member(r, j, lambda p: p.role == STATION and p.revealed)
                 if a:
@@ -1074,6 +1096,9 @@ def build_world(env: Chain) -> None:
     goto(r3.rid, AWAITING)
     ok(core.settle, r3.rid, sender=a[8])
     assert r3.selected, "world: campaign 3's round must select a proposal"
+    # rewards only for included work: station 6's update was in the aggregate, station 7's was not (it reports)
+    r3.incl = MerkleTree.build(["address", "uint256"], [(a[6].address, 1), (a[7].address, 0)])
+    ok(core.recordInclusion, r3.rid, r3.incl.root, keccak(b"manifests"), sender=env.by_addr[r3.winner()])
     ok(core.finalizeTraining, r3.rid, keccak(b"model"), 7000, b"\0" * 32, 0, keccak(b"val"),
        sender=env.by_addr[r3.winner()])
     for i in (6, 7):
@@ -1189,7 +1214,7 @@ def test_stateful_solvency_v2(monkeypatch, accounts, HCFLCore, RoundsModule, Sea
     for event in ("CampaignCreated", "RoundOpened", "Joined", "Proposed", "ClaimsRevealed", "RoundSettled",
                   "ParticipantSettled", "TrainingReported", "TrainingFinalized", "TrainingClosed", "ScoresObjected",
                   "StationRewarded", "VoteCommitted", "VoteRevealed", "VoteDepositForfeited", "BondReleased",
-                  "BondSlashShare", "Withdrawn", "SurplusSwept", "PoolChanged"):
+                  "BondSlashShare", "Withdrawn", "SurplusSwept", "PoolChanged", "InclusionRecorded", "InclusionProven"):
         assert EVENTS[event] > 0, f"no random sequence reached {event}"
     for milestone in ("selected", "finalized", "forced", "campaign:new", "campaign:refused", "openRound:not-creator",
                       "residual:deposits", "residual:finished"):

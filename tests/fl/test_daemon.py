@@ -172,6 +172,9 @@ def test_killed_daemon_is_tolerated_and_paid_less(env: Env, daemons: Callable[..
                  lambda: b.log)
         b.proc.send_signal(signal.SIGKILL)
         assert b.proc.wait(10) == -signal.SIGKILL
+        # g=0 closes only once both stations uploaded (the timeout is still 3600 s): lower it only after that,
+        # else a slow survivor's first upload races the timeout and g=0 closes with the victim's update alone
+        wait_for(lambda: driver.state.g >= 1, 90, "g=0 closed with both uploads", lambda: a.log)
         driver.round_timeout = 1.0
         assert a.wait(120) == 0, a.log
         assert driver.done

@@ -187,6 +187,11 @@ class CoreClient:
     def credit_of(self, address: str) -> int:
         return int(self.call("credits", to_checksum_address(address)))
 
+    def inclusion_of(self, round_id: int, station: str) -> tuple[bytes, bool, int, bool]:
+        """(inclusionRoot of the round, station's leaf proven, its includedRounds, it contested)."""
+        root, proven, included, contested = self.call("inclusionOf", round_id, to_checksum_address(station))
+        return bytes(root), bool(proven), int(included), bool(contested)
+
     def accounting(self) -> Accounting:
         return Accounting(**dict(zip(Accounting.model_fields, self.call("accounting"))))
 
@@ -332,6 +337,17 @@ class ParticipantV2(Signer):
 
     def object_scores(self, round_id: int) -> Any:
         return self.transact("objectScores", round_id)
+
+    def record_inclusion(self, round_id: int, inclusion_root: bytes, manifests_root: bytes = b"\0" * 32) -> Any:
+        return self.transact("recordInclusion", round_id, inclusion_root, manifests_root)
+
+    def prove_inclusion(self, round_id: int, included_rounds: int, proof: Sequence[bytes],
+                        account: str | None = None) -> Any:
+        return self.transact("proveInclusion", round_id, to_checksum_address(account or self.address),
+                             int(included_rounds), [bytes(p) for p in proof])
+
+    def contest_inclusion(self, round_id: int) -> Any:
+        return self.transact("contestInclusion", round_id)
 
     # vote -----------------------------------------------------------------------
     def commit_vote(self, round_id: int, punish: bool, salt: bytes, deposit: int | None = None) -> Any:  # type: ignore[override]

@@ -122,13 +122,18 @@ class Training(_Frozen):
     `reported`: global rounds each revealed station reported (0..t; missing = 0). `finalized`: the
     winner called finalizeTraining before trainEnd (if not: winner failed, punished without vote).
     `scores`: the finalized scores root's leaves (Contribution only; None = no root).
-    `objections`: revealed stations that called objectScores."""
+    `objections`: revealed stations that called objectScores.
+    `inclusion`: None when the winner recorded no inclusion root (recordInclusion), else the proven leaves
+    station -> includedRounds (an unproven station counts 0 here and cannot claim its reward on chain).
+    `contests`: revealed stations that called contestInclusion (docs/security.md, rewards for included work)."""
 
     t: Annotated[int, Field(strict=True, ge=1, le=2**32)]
     reported: dict[Id, Annotated[int, Field(strict=True, ge=0)]] = Field(default_factory=dict)
     finalized: bool = True
     scores: Scores | None = None
     objections: list[Id] = Field(default_factory=list)
+    inclusion: dict[Id, Annotated[int, Field(strict=True, ge=0)]] | None = None
+    contests: list[Id] = Field(default_factory=list)
 
 
 class Vote(_Frozen):
@@ -231,7 +236,7 @@ class ParticipantResult(_Frozen):
     payment: int  # owner: cumfloor(C - D_o) by the owner rule
     nominal_share: int  # cumfloor(C, weights at m*): s_p(m*) (owner; vote weight) / r_p(m*) (station)
     station_share: int  # station: share of E = C + D_s before reporting
-    reward: int  # station: station_share * reported / t
+    reward: int  # station: station_share * counted / t (counted: hcfl.inclusion.counted_rounds)
     forfeit: int  # station: station_share - reward, to stationPool
     penalty: int  # non-reveal penalty, to the side's pool
     bond_credit: int  # bonds credited back (not selected, or not punished)

@@ -3,6 +3,7 @@ the Contribution split with its Equal fallback, the stake-weighted vote and the 
 and every participant's credit over the whole round."""
 from __future__ import annotations
 
+from hcfl.inclusion import counted_rounds
 from hcfl.mechanism.models import BPS
 from hcfl.mechanism.v2.cumfloor import cumfloor, shares
 from hcfl.mechanism.v2.models import ParticipantResult, RoundResult, Scores, Training
@@ -23,6 +24,16 @@ def _check(st: Settled, tr: Training) -> None:
     for sid in tr.objections:
         if sid not in station_ids:
             raise RoundEndError(f"training.objections: {sid!r} is not a revealed station")
+    for sid in tr.contests:
+        if sid not in station_ids:
+            raise RoundEndError(f"training.contests: {sid!r} is not a revealed station")
+        if tr.inclusion is None:
+            raise RoundEndError("training.contests need a recorded inclusion root")
+    for sid, n in (tr.inclusion or {}).items():
+        if sid not in station_ids:
+            raise RoundEndError(f"training.inclusion: {sid!r} is not a revealed station")
+        if n > tr.t:
+            raise RoundEndError(f"training.inclusion[{sid!r}] = {n} exceeds t = {tr.t}")
     if tr.scores is not None:
         if st.cfg.station_share_rule != "contribution":
             raise RoundEndError("training.scores only apply to the 'contribution' station share rule")
@@ -96,9 +107,6 @@ def finish_round(st: Settled) -> RoundResult:
                 leftover = escrow - sum(station_share.values())
             else:
                 split_rule = "equal (contribution fallback)"
-        for s in st.stations:
-            reward[s.id] = station_share[s.id] * tr.reported.get(s.id, 0) // tr.t
-            forfeit[s.id] = station_share[s.id] - reward[s.id]
 
         winner = st.winner
         assert winner is not None
@@ -125,6 +133,13 @@ def finish_round(st: Settled) -> RoundResult:
                     slash[v.voter] = amount
             else:
                 bond_credit[winner] = bond_credit.get(winner, 0) + st.bond_held
+        # rewards only for included work: the rounds counted per station (hcfl/inclusion.py)
+        use_root = tr.finalized and tr.inclusion is not None
+        for s in st.stations:
+            n = counted_rounds(tr.reported.get(s.id, 0), (tr.inclusion or {}).get(s.id), s.id in tr.contests,
+                               punished, use_root)
+            reward[s.id] = station_share[s.id] * n // tr.t
+            forfeit[s.id] = station_share[s.id] - reward[s.id]
 
     taxes_o = sum(st.tax[o.id] for o in st.owners)
     taxes_s = sum(st.tax[s.id] for s in st.stations)
