@@ -412,9 +412,22 @@ contract HCFLCore is IHCFL, ReentrancyGuard {
         return _s.reported[roundId][station][g];
     }
 
+    /// @notice A station of the round asks that the reward its claim credits be kept on chain, for
+    ///         `stationReward` (EdgePayouts splits exactly that amount among its edge clients). Call it before
+    ///         the reward claim; calling it again changes nothing. Without it `stationReward` reads 0.
+    /// @param roundId the round
+    function keepRewardRecord(uint256 roundId) external {
+        HCFLStorage.round(_s, roundId);
+        HCFLStorage.Participant storage p = _s.participants[roundId][msg.sender];
+        if (p.role != Role.Station) revert WrongRole(Role.Station, p.role);
+        if (HCFLStorage.has(p, HCFLStorage.FINAL)) revert NothingToClaim();
+        p.flags |= HCFLStorage.KEEP_REWARD;
+    }
+
     /// @notice What EdgePayouts (contracts/EdgePayouts.sol) reads of a station in a round: the round's commit
     ///         and reveal deadlines, whether `station` joined it as a station, whether its reward part is final
-    ///         (claimed) and the reward credited by that claim, exactly as credited (0 before).
+    ///         (claimed) and the reward credited by that claim, exactly as credited (0 before, and 0 unless the station
+    ///         called `keepRewardRecord` before its claim).
     /// @param roundId the round
     /// @param station the account
     function stationReward(uint256 roundId, address station)

@@ -132,6 +132,11 @@ class EdgePaymaster:
         elif on_chain.rule_hash != rule.hash():
             raise RuntimeError(f"round {rid}: the rule announced on chain is 0x{on_chain.rule_hash.hex()}, this "
                                f"station's rule hashes to 0x{rule.hash().hex()} (rules are immutable)")
+        try:  # the core keeps the reward this station's claim credits: that exact amount is what it posts
+            self.party.keep_reward(key)
+        except ContractRevert as exc:
+            raise RuntimeError(f"round {rid}: the core cannot keep this station's reward ({exc.error}): ask "
+                               "before the station's reward claim") from None
         commit_deadline, reveal_deadline = self.contract.claim_windows(self.account.address, key)
         info = {"station": self.account.address, "contract": self.contract.address, "round_id": rid,
                 "core": to_checksum_address(core), "round_key": "0x" + key.hex(), "rule": rule.model_dump(mode="json"),

@@ -17,6 +17,9 @@ library HCFLStorage {
     uint8 internal constant REVEALED = 2;
     uint8 internal constant SETTLED = 4; // the deposit part was claimed
     uint8 internal constant FINAL = 8; // the reward (station) / bond-and-vote part (owner) was claimed
+    // a station asked that its credited reward be kept (stationRewards) for EdgePayouts: opt-in, so that a
+    // station that pays no edge clients does not pay for the storage write
+    uint8 internal constant KEEP_REWARD = 16;
 
     /// @dev One account in one round, packed: slot 0 holds role, flags, reports, reveal index, deposit and
     ///      prefix (amounts are capped at 2^96 - 1; sums of real deposits stay far below 2^96); slot 1

@@ -149,7 +149,7 @@ library TrainingModule {
         // every other split is a cumfloor line over all revealed stations, whose shares add up to E exactly
         if (contribution && ++s.stationsRewarded[roundId] == r.nS) _returnEscrow(s, roundId, r);
         // StationRewarded's reward is the credit (CreditReason.StationReward): no Credited event repeats it
-        if (reward != 0) s.stationRewards[roundId][account] = reward; // what EdgePayouts pays out (HCFLCore.stationReward)
+        if (reward != 0 && p.flags & HCFLStorage.KEEP_REWARD != 0) s.stationRewards[roundId][account] = reward; // what EdgePayouts pays out (HCFLCore.stationReward)
         return (DONE, reward);
     }
 

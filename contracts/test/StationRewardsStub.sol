@@ -37,6 +37,9 @@ contract StationRewardsStub {
         unknown[roundId] = on;
     }
 
+    /// @notice Same signature as HCFLCore.keepRewardRecord (the stub keeps every reward anyway).
+    function keepRewardRecord(uint256 roundId) external {}
+
     /// @notice Same signature as HCFLCore.stationReward.
     function stationReward(uint256 roundId, address station)
         external

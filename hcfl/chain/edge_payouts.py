@@ -5,6 +5,7 @@ posts, and a typed client in which stations and edge clients sign their own tran
     key = round_key(core_address, round_id)                       # bytes32(round id)
     station = contract.as_party(station_key)
     station.announce_rule(key, rule_hash)                         # a station of the round, before training
+    station.keep_reward(key)                                      # HCFLCore keeps its credited reward
     ... the round runs; the station's HCFLCore reward is claimed (final) ...
     reward = contract.station_reward(station.address, key).reward
     amounts = allocate(reward, {client: weight, ...})            # or integer amounts straight from a rule
@@ -252,6 +253,12 @@ class EdgeParty(Signer):
         """Commits the rule hash (a station of the round, before training); `cost_claims` opens sealed cost
         claims of the edge clients in the round's own commit and reveal windows."""
         return self.transact("announceRule", key, rule_hash, bool(cost_claims))
+
+    def keep_reward(self, key: bytes) -> Any:
+        """Asks the bound core to keep this station's credited reward for round `key` (HCFLCore.keepRewardRecord),
+        which postPayouts must fund: send it with the rule, before the station's reward claim."""
+        core = ContractClient(self.client.w3, self.client.core, artifact("HCFLCore")["abi"])
+        return Signer(core, self.account).transact("keepRewardRecord", int.from_bytes(key, "big"))
 
     def commit_cost_claim(self, station: str, key: bytes, commitment: bytes) -> Any:
         return self.transact("commitCostClaim", to_checksum_address(station), key, commitment)

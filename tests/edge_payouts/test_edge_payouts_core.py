@@ -71,6 +71,7 @@ def _round_to_training(v: V2, p: dict, announce_in_time: bool = True) -> tuple[i
         v[n].join(rid, Role.STATION if n.startswith("s") else Role.OWNER, d)
     if announce_in_time:
         p["s1"].announce_rule(key, CLAIM_RULE, True)
+        p["s1"].keep_reward(key)
     v.goto(rid, Phase.PROPOSING)
     v["o1"].propose(rid, spec(ETH, 2), 10**15)
     v.goto(rid, Phase.COMMITTING)
@@ -82,6 +83,7 @@ def _round_to_training(v: V2, p: dict, announce_in_time: bool = True) -> tuple[i
         v[n].reveal(rid, c, salt_of(f"{rid}/{n}"))
     if announce_in_time:
         p["s2"].announce_rule(key, RULE, False)
+        p["s2"].keep_reward(key)
     v.joined[rid] = list(claims)
     v.settle(rid)
     assert v.core.state(rid) == Phase.TRAINING
@@ -189,9 +191,15 @@ def test_no_rule_no_payout_and_unknown_stations(w) -> None:
     chain, v, edge, p = w
     rid, key = _round_to_training(v, p, announce_in_time=False)
     _finish(v, rid)
+    # the credited reward is kept only for a station that asked before its claim (keepRewardRecord, which
+    # announce_rule sends): s3 asks, s2 does not, an owner cannot
+    p["s3"].keep_reward(key)
+    _reverts(lambda: p["o1"].keep_reward(key), "WrongRole")
     v.claim_all(rid)
+    _reverts(lambda: p["s3"].keep_reward(key), "NothingToClaim")  # after its claim: too late
     reward = edge.station_reward(p["s3"].address, key).reward
     assert reward > 0
+    assert edge.station_reward(p["s2"].address, key).reward == 0 and edge.station_reward(p["s2"].address, key).final
     tree = PayoutTree.build({p["c1"].address: reward})
     _reverts(lambda: p["s3"].post_payouts(key, tree, WINDOW), "RuleNotAnnounced", (p["s3"].address, key))
     _reverts(lambda: p["s3"].announce_rule(key, RULE), "AnnounceClosed")
