@@ -61,12 +61,13 @@ library HCFLStorage {
         // slot 1
         uint64 revealEnd;
         uint64 trainEnd; // settlement time + trainDuration (0 before settle)
-        uint64 trainClosedAt;
+        uint56 trainClosedAt; // uint56: room in this slot for `inclusionRecorded`
         uint8 star;
         bool settled;
         bool selected;
         bool unfunded;
         bool finalized;
+        bool inclusionRecorded; // the winner recorded an inclusion root (inclusionRoot); read by every reward claim
         IHCFL.PaymentRule paymentRule;
         IHCFL.ShareRule ownerShareRule;
         IHCFL.ShareRule stationShareRule;

@@ -23,7 +23,7 @@ library TrainingModule {
 
     function _maybeClose(HCFLStorage.Round storage r, uint256 roundId) private {
         if (r.finalized && r.reportsDone == uint256(r.nS) * r.proposals[r.star].globalRounds) {
-            r.trainClosedAt = uint64(block.timestamp);
+            r.trainClosedAt = uint56(block.timestamp);
             emit IHCFL.TrainingClosed(roundId, uint64(block.timestamp));
         }
     }
@@ -190,7 +190,7 @@ library TrainingModule {
         address account,
         HCFLStorage.Participant storage p
     ) internal view returns (bool, uint256) {
-        if (!r.finalized || s.inclusionRoot[roundId] == bytes32(0)) return (true, p.reported);
+        if (!r.finalized || !r.inclusionRecorded) return (true, p.reported);
         uint256 rec = s.inclusion[roundId][account];
         if (rec & CONTESTED != 0) {
             (bool punished,) = PunishmentVoteModule.outcome(s, r);
@@ -212,6 +212,7 @@ library TrainingModule {
         if (inclusionRoot == bytes32(0)) revert IHCFL.NoInclusionRoot();
         if (s.inclusionRoot[roundId] != bytes32(0)) revert IHCFL.InclusionAlreadyRecorded();
         s.inclusionRoot[roundId] = inclusionRoot;
+        r.inclusionRecorded = true;
         emit IHCFL.InclusionRecorded(roundId, msg.sender, inclusionRoot, manifestsRoot);
     }
 
