@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend import schemas
 from backend.audit_v2 import audit_v2
+from backend.faults import JsonErrors, Refusal, install_traceback_rate_limit
 from backend.limits import JsonBodyLimits, restore_recursion_limit
 from backend.chain_watch import (
     RPC_ALLOWED,
@@ -28,11 +29,11 @@ from backend.chain_watch import (
     DeadlineDriver,
     EventFormatter,
     funds,
-    round_detail,
-    round_summary,
 )
+from backend.read_views import ReadViews
 from backend.store import Store
 from backend.training import ApiError, TrainingManager
+from backend.watchdog import Watchdog
 from hcfl.chain.client import ContractRevert
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ class Settings:
     static_dir: str | None = None
     fast_forward_quiet: float = 3.0  # Joining/Proposing: seconds without a new join/proposal before the jump
     background: bool = True  # run the deadline driver and the training worker
+    read_max_age: float = 0.25  # multi-process chains: reads may use a ledger snapshot this many seconds old
+    lease_ttl: float = 10.0  # the database lease on the contract expires this long after the last renewal
+    beacon_interval: float = 10.0  # multi-process chains: seconds between on-chain beacons (0: none)
 
 
 @dataclass
@@ -73,9 +77,18 @@ class Coordinator:
     settings: Settings
     formatter: EventFormatter = field(init=False)
     owns_chain: bool = True
+    watchdog: Watchdog | None = None
+    refusal: Refusal = field(default_factory=Refusal)
+    views: ReadViews = field(init=False)
 
     def __post_init__(self) -> None:
         self.formatter = EventFormatter(self.gw.client.abi)
+        self.views = ReadViews(self.gw, self.store)
+        if self.watchdog is None:
+            self.watchdog = Watchdog(self.gw, self.store, self.training, deployment=None, lease=None, beacon=None,
+                                     refusal=self.refusal)
+        self.refusal = self.watchdog.refusal
+        self.driver.guard = self.watchdog.guard
 
     @classmethod
     def from_settings(cls, settings: Settings, chain: Any = None) -> "Coordinator":
@@ -101,14 +114,20 @@ class Coordinator:
             log.info("deployed a fresh HCFLCore (v2) at %s (lens %s)", client.address,
                      client.lens.address if client.lens else None)
         gw = ChainGateway(chain, client, payer)
-        store = Store(settings.db, settings.data_dir, namespace=f"{gw.chain_id}:{client.address}")
+        if chain.kind != "embedded":
+            gw.max_age = settings.read_max_age
+        from backend import guards
+
+        store, watchdog = guards.open_state(settings, gw)
         training = TrainingManager(store, gw, round_timeout=settings.round_timeout, poll=min(settings.poll, 1.0),
                                    dataset_dir=settings.dataset_dir, max_station_samples=settings.max_station_samples)
         driver = DeadlineDriver(gw, poll=settings.poll, fast_forward=settings.fast_forward,
                                 quiet=settings.fast_forward_quiet)
         log.info("coordinator on chain %s (id %d, %s), contract %s, gas payer %s, db %s",
                  settings.chain, gw.chain_id, chain.kind, client.address, payer.address, settings.db)
-        return cls(gw=gw, store=store, training=training, driver=driver, settings=settings, owns_chain=owns)
+        watchdog.training = training
+        return cls(gw=gw, store=store, training=training, driver=driver, settings=settings, owns_chain=owns,
+                   watchdog=watchdog)
 
     def start(self) -> None:
         if self.settings.background:
@@ -118,10 +137,29 @@ class Coordinator:
     def stop(self) -> None:
         self.driver.stop()
         self.training.stop()
+        if self.watchdog is not None:
+            self.watchdog.close()
         self.gw.close()
         self.store.close()
         if self.owns_chain:
             self.gw.chain.close()
+
+
+class _LateRefusal(Refusal):
+    """The coordinator's Refusal, known only once the lifespan built it."""
+
+    def __init__(self, box: list[Refusal | None]) -> None:
+        self.box = box
+
+    @property
+    def reasons(self) -> dict[str, str]:  # type: ignore[override]
+        return self.box[0].reasons if self.box[0] is not None else {}
+
+    def __bool__(self) -> bool:
+        return bool(self.reasons)
+
+    def message(self) -> str:
+        return self.box[0].message() if self.box[0] is not None else ""
 
 
 # ------------------------------------------------------------------ dependencies
@@ -182,7 +220,9 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
     async def lifespan(app: FastAPI):
         coord = coordinator or await run_in_threadpool(Coordinator.from_settings, settings)
         restore_recursion_limit()  # connecting may have imported py-evm, which raises it again
+        install_traceback_rate_limit()
         app.state.coordinator = coord
+        refusal_box[0] = coord.refusal
         coord.start()
         try:
             yield
@@ -198,6 +238,8 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
     )
     restore_recursion_limit()
     app.add_middleware(JsonBodyLimits, max_bytes=RPC_MAX_BYTES)
+    refusal_box: list[Refusal | None] = [coordinator.refusal if coordinator else None]
+    app.add_middleware(JsonErrors, refusal=_LateRefusal(refusal_box))
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -219,9 +261,12 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
         return JSONResponse({"detail": errors}, status_code=422)
 
     # -------------------------------------------------------------- health and chain
-    @app.get("/api/health", response_model=schemas.HealthOut, tags=["chain"])
-    def health(gw: Gateway) -> dict[str, Any]:
-        return {"ok": True, "chain_id": gw.chain_id, "contract": gw.address, "block": gw.block_number()}
+    @app.get("/api/health", response_model=schemas.HealthOut, tags=["chain"],
+             responses={503: {"model": schemas.HealthDown, "description": "something is down: `down` names it"}})
+    def health(coord: Coord) -> Any:
+        assert coord.watchdog is not None
+        status, body = coord.watchdog.health()
+        return body if status == 200 else JSONResponse(body, status_code=status)
 
     @app.get("/api/chain", response_model=schemas.ChainOut, tags=["chain"])
     def chain_info(gw: Gateway) -> dict[str, Any]:
@@ -244,14 +289,15 @@ def create_app(settings: Settings | None = None, coordinator: Coordinator | None
 
     # -------------------------------------------------------------- rounds (read API)
     @app.get("/api/rounds", response_model=list[schemas.RoundSummary], tags=["rounds"])
-    def list_rounds(gw: Gateway) -> list[dict[str, Any]]:
-        ledger = gw.ledger()
-        return [round_summary(gw, ledger.rounds[rid]) for rid in sorted(ledger.rounds)]
+    def list_rounds(coord: Coord) -> Response:
+        return coord.views.rounds()
 
     @app.get("/api/rounds/{rid}", response_model=schemas.RoundDetail, tags=["rounds"], responses=ERROR_RESPONSES)
-    def get_round(rid: RoundId, gw: Gateway, store: StoreDep) -> dict[str, Any]:
-        _known_round(gw, rid)
-        return round_detail(gw, rid, lambda omega: store.get_spec(omega) is not None)
+    def get_round(rid: RoundId, coord: Coord) -> Response:
+        found = coord.views.round(rid)
+        if found is None:
+            raise ApiError(404, f"unknown round {rid}")
+        return found
 
     @app.get("/api/rounds/{rid}/events", response_model=list[schemas.EventOut], tags=["rounds"], responses=ERROR_RESPONSES)
     def round_events(rid: RoundId, coord: Coord) -> list[dict[str, Any]]:

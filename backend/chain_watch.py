@@ -93,6 +93,11 @@ class ChainGateway:
         self._ledger: Ledger | None = None
         self._ledger_block = -1
         self._head_time = 0
+        # reads may use a snapshot up to `max_age` seconds old (0: check the head on every read); while one
+        # thread refreshes it (under the chain lock), the others read the current snapshot (backend/read_views.py)
+        self.max_age = 0.0
+        self._synced_at = -1e18
+        self._snap: tuple[Ledger, int, int] | None = None
 
     @property
     def address(self) -> str:
@@ -104,14 +109,36 @@ class ChainGateway:
 
     # ------------------------------------------------------------ reads
     def ledger(self) -> Ledger:
-        """The event ledger up to the head (folded incrementally; cached while no block is added)."""
-        with self.lock:
+        """The event ledger up to the head (folded incrementally; cached while no block is added). Within
+        `max_age` seconds of the last head check, or while another thread holds the chain lock, a read gets the
+        current snapshot without a chain call (max_age 0: every read checks the head)."""
+        snap = self._snap
+        if snap is not None and self.max_age > 0:
+            if time.monotonic() - self._synced_at < self.max_age or not self.lock.acquire(blocking=False):
+                return snap[0]
+        else:
+            self.lock.acquire()
+        try:
             head = int(self.chain.w3.eth.block_number)
-            if self._ledger is None or head != self._ledger_block:
-                self._ledger = self.fetcher.sync(head)
-                self._ledger_block = head
-                self._head_time = int(self.chain.w3.eth.get_block(head)["timestamp"])
-            return self._ledger
+            snap = self._snap  # another thread may have refreshed it meanwhile
+            if snap is None or head != snap[1]:
+                ledger = self.fetcher.sync(head)
+                self._snap = (ledger, head, int(self.chain.w3.eth.get_block(head)["timestamp"]))
+                self._ledger, self._ledger_block, self._head_time = self._snap
+            self._synced_at = time.monotonic()
+            return self._snap[0]  # type: ignore[index]
+        finally:
+            self.lock.release()
+
+    def invalidate(self) -> None:
+        """The chain moved (a transaction went through this coordinator): the next read checks the head."""
+        self._synced_at = -1e18
+
+    def snapshot(self) -> tuple[Ledger, int, int]:
+        """(ledger, head block, head timestamp) of one refresh, read atomically."""
+        self.ledger()
+        assert self._snap is not None
+        return self._snap
 
     def round_count(self) -> int:
         return len(self.ledger().rounds)
@@ -121,9 +148,7 @@ class ChainGateway:
 
     def phase(self, rid: int) -> Phase:
         """The round's phase at the head block's timestamp, from the ledger (no chain call of its own)."""
-        with self.lock:
-            ledger = self.ledger()
-            now = self._head_time
+        ledger, _, now = self.snapshot()
         return ledger_phase(ledger, rid, now)
 
     def block_number(self) -> int:
@@ -185,6 +210,7 @@ class ChainGateway:
             self.chain._tester.mine_blocks(1)
         else:
             self.chain.w3.provider.make_request("evm_mine", [])
+        self.invalidate()
 
     def participant(self, rid: int, address: str) -> ParticipantRecord | None:
         return self.record(rid).participant(to_checksum_address(address))
@@ -217,14 +243,20 @@ class ChainGateway:
             except TxFailed as exc:
                 log.warning("round %d: settle failed: %s", rid, exc)
                 return False
+            finally:
+                self.invalidate()
         return True
     # ------------------------------------------------------------ JSON-RPC pass-through
     def rpc(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Answer one JSON-RPC request object (already checked against RPC_ALLOWED)."""
         rid = payload.get("id")
-        if self.chain.kind == "embedded":
-            return self._rpc_embedded(payload["method"], payload.get("params", []), rid)
-        return self._rpc_forward(payload)
+        try:
+            if self.chain.kind == "embedded":
+                return self._rpc_embedded(payload["method"], payload.get("params", []), rid)
+            return self._rpc_forward(payload)
+        finally:
+            if payload["method"] == "eth_sendRawTransaction":
+                self.invalidate()
 
     def _rpc_forward(self, payload: dict[str, Any]) -> dict[str, Any]:
         assert self.chain.rpc_url
@@ -479,6 +511,7 @@ class DeadlineDriver:
         self.fast_forward = fast_forward and gw.chain.is_dev
         self.quiet = float(quiet)
         self.on_tick = on_tick
+        self.guard: Callable[[], bool] | None = None  # may this coordinator drive? (backend/watchdog.py)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._first_open = 0  # rounds below this id are known Finished
@@ -497,7 +530,8 @@ class DeadlineDriver:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.tick()
+                if self.guard is None or self.guard():
+                    self.tick()
             except Exception:  # noqa: BLE001 - the driver must survive node hiccups
                 log.exception("deadline driver tick failed")
             if self.on_tick is not None:
@@ -530,6 +564,7 @@ class DeadlineDriver:
                     if self.gw.chain.now() <= end:
                         log.info("round %d: fast-forwarding %s to its deadline", rid, PHASE_NAMES.get(phase))
                         self.gw.chain.wait_until(end)
+                        self.gw.invalidate()
             if end and self.gw.deadline_passed(end) and phase == Phase.REVEALING:
                 self._settle(rid)
 

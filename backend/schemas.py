@@ -342,3 +342,13 @@ class RpcRequest(BaseModel):
     id: int | str | None = None
     method: str = Field(..., max_length=64)
     params: list[Any] | dict[str, Any] = []
+
+
+class HealthDown(BaseModel):
+    """/api/health while something is down (503): `down` maps each failing component (node, database, model store,
+    deployment, lease) to what is wrong."""
+    ok: bool
+    chain_id: int
+    contract: str
+    block: int | None
+    down: dict[str, str]

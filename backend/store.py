@@ -108,6 +108,7 @@ class Store:
         if self.db_path != ":memory:":
             Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
         self.ns = namespace
+        self.spec_version = 0  # bumped on every put_spec (backend/read_views.py keys its caches on it)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -166,6 +167,7 @@ class Store:
             "ON CONFLICT(omega) DO UPDATE SET training_json = excluded.training_json",
             (omega.lower(), json.dumps(spec, sort_keys=True), json.dumps(training, sort_keys=True), time.time()),
         )
+        self.spec_version += 1
 
     def get_spec(self, omega: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         row = self._one("SELECT spec_json, training_json FROM specs WHERE omega = ?", (omega.lower(),))

@@ -29,6 +29,8 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_address, to_checksum_address
 
 from backend.chain_watch import ChainGateway, hex32, revealed_stations, selected_proposal
+from backend.faults import DatabaseFault
+from backend.integrity import read_model
 from backend.schemas import TrainingPlan
 from backend.store import GlobalRow, Store, TrainingRow, UploadRow
 from hcfl.chain.v2.types import Phase, Role
@@ -142,6 +144,7 @@ class TrainingManager:
         self._warned: set[int] = set()
         self._specs: dict[str, tuple[Any, TrainingPlan]] = {}
         self._seen: dict[int, dict[str, float]] = {}  # round -> station -> last task request (unix time)
+        self.fault: str | None = None  # lost training state found (backend/watchdog.py reports it)
 
     def _notify(self) -> None:
         with self.changed:
@@ -251,6 +254,11 @@ class TrainingManager:
                 self._warned.add(rid)
             return
         spec, _plan = found
+        if record.reports:
+            self.fault = (f"round {rid} is in Training with {len(record.reports)} station report(s) on chain, but this "
+                          "coordinator's database has no training state for it: the state was lost (deleted WAL or "
+                          "database file?); refusing to restart its training from scratch")
+            raise DatabaseFault(self.fault)
         stations = revealed_stations(record)
         data = encode_state(state_of(build_model(spec)))
         h = state_hash(data)
@@ -291,13 +299,13 @@ class TrainingManager:
         t0 = time.perf_counter()
         spec, plan = self.spec_of(tr.omega)
         prev = self.store.get_global(tr.round_id, tr.g)
-        prev_state = decode_state(Path(prev.path).read_bytes(), spec, prev.hash)
+        prev_state = decode_state(read_model(prev.path, prev.hash), spec, prev.hash)
         order = {a: j for j, a in enumerate(tr.stations)}
         caps = self.station_caps(tr.round_id)
         results = []
         evidence: list[dict[str, Any]] = []
         for u in sorted(ups, key=lambda u: order.get(u.station, 10**9)):
-            state = decode_state(Path(u.path).read_bytes(), spec, u.update_hash)
+            state = decode_state(read_model(u.path, u.update_hash), spec, u.update_hash)
             cap = caps.get(u.station, self.max_station_samples)
             weight = min(int(u.samples), cap)
             if weight < u.samples:
@@ -424,6 +432,9 @@ class TrainingManager:
         path = self.store.round_dir(rid) / "validation.safetensors"
         if not path.exists():
             raise ApiError(404, f"round {rid} has no published validation split (training not done)")
+        tr = self.store.get_training(rid)
+        if tr is not None and tr.result and tr.result.get("validation_hash"):
+            return read_model(path, tr.result["validation_hash"]), tr.result["validation_hash"]
         data = path.read_bytes()
         return data, state_hash(data)
 
@@ -516,7 +527,7 @@ class TrainingManager:
         row = self.store.get_global(rid, g)
         if row is None:
             raise ApiError(404, f"global model {g} of round {rid} does not exist yet (current global round {tr.g})")
-        return Path(row.path).read_bytes(), row.hash
+        return read_model(row.path, row.hash), row.hash
 
     def upload(self, rid: int, g: int, station: str, samples: int, accuracy_bps: int, signature: str, body: bytes,
                edge_root: str | None = None, edge_root_signature: str | None = None) -> dict[str, Any]:
@@ -588,12 +599,12 @@ class TrainingManager:
             raise ApiError(404, f"no global round {g} in round {rid} (t = {tr.t})")
         if station is None:
             row = self.store.get_global(rid, g)
-            return Path(row.path).read_bytes(), row.hash
+            return read_model(row.path, row.hash), row.hash
         station = checksum(station, "station")
         up = next((u for u in self.store.uploads(rid, g) if u.station == station), None)
         if up is None:
             raise ApiError(404, f"{station} uploaded nothing for global round {g} of round {rid}")
-        return Path(up.path).read_bytes(), up.update_hash
+        return read_model(up.path, up.update_hash), up.update_hash
 
     def final_model(self, rid: int, owner: str, signature: str) -> tuple[bytes, str]:
         self._known_round(rid)
@@ -609,7 +620,7 @@ class TrainingManager:
         if tr is None or tr.status != "done":
             raise ApiError(409, f"round {rid} has no final model yet")
         row = self.store.get_global(rid, tr.t)
-        return Path(row.path).read_bytes(), row.hash
+        return read_model(row.path, row.hash), row.hash
 
     def training_view(self, rid: int) -> dict[str, Any]:
         self._known_round(rid)
