@@ -64,8 +64,8 @@ class Settings:
     fast_forward_quiet: float = 3.0  # Joining/Proposing: seconds without a new join/proposal before the jump
     background: bool = True  # run the deadline driver and the training worker
     read_max_age: float = 0.25  # multi-process chains: reads may use a ledger snapshot this many seconds old
-    lease_ttl: float = 10.0  # the database lease on the contract expires this long after the last renewal
-    beacon_interval: float = 10.0  # multi-process chains: seconds between on-chain beacons (0: none)
+    lease_ttl: float = 6.0  # the database lease on the contract expires this long after the last renewal
+    beacon_interval: float = 30.0  # multi-process chains: seconds between on-chain beacons (0: none)
 
 
 @dataclass
@@ -133,6 +133,9 @@ class Coordinator:
         if self.settings.background:
             self.driver.start()
             self.training.start()
+            if self.watchdog is not None:
+                s = self.settings
+                self.watchdog.start(period=max(0.2, min(2.0, s.lease_ttl / 4, s.beacon_interval / 2 or 2.0)))
 
     def stop(self) -> None:
         self.driver.stop()
@@ -189,7 +192,7 @@ OMEGA_PATTERN = r"^0x[0-9a-fA-F]{64}$"
 
 
 def _known_round(gw: ChainGateway, rid: int) -> None:
-    if rid >= gw.round_count():
+    if not gw.has_round(rid):
         raise ApiError(404, f"unknown round {rid}")
 
 

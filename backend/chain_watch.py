@@ -20,7 +20,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import httpx
@@ -93,11 +94,13 @@ class ChainGateway:
         self._ledger: Ledger | None = None
         self._ledger_block = -1
         self._head_time = 0
-        # reads may use a snapshot up to `max_age` seconds old (0: check the head on every read); while one
-        # thread refreshes it (under the chain lock), the others read the current snapshot (backend/read_views.py)
+        # the read routes may use a snapshot up to `max_age` seconds old (0: check the head on every read); while
+        # one thread refreshes it (under the chain lock), they read the current snapshot (backend/read_views.py)
         self.max_age = 0.0
         self._synced_at = -1e18
         self._snap: tuple[Ledger, int, int] | None = None
+        self._node_down: str | None = None
+        self._reading = threading.local()
 
     @property
     def address(self) -> str:
@@ -109,12 +112,17 @@ class ChainGateway:
 
     # ------------------------------------------------------------ reads
     def ledger(self) -> Ledger:
-        """The event ledger up to the head (folded incrementally; cached while no block is added). Within
-        `max_age` seconds of the last head check, or while another thread holds the chain lock, a read gets the
-        current snapshot without a chain call (max_age 0: every read checks the head)."""
+        """The event ledger up to the head (folded incrementally; cached while no block is added). Inside
+        `reading()`, within `max_age` seconds of the last head check or while another thread holds the chain lock,
+        the current snapshot without a chain call."""
         snap = self._snap
-        if snap is not None and self.max_age > 0:
-            if time.monotonic() - self._synced_at < self.max_age or not self.lock.acquire(blocking=False):
+        max_age = self.max_age if getattr(self._reading, "on", False) else 0.0
+        if snap is not None and max_age > 0:
+            if time.monotonic() - self._synced_at < max_age:
+                return snap[0]
+            if not self.lock.acquire(blocking=False):
+                if self._node_down is not None:  # the last refresh found the node down: say so, not stale data
+                    raise ConnectionError(self._node_down)
                 return snap[0]
         else:
             self.lock.acquire()
@@ -126,9 +134,24 @@ class ChainGateway:
                 self._snap = (ledger, head, int(self.chain.w3.eth.get_block(head)["timestamp"]))
                 self._ledger, self._ledger_block, self._head_time = self._snap
             self._synced_at = time.monotonic()
+            self._node_down = None
             return self._snap[0]  # type: ignore[index]
+        except OSError as exc:  # requests' connection errors are OSErrors
+            self._node_down = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             self.lock.release()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within this block (the read routes, backend/read_views.py) ledger() may answer from a snapshot up to
+        `max_age` seconds old; everywhere else (deadlines, training, uploads) it checks the head."""
+        before = getattr(self._reading, "on", False)
+        self._reading.on = True
+        try:
+            yield
+        finally:
+            self._reading.on = before
 
     def invalidate(self) -> None:
         """The chain moved (a transaction went through this coordinator): the next read checks the head."""
@@ -142,6 +165,17 @@ class ChainGateway:
 
     def round_count(self) -> int:
         return len(self.ledger().rounds)
+
+    def has_round(self, rid: int) -> bool:
+        """Is `rid` a round? A miss re-reads the head first (the round may be newer than the snapshot)."""
+        if 0 <= rid < self.round_count():
+            return True
+        before = getattr(self._reading, "on", False)
+        self._reading.on = False  # an exact read: wait for the chain lock if need be
+        try:
+            return 0 <= rid < self.round_count()
+        finally:
+            self._reading.on = before
 
     def record(self, rid: int) -> RoundRecord:
         return self.ledger().rounds[rid]

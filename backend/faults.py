@@ -144,7 +144,7 @@ class JsonErrors:
                 log.error("%s %s failed", scope.get("method"), path, exc_info=exc)
                 status, body = 500, {"detail": f"internal error ({type(exc).__name__}); see the coordinator's log"}
             else:
-                log.warning("%s %s: %s is down", scope.get("method"), path, component, exc_info=exc)
+                log.warning("%s is down (%s %s)", component, scope.get("method"), path, exc_info=exc)
                 status, body = 503, {"detail": describe(component, exc), "down": [component]}
             if started:
                 raise
@@ -161,14 +161,16 @@ async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
 
 
 class TracebackRateLimit(logging.Filter):
-    """Pass the first record with a traceback per (logger, message template) every `window` seconds; later ones
-    within the window lose their traceback and say how many were suppressed."""
+    """Per (logger, message template, exception type): the first record with a traceback in each `window` seconds
+    passes whole; later ones lose their traceback and pass as one line at most every `line_every` seconds (the
+    others are dropped and counted in the next line that passes)."""
 
-    def __init__(self, window: float = 60.0) -> None:
+    def __init__(self, window: float = 60.0, line_every: float = 5.0) -> None:
         super().__init__()
         self.window = window
+        self.line_every = line_every
         self._lock = threading.Lock()
-        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+        self._state: dict[tuple[str, str], list[float]] = {}  # key -> [last traceback, last line, dropped]
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.exc_info:
@@ -177,16 +179,24 @@ class TracebackRateLimit(logging.Filter):
         key = (record.name, f"{record.msg}|{type(exc).__name__}")
         now = time.monotonic()
         with self._lock:
-            last, suppressed = self._last.get(key, (-1e18, 0))
-            if now - last >= self.window:
-                self._last[key] = (now, 0)
-                if suppressed:
-                    record.msg = f"{record.msg} [{suppressed} similar tracebacks suppressed]"
+            st = self._state.setdefault(key, [-1e18, -1e18, 0])
+            dropped = int(st[2])
+            if now - st[0] >= self.window:
+                st[0] = st[1] = now
+                st[2] = 0
+                if dropped:
+                    record.msg = f"{record.msg} [{dropped} similar records dropped]"
                 return True
-            self._last[key] = (last, suppressed + 1)
+            if now - st[1] < self.line_every:
+                st[2] += 1
+                return False
+            st[1] = now
+            st[2] = 0
         record.exc_info = None
         record.exc_text = None
-        record.msg = f"{record.msg} ({type(exc).__name__}: {str(exc)[:200]}; traceback suppressed)"
+        more = f"; {dropped} similar records dropped" if dropped else ""
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}".replace("%", "%%")
+        record.msg = f"{record.msg} ({detail}; traceback suppressed{more})"
         return True
 
 

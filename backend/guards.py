@@ -5,6 +5,7 @@ Every refusal is a SystemExit with a message that says what is wrong and what to
 """
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -38,9 +39,13 @@ def open_state(settings: Any, gw: Any) -> tuple[Store, Watchdog]:
             lease = DbLease(settings.db, store.ns, holder, ttl=settings.lease_ttl,
                             url=f"http://{settings.host}:{settings.port}")
             lease.acquire()
+        earlier = list(json.loads(store.get_meta(f"instances:{store.ns}") or "[]"))
+        known = set(earlier)
+        store.set_meta(f"instances:{store.ns}", json.dumps((earlier + [holder])[-50:]))
         if gw.chain.kind != "embedded" and settings.beacon_interval > 0 and settings.background:
-            beacon = ChainBeacon(gw, holder, interval=settings.beacon_interval)
+            beacon = ChainBeacon(gw, holder, interval=settings.beacon_interval, known=known)
             beacon.look_back()
+            beacon.beat()  # the first beacon (and the beacon key's gas) before serving
     except (DeploymentMismatch, LeaseHeld) as exc:
         if lease is not None:
             lease.release()

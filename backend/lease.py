@@ -103,18 +103,25 @@ class DbLease:
 
 
 class ChainBeacon:
-    """Beacon transactions on a shared chain (module docstring)."""
+    """Beacon transactions on a shared chain (module docstring). They are sent by a key derived from the gas
+    payer's (funded by it once when the chain charges for gas), so they never race the payer's own nonces."""
 
-    def __init__(self, gw: Any, holder: str, *, interval: float = 10.0) -> None:
+    def __init__(self, gw: Any, holder: str, *, interval: float = 10.0, known: set[str] | None = None) -> None:
+        from eth_account import Account
+        from eth_utils import keccak
+
         self.gw = gw
         self.holder = holder
         self.interval = interval
+        self.known = set(known or ())  # earlier instances on this database (a restart is not a rival)
         self.marker = BEACON_PREFIX + f"{gw.address.lower()}:".encode()
         self.data = self.marker + holder.encode()
-        self._last_beat = 0.0
+        payer = gw.payer.account
+        self.account = Account.from_key(keccak(bytes(payer.key) + b"hcfl-coordinator-beacon"))
+        self._last_beat = -1e18
         self._scanned = -1
         self._first_beat_block: int | None = None
-        self.others: dict[str, int] = {}  # other instance -> first block seen
+        self.others: dict[str, tuple[int, int]] = {}  # other instance -> (first block, last block) seen
 
     def _scan(self, start: int, end: int) -> None:
         w3 = self.gw.chain.w3
@@ -122,31 +129,54 @@ class ChainBeacon:
             block = w3.eth.get_block(b, full_transactions=True)
             for tx in block["transactions"]:
                 data = bytes(tx.get("input") or tx.get("data") or b"")
-                if data.startswith(self.marker):
-                    who = data[len(self.marker):].decode(errors="replace")
-                    if who == self.holder:
-                        if self._first_beat_block is None:
-                            self._first_beat_block = b
-                    else:
-                        self.others.setdefault(who, b)
+                if not data.startswith(self.marker):
+                    continue
+                who = data[len(self.marker):].decode(errors="replace")
+                if who == self.holder:
+                    if self._first_beat_block is None:
+                        self._first_beat_block = b
+                elif who not in self.known:
+                    first, _ = self.others.get(who, (b, b))
+                    self.others[who] = (first, b)
 
-    def look_back(self) -> None:
-        """At start-up: refuse when another instance beaconed within the last 2 intervals."""
+    def _head(self) -> int:
+        return int(self.gw.chain.w3.eth.block_number)
+
+    def look_back(self, wait: bool = True) -> None:
+        """At start-up: refuse when another instance beacons. A beacon within the last 2 intervals may come from a
+        coordinator that was killed: wait up to 2 intervals for a newer one before deciding."""
         with self.gw.lock:
             w3 = self.gw.chain.w3
-            head = int(w3.eth.block_number)
+            head = self._head()
             horizon = int(w3.eth.get_block(head)["timestamp"]) - 2 * self.interval
             b = head
             while b > 0 and int(w3.eth.get_block(b)["timestamp"]) >= horizon and head - b < 2000:
                 b -= 1
             self._scan(b, head)
             self._scanned = head
-        if self.others:
-            who, block = next(iter(self.others.items()))
-            raise LeaseHeld(
-                f"another coordinator (instance {who}) sent a beacon for contract {self.gw.address} in block {block}, "
-                f"within the last {2 * self.interval:.0f} s: it drives this contract (with its own database); "
-                "refusing to drive it twice. Stop the other coordinator first.")
+        if not self.others:
+            return
+        last_seen = {who: last for who, (_, last) in self.others.items()}
+        deadline = time.monotonic() + (2 * self.interval if wait else 0)
+        while True:
+            with self.gw.lock:
+                head = self._head()
+                if head > self._scanned:
+                    self._scan(self._scanned + 1, head)
+                    self._scanned = head
+            fresh = [(who, last) for who, (_, last) in self.others.items() if last > last_seen.get(who, -1)]
+            if fresh:
+                who, block = fresh[0]
+                raise LeaseHeld(
+                    f"another coordinator (instance {who}) keeps sending beacons for contract {self.gw.address} "
+                    f"(latest in block {block}): it drives this contract with its own database; refusing to drive it "
+                    "twice. Stop the other coordinator first.")
+            if time.monotonic() >= deadline:
+                log.info("beacons of %s stopped: taking over contract %s", sorted(self.others), self.gw.address)
+                self.known |= set(self.others)
+                self.others.clear()
+                return
+            time.sleep(0.5)
 
     def beat(self) -> str | None:
         """Send a beacon when due and scan new blocks; a message when an earlier instance drives the contract."""
@@ -155,23 +185,36 @@ class ChainBeacon:
             if now - self._last_beat >= self.interval:
                 self._send()
                 self._last_beat = now
-            head = int(self.gw.chain.w3.eth.block_number)
+            head = self._head()
             if head > self._scanned:
                 self._scan(self._scanned + 1, head)
                 self._scanned = head
         mine = self._first_beat_block
-        for who, block in self.others.items():
-            if mine is None or block <= mine:
+        for who, (first, _) in self.others.items():
+            if mine is None or first <= mine:
                 return (f"another coordinator (instance {who}) drives contract {self.gw.address} (beacon in block "
-                        f"{block}, before this one's first); this one stops driving")
+                        f"{first}, before this one's first); this one stops driving")
         return None
 
     def _send(self) -> None:
         w3 = self.gw.chain.w3
-        payer = self.gw.payer.account
-        tx = {"from": payer.address, "to": payer.address, "value": 0, "data": "0x" + self.data.hex(),
-              "nonce": self.gw.core.nonces.take(w3, payer.address, fresh=True), "chainId": self.gw.chain_id,
-              "gas": 21_000 + 16 * len(self.data) + 1000, "gasPrice": int(w3.eth.gas_price)}
-        signed = payer.sign_transaction(tx)
+        me = self.account
+        gas = 21_000 + 40 * len(self.data) + 2000  # calldata floor of EIP-7623 (10 gas per token, 4 tokens a byte)
+        price = int(w3.eth.gas_price)
+        if price and int(w3.eth.get_balance(me.address)) < gas * price:
+            payer = self.gw.payer
+            fund = {"from": payer.address, "to": me.address, "value": 500 * gas * price, "gas": 21_000,
+                    "gasPrice": price, "chainId": self.gw.chain_id,
+                    "nonce": self.gw.core.nonces.take(w3, payer.address, fresh=True)}
+            self._push(payer.account.sign_transaction(fund), wait=True)
+        tx = {"to": me.address, "value": 0, "data": "0x" + self.data.hex(), "gas": gas, "gasPrice": price,
+              "chainId": self.gw.chain_id, "nonce": w3.eth.get_transaction_count(me.address, "pending")}
+        self._push(me.sign_transaction(tx), wait=False)  # the next scan sees it mined
+        self.gw.invalidate()
+
+    def _push(self, signed: Any, wait: bool) -> None:
+        w3 = self.gw.chain.w3
         raw = getattr(signed, "raw_transaction", None) or signed.rawTransaction
-        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw), timeout=30)
+        h = w3.eth.send_raw_transaction(raw)
+        if wait:
+            w3.eth.wait_for_transaction_receipt(h, timeout=30)

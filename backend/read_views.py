@@ -40,6 +40,15 @@ class ReadViews:
         return ledger, version
 
     def rounds(self) -> Response:
+        with self.gw.reading():
+            return self._rounds()
+
+    def round(self, rid: int) -> Response | None:
+        """The round's detail, or None when there is no round `rid`."""
+        with self.gw.reading():
+            return self._round(rid)
+
+    def _rounds(self) -> Response:
         ledger, version = self._current()
         body = self._list
         if body is None:
@@ -50,8 +59,9 @@ class ReadViews:
                     self._list = body
         return Response(body, media_type=JSON)
 
-    def round(self, rid: int) -> Response | None:
-        """The round's detail, or None when the snapshot has no round `rid`."""
+    def _round(self, rid: int) -> Response | None:
+        if not self.gw.has_round(rid):
+            return None
         ledger, version = self._current()
         if rid not in ledger.rounds:
             return None

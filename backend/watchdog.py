@@ -1,9 +1,9 @@
 """The coordinator's watchdog: may it drive (lease, beacon, deployment), and what is down (health).
 
-`guard()` runs at the top of every deadline-driver tick, in the driver's thread (the one chain watcher): it
-renews the database lease, sends/scans the chain beacon when due and checks that the deploying block is still
-on the chain. The first failure is fatal: it is recorded in `refusal` (every API route but /api/health then
-answers 503 with the reason) and the driver and the training worker stop.
+`step()` runs every `period` seconds in the watchdog's thread: it renews the database lease, sends/scans the
+chain beacon when due and checks that the deploying block is still on the chain. The first failure is fatal: it
+is recorded in `refusal` (every API route but /api/health then answers 503 with the reason), the deadline driver
+(whose `guard()` is False from then on) and the training worker stop.
 
 `health()` answers `/api/health`: 200 `{"ok": true, ...}` or 503 `{"ok": false, "down": {component: reason}}`
 for the node, the database, the model store, the deployment and the lease.
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class Watchdog:
     def __init__(self, gw: Any, store: Any, training: Any, *, deployment: Deployment | None,
                  lease: DbLease | None, beacon: ChainBeacon | None, refusal: Refusal | None = None,
-                 check_every: float = 5.0) -> None:
+                 check_every: float = 2.0) -> None:
         self.gw = gw
         self.store = store
         self.training = training
@@ -38,9 +38,23 @@ class Watchdog:
         self.check_every = check_every
         self._last_deploy_check = -1e18
         self._health_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ may we drive?
     def guard(self) -> bool:
+        return not self.refusal
+
+    def start(self, period: float) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(period,), name="hcfl-watchdog", daemon=True)
+        self._thread.start()
+
+    def _run(self, period: float) -> None:
+        while not self._stop.wait(period):
+            if self.step() is False and self.refusal:
+                return
+
+    def step(self) -> bool:
         if self.refusal:
             return False
         problem: tuple[str, str] | None = None
@@ -55,7 +69,7 @@ class Watchdog:
                     problem = ("deployment", msg)
         except Exception as exc:  # noqa: BLE001 - node or database down: not fatal, the next tick retries
             component = classify(exc)
-            log.warning("watchdog: %s", describe(component or "error", exc), exc_info=component is None)
+            log.warning("watchdog: a check failed: %s", (component or "bug"), exc_info=exc)
             return component is None  # a bug in the checks must not stop the coordinator; a fault pauses it
         if problem is not None:
             self.refusal.set(*problem)
@@ -89,5 +103,8 @@ class Watchdog:
         return 200, {"ok": True, **body}
 
     def close(self) -> None:
+        if getattr(self, "_thread", None) is not None:
+            self._stop.set()
+            self._thread.join(timeout=35)
         if self.lease is not None:
             self.lease.release()
