@@ -62,6 +62,8 @@ class Settings:
     dataset_dir: str | None = None
     static_dir: str | None = None
     fast_forward_quiet: float = 3.0  # Joining/Proposing: seconds without a new join/proposal before the jump
+    expect_joins: int = 0  # with fast_forward: Joining ends once this many joined (0: after the quiet time)
+    expect_proposals: int = 0  # with fast_forward: Proposing ends once this many proposals exist (0: quiet time)
     background: bool = True  # run the deadline driver and the training worker
     read_max_age: float = 0.25  # multi-process chains: reads may use a ledger snapshot this many seconds old
     lease_ttl: float = 6.0  # the database lease on the contract expires this long after the last renewal
@@ -122,7 +124,8 @@ class Coordinator:
         training = TrainingManager(store, gw, round_timeout=settings.round_timeout, poll=min(settings.poll, 1.0),
                                    dataset_dir=settings.dataset_dir, max_station_samples=settings.max_station_samples)
         driver = DeadlineDriver(gw, poll=settings.poll, fast_forward=settings.fast_forward,
-                                quiet=settings.fast_forward_quiet)
+                                quiet=settings.fast_forward_quiet, expect_joins=settings.expect_joins,
+                                expect_proposals=settings.expect_proposals)
         log.info("coordinator on chain %s (id %d, %s), contract %s, gas payer %s, db %s",
                  settings.chain, gw.chain_id, chain.kind, client.address, payer.address, settings.db)
         watchdog.training = training

@@ -539,11 +539,15 @@ class DeadlineDriver:
     the current phase's deadline once everybody expected has acted (module docstring)."""
 
     def __init__(self, gw: ChainGateway, poll: float = 2.0, fast_forward: bool = False,
-                 on_tick: Callable[[], None] | None = None, quiet: float = 3.0) -> None:
+                 on_tick: Callable[[], None] | None = None, quiet: float = 3.0,
+                 expect_joins: int = 0, expect_proposals: int = 0) -> None:
         self.gw = gw
         self.poll = poll
         self.fast_forward = fast_forward and gw.chain.is_dev
         self.quiet = float(quiet)
+        # Joining/Proposing end at once when this many joined/proposed (0: wait `quiet` seconds without news)
+        self.expect_joins = int(expect_joins)
+        self.expect_proposals = int(expect_proposals)
         self.on_tick = on_tick
         self.guard: Callable[[], bool] | None = None  # may this coordinator drive? (backend/watchdog.py)
         self._stop = threading.Event()
@@ -622,8 +626,13 @@ class DeadlineDriver:
         parts = r.participants
         if phase == Phase.JOINING:
             roles = {p.role for p in parts}
-            return self._quiet(r, Role.OWNER in roles and Role.STATION in roles)
+            ready = Role.OWNER in roles and Role.STATION in roles
+            if ready and self.expect_joins and len(parts) >= self.expect_joins:
+                return True
+            return self._quiet(r, ready)
         if phase == Phase.PROPOSING:
+            if self.expect_proposals and r.k >= self.expect_proposals:
+                return True
             return self._quiet(r, r.k > 0)
         if phase == Phase.COMMITTING:
             return bool(parts) and all(p.committed for p in parts)

@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "someone joined/proposed and nothing new came for --fast-forward-quiet seconds)")
     p.add_argument("--fast-forward-quiet", type=float, default=3.0, metavar="S",
                    help="with --fast-forward: seconds without a new join or proposal before Joining/Proposing end")
+    p.add_argument("--expect-joins", type=int, default=0, metavar="N",
+                   help="with --fast-forward: end Joining as soon as N participants joined (default: the quiet rule)")
+    p.add_argument("--expect-proposals", type=int, default=0, metavar="N",
+                   help="with --fast-forward: end Proposing as soon as N proposals exist (default: the quiet rule)")
     p.add_argument("--dataset-dir", help="local copy of mnist/cifar10 for the coordinator's validation split")
     p.add_argument("--read-max-age", type=float, default=0.25, metavar="S",
                    help="anvil/RPC chains: read routes may answer from a ledger snapshot up to S seconds old")
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         key_file=str(args.key_file) if args.key_file else None, poll=args.poll, round_timeout=args.round_timeout,
         max_station_samples=args.max_station_samples, fast_forward=args.fast_forward, dataset_dir=args.dataset_dir,
         fast_forward_quiet=args.fast_forward_quiet, read_max_age=args.read_max_age, lease_ttl=args.lease_ttl,
-        beacon_interval=args.beacon_interval,
+        beacon_interval=args.beacon_interval, expect_joins=args.expect_joins, expect_proposals=args.expect_proposals,
     )
     if args.fast_forward and args.chain not in ("embedded", "anvil"):
         log.warning("--fast-forward only works on dev chains; it is ignored unless the node is anvil")

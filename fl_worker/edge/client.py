@@ -168,7 +168,7 @@ def fetch_info(http: httpx.Client, stop: threading.Event, wait: float = 20.0) ->
         except httpx.TransportError as exc:
             log.warning("station unreachable (%s); retrying in %.1fs", exc, delay)
             stop.wait(delay)
-            delay = min(delay * 2, 10.0)
+            delay = min(delay * 2, 2.0)  # loopback: the station comes up within seconds
             continue
         if r.status_code != 200:
             raise EdgeClientError(f"GET /edge/info: HTTP {r.status_code}: {r.text[:200]}")
