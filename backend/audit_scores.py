@@ -17,13 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel
 
-from backend.chain_watch import revealed_stations
-from backend.training import clip_update, download_message, round_scores, score_tree
+from backend.services.training import clip_update, round_scores, score_tree
 from hcfl.ledger.records import RoundRecord
+from hcfl.protocol import download_message, sign
 
 ZERO32 = b"\0" * 32
 
@@ -42,11 +41,6 @@ def _hex(b: bytes) -> str:
     return "0x" + bytes(b).hex()
 
 
-def _selected(r: RoundRecord):
-    s = r.settlement
-    return r.proposals[s.star] if s is not None and s.selected and not s.unfunded else None
-
-
 def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount, chain_id: int,
                        contract: str) -> list[ScoreFinding]:
     """The findings for one round (an empty list when the published scores are what the artifacts give)."""
@@ -62,12 +56,11 @@ def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount
     def bad(problem: str, station: str | None = None) -> None:
         found.append(ScoreFinding(round_id=rid, station=station, problem=problem))
 
-    proposal = _selected(r)
+    proposal = r.selected_proposal
     if proposal is None:
         bad("finalized with a scores root but no selected proposal")
         return found
-    signature = "0x" + bytes(account.sign_message(encode_defunct(
-        text=download_message(chain_id, contract, rid))).signature).hex()
+    signature = sign(account, download_message(chain_id, contract, rid))
     auth = {"X-HCFL-Account": account.address, "X-HCFL-Signature": signature}
 
     def get(path: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -84,7 +77,7 @@ def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount
             bad(f"the coordinator's spec hashes to {spec.omega}, not the proposal's {omega}")
             return found
         view = get("/training").json()
-        stations, t = revealed_stations(r), int(view["t"])
+        stations, t = r.revealed_stations, int(view["t"])
         if t != int(proposal.global_rounds):
             bad(f"the coordinator trained t = {t} global rounds, the proposal says {proposal.global_rounds}")
             return found

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, PlainSerializer
 
 from hcfl.chain.client import ChainEvent, HCFLClient
-from hcfl.chain.commitments import salt_seed
+from hcfl.protocol import salt_seed
 from hcfl.chain.types import RoundConfig
 from hcfl.mechanism.models import Instance, Owner, Proposal, Station, TrainingOutcome, Vote
 from hcfl.mechanism.round_end import RoundEndError, finish_round

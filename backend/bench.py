@@ -51,10 +51,10 @@ from eth_utils import keccak
 from tqdm import tqdm
 
 from hcfl.chain.accounts import funded_accounts
-from hcfl.chain.commitments import claims_commitment, new_salt
+from hcfl.protocol import claims_commitment, new_salt
 from hcfl.chain.provider import BLOCK_GAS_LIMIT, Chain, spawn_anvil
 from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
-from hcfl.chain.v2.types import MAX_DURATION, CampaignConfig, ProposalSpec, Role
+from hcfl.protocol import MAX_DURATION, CampaignConfig, ProposalSpec, Role
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ from typing import Any
 
 import httpx
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from tqdm import tqdm
 from web3 import Web3
@@ -39,10 +38,9 @@ from web3 import Web3
 from backend.health import wait_until_serving
 from hcfl.chain.accounts import derive_key, fund
 from hcfl.chain.client import ContractRevert
-from hcfl.chain.commitments import new_salt
 from hcfl.chain.provider import Chain, anvil_key, spawn_anvil
 from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
-from hcfl.chain.v2.types import CampaignConfig, PaymentRule, ProposalSpec, Role, ShareRule
+from hcfl.protocol import CampaignConfig, PaymentRule, ProposalSpec, Role, ShareRule, download_message, new_salt, sign
 
 log = logging.getLogger(__name__)
 GWEI = 10**9
@@ -102,10 +100,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _personal_sign(account: LocalAccount, message: str) -> str:
-    return "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
 
 
 class Demo:
@@ -217,9 +211,9 @@ class Demo:
         from fl_worker.models import ModelSpec
         from fl_worker.wire import decode_state
 
-        msg = f"hcfl-download:{self.chain_id}:{self.client.address}:{rid}"  # backend.training.download_message
+        msg = download_message(self.chain_id, self.client.address, rid)
         r = httpx.get(f"{self.base}/api/rounds/{rid}/models/final", timeout=60,
-                      headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": _personal_sign(owner, msg)})
+                      headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": sign(owner, msg)})
         r.raise_for_status()
         spec = ModelSpec(**SPEC)
         state = decode_state(r.content, spec, r.headers.get("X-HCFL-Model-Hash"))

@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from backend import schemas
-from backend.chain_watch import ChainGateway, round_detail, round_summary
+from backend.gateway import ChainGateway
+from backend.views import round_detail, round_summary
 
 _LIST = TypeAdapter(list[schemas.RoundSummary])
 _DETAIL = TypeAdapter(schemas.RoundDetail)

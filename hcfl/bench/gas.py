@@ -38,7 +38,7 @@ from tqdm import tqdm
 from hcfl.chain import toolchain
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.client import ContractRevert, HCFLClient, Participant, TxFailed
-from hcfl.chain.commitments import claims_commitment, vote_commitment
+from hcfl.protocol import claims_commitment, vote_commitment
 from hcfl.chain.provider import BLOCK_GAS_LIMIT, Chain, connect
 from hcfl.chain.types import PAYMENT_RULE_NAMES, PaymentRule, Phase, ProposalSpec, Role, RoundConfig
 

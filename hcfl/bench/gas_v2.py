@@ -24,10 +24,10 @@ from typing import Any
 from tqdm import tqdm
 
 from hcfl.chain.accounts import derive_key, fund
-from hcfl.chain.commitments import claims_commitment
+from hcfl.protocol import claims_commitment
 from hcfl.chain.provider import Chain
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
-from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 
 log = logging.getLogger(__name__)
 

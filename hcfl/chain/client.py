@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - eth-tester is a pinned dependency
 
 _REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
 
-from hcfl.chain import commitments
+from hcfl.protocol import commitments
 from hcfl.chain.compile import artifact
 from hcfl.chain.types import (
     Accounting,

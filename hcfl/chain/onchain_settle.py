@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from hcfl.chain import commitments
+from hcfl.protocol import commitments
 from hcfl.chain.accounts import derive_key, fund
 from hcfl.chain.client import HCFLClient, Participant
 from hcfl.chain.provider import Chain, connect

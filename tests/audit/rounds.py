@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 
-from hcfl.chain import commitments
+from hcfl.protocol import commitments
 from hcfl.chain.onchain_settle import OnChainSession, settle_on_chain
 from hcfl.chain.types import PaymentRule, Role, RoundConfig, ShareRule
 from hcfl.mechanism.models import Instance

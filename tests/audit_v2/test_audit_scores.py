@@ -21,9 +21,9 @@ from coord_helpers import Station, ThreadServer, make_round, personal_sign, run_
 
 from backend.app import Coordinator, Settings, create_app  # noqa: E402
 from backend.audit_scores import audit_round_scores  # noqa: E402
-from backend.training import score_tree  # noqa: E402
+from backend.services.training import score_tree  # noqa: E402
 from hcfl.chain.v2.client import CoreClient  # noqa: E402
-from hcfl.chain.v2.types import CampaignConfig, ShareRule  # noqa: E402
+from hcfl.protocol import CampaignConfig, ShareRule, download_message  # noqa: E402
 from hcfl.cli import main as hcfl_main  # noqa: E402
 from hcfl.ledger.fetch import LedgerFetcher  # noqa: E402
 
@@ -86,7 +86,7 @@ def test_scores_recomputed_from_published_artifacts(coord, tmp_path, capsys):
     honest, result = _trained_round(base, c, client)
     rid = honest.rid
     owner, station, outsider = honest.owners[1], honest.stations[0], honest.outsider_station
-    msg = f"hcfl-download:{cid}:{contract}:{rid}"
+    msg = download_message(cid, contract, rid)
     url = f"{base}/api/rounds/{rid}/audit/updates/0/{station.address}"
     # access: revealed owners and stations only (the last round's updates rebuild the final model)
     assert httpx.get(url).status_code == 422
@@ -140,11 +140,11 @@ def test_scores_recomputed_from_published_artifacts(coord, tmp_path, capsys):
 
 
 def test_norm_clipped_update_is_reproducible_from_the_manifest_evidence():
-    """The auditor redoes a norm clip from the evidence's exact `scale` (backend.training.clip_update) and gets the
+    """The auditor redoes a norm clip from the evidence's exact `scale` (backend.services.training.clip_update) and gets the
     very tensors the coordinator aggregated and scored."""
     import torch
 
-    from backend.training import clip_update, screen_updates
+    from backend.services.training import clip_update, screen_updates
     from fl_worker.hfl import StationResult
 
     g = torch.Generator().manual_seed(0)

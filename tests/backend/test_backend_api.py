@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from backend.app import Settings, create_app
 from coord_helpers import PLAN, SPEC, fund, personal_sign
-from hcfl.chain.v2.types import CampaignConfig, Role
+from hcfl.protocol import CampaignConfig, Role, download_message, update_message
 
 LONG = CampaignConfig(join_duration=3600, propose_duration=3600, commit_duration=3600, reveal_duration=3600,
                    train_duration=3600, vote_commit_duration=3600, vote_reveal_duration=3600)
@@ -119,14 +119,14 @@ def test_training_routes_before_training(live, joining):
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": o.address}).status_code == 403
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": stranger.address}).status_code == 403
     assert httpx.get(f"{base}/api/rounds/{rid}/models/global/0").status_code == 403  # unsigned: stations only
-    msg = f"hcfl-download:{live.chain_id}:{live.contract}:{rid}"
+    msg = download_message(live.chain_id, live.contract, rid)
     r = httpx.get(f"{base}/api/rounds/{rid}/models/final",
                   headers={"X-HCFL-Owner": o.address, "X-HCFL-Signature": personal_sign(o.account, msg)})
     assert r.status_code == 403  # joined, but has not revealed (paid) anything
     body = b"\x00" * 16
     from fl_worker.wire import state_hash
 
-    sig = personal_sign(s.account, f"hcfl-update:{live.chain_id}:{live.contract}:{rid}:0:{state_hash(body)}:1:1")
+    sig = personal_sign(s.account, update_message(live.chain_id, live.contract, rid, 0, state_hash(body), 1, 1))
     r = httpx.put(f"{base}/api/rounds/{rid}/updates/0", content=body,
                   headers={"X-HCFL-Station": s.address, "X-HCFL-Samples": "1", "X-HCFL-Accuracy-Bps": "1",
                            "X-HCFL-Signature": sig})

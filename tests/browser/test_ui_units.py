@@ -18,14 +18,14 @@ needs_node = pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "nod
 
 
 def test_generated_protocol_module_is_current():
-    res = subprocess.run([sys.executable, "-m", "hcfl.chain.v2.ui_protocol", "--check"], cwd=ROOT, capture_output=True,
+    res = subprocess.run([sys.executable, "-m", "hcfl.protocol.ui", "--check"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr
 
 
 def test_protocol_tables_come_from_the_python_enums():
-    from hcfl.chain.v2.types import Phase
-    from hcfl.chain.v2.ui_protocol import tables
+    from hcfl.protocol import Phase
+    from hcfl.protocol.ui import tables
 
     t = tables()
     assert [p["id"] for p in t["PHASES"]] == [int(p) for p in Phase]

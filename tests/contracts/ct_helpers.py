@@ -9,7 +9,7 @@ import pytest
 from eth_utils import keccak
 
 from hcfl.chain.client import ContractRevert, HCFLClient, Participant, TxFailed, _revert_data, _REVERTS
-from hcfl.chain.commitments import claims_commitment, salt_seed, vote_commitment
+from hcfl.protocol import claims_commitment, salt_seed, vote_commitment
 from hcfl.chain.types import Phase, PaymentRule, Role, RoundConfig, ShareRule
 
 D = 10_000  # default phase duration (s): long enough that wall-clock drift never matters

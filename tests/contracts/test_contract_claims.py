@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ct_helpers import assert_reverts, assert_solvent, decode_events, one_event, salt_of, scenario
-from hcfl.chain.commitments import claims_commitment
+from hcfl.protocol import claims_commitment
 from hcfl.chain.types import Phase, PaymentRule, Role
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from ct_helpers import (assert_reverts, assert_solvent, decode_events, events_named, finish_oracle, one_event,
                         salt_of, scenario, split)
-from hcfl.chain.commitments import vote_commitment
+from hcfl.protocol import vote_commitment
 from hcfl.chain.types import Phase, Role, ShareRule
 
 H = b"\x33" * 32

@@ -17,15 +17,16 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 from eth_utils import to_checksum_address
 
-from fl_worker.daemon import TrainingPlan, recover_signer, update_message
+from fl_worker.daemon import TrainingPlan
+from hcfl.protocol import recover_signer, update_message
 from fl_worker.hfl import StationResult, aggregate_stations
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 from hcfl.chain.client import ContractRevert
-from hcfl.chain.commitments import new_salt
+from hcfl.protocol import new_salt
 from hcfl.chain.provider import Chain
 from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
-from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +110,9 @@ class Driver:
         self.round_timeout = round_timeout
         self.tamper_global = tamper_global
         self.hold = dict(hold or {})  # station -> first global round it is told to wait for (test hook)
-        from backend.chain_watch import revealed_stations
         from hcfl.ledger.fetch import ledger_of
 
-        self.stations = revealed_stations(ledger_of(client).rounds[rid])
+        self.stations = ledger_of(client).rounds[rid].revealed_stations
         self.state = DriverState()
         self.state.globals_[0] = encode_state(state_of(build_model(spec)))
         self.lock = threading.RLock()

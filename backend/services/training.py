@@ -18,22 +18,32 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils import is_address, to_checksum_address
+import torch
+from eth_utils import to_checksum_address
 
-from backend.chain_watch import ChainGateway, hex32, revealed_stations, selected_proposal
+from backend.auth import checksum, require_signature
+from backend.errors import ApiError
 from backend.faults import DatabaseFault
+from backend.gateway import ChainGateway
 from backend.integrity import read_model
 from backend.schemas import TrainingPlan
 from backend.store import GlobalRow, Store, TrainingRow, UploadRow
-from hcfl.chain.v2.types import Phase, Role
+from backend.views import hex32
+from fl_worker.contribution import contribution_scores, to_score_ints
+from fl_worker.data import load_dataset
+from fl_worker.data.base import Split
+from fl_worker.hfl import StationResult, aggregate_stations
+from fl_worker.local import evaluate
+from fl_worker.models import ModelSpec, build_model, state_of
+from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
+from hcfl.merkle import MerkleTree
+from hcfl.protocol import Phase, Role, edge_root_message, update_message
 
 log = logging.getLogger(__name__)
 
@@ -43,75 +53,23 @@ MANIFEST_LEAF_TYPES = ("address", "bytes32", "uint256")  # (station, update hash
 SCORE_LEAF_TYPES = ("address", "uint256", "uint256")
 
 
-class ApiError(Exception):
-    """A refusal with an HTTP status (mapped to {"detail": ...} by the app)."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-def checksum(address: str, what: str = "address") -> str:
-    if not isinstance(address, str) or not is_address(address):
-        raise ApiError(422, f"{what} is not a 20-byte hex address: {address!r}"[:200])
-    return to_checksum_address(address)
-
-
-def recover_signer(message: str, signature: str) -> str:
-    """The address that personal_sign'ed `message` (EIP-191); ApiError(400) for a malformed signature."""
-    text = signature.strip()
-    if text.startswith(("0x", "0X")):
-        text = text[2:]
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        raise ApiError(400, "signature is not hex") from None
-    if len(raw) != 65:
-        raise ApiError(400, f"signature must be 65 bytes, got {len(raw)}")
-    try:
-        return Account.recover_message(encode_defunct(text=message), signature=raw)
-    except Exception as exc:  # noqa: BLE001 - eth_keys raises several types for bad (r, s, v)
-        raise ApiError(400, f"invalid signature: {type(exc).__name__}") from None
-
-
-def update_message(chain_id: int, contract: str, rid: int, g: int, update_hash: str, samples: int, accuracy_bps: int) -> str:
-    return f"hcfl-update:{chain_id}:{contract}:{rid}:{g}:{update_hash}:{samples}:{accuracy_bps}"
-
-
-def download_message(chain_id: int, contract: str, rid: int) -> str:
-    return f"hcfl-download:{chain_id}:{contract}:{rid}"
-
-
-def signed_by(messages: list[str], signature: str, expected: str) -> bool:
-    """True when `signature` over one of `messages` recovers to `expected` (contract spelled checksummed or lower)."""
-    return any(recover_signer(m, signature) == expected for m in messages)
-
-
 # ------------------------------------------------------------------ data the coordinator evaluates on
-@dataclass
-class _Validation:
-    split: Any  # fl_worker Split or None
-
-
 class ValidationData:
     """Cached validation splits: the test split of the plan's dataset (seeded as the plan says)."""
 
     def __init__(self, dataset_dir: str | None = None) -> None:
         self.dataset_dir = dataset_dir
-        self._cache: dict[tuple[str, str | None, int], _Validation] = {}
+        self._cache: dict[tuple[str, str | None, int], Split | None] = {}
         self._lock = threading.Lock()
 
-    def get(self, plan: TrainingPlan):
+    def get(self, plan: TrainingPlan) -> Split | None:
         key = (plan.dataset, plan.simulation.data_dir, plan.seed)
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = _Validation(self._load(plan))
-            return self._cache[key].split
+                self._cache[key] = self._load(plan)
+            return self._cache[key]
 
-    def _load(self, plan: TrainingPlan):
-        from fl_worker.data import load_dataset
-
+    def _load(self, plan: TrainingPlan) -> Split | None:
         for directory in (self.dataset_dir, plan.simulation.data_dir):
             if plan.dataset in ("mnist", "cifar10") and directory is None:
                 continue
@@ -186,13 +144,7 @@ class TrainingManager:
             self._thread.join(timeout=60)
 
     def _run(self) -> None:
-        import torch
-
         torch.set_num_threads(1)
-        import fl_worker.contribution  # noqa: F401 - pay the imports (scikit-learn, ...) before the first close
-        import fl_worker.data  # noqa: F401
-        import fl_worker.hfl  # noqa: F401
-
         for tr in self.store.trainings("training"):
             log.info("round %d: resuming training at global round %d/%d", tr.round_id, tr.g, tr.t)
         while not self._stop.is_set():
@@ -204,9 +156,7 @@ class TrainingManager:
             self.wake.clear()
 
     # ------------------------------------------------------------ specs
-    def spec_of(self, omega: str):
-        from fl_worker.models import ModelSpec
-
+    def spec_of(self, omega: str) -> tuple[ModelSpec, TrainingPlan] | None:
         omega = omega.lower()
         if omega not in self._specs:
             stored = self.store.get_spec(omega)
@@ -240,10 +190,7 @@ class TrainingManager:
             self._maybe_close(tr)
 
     def _open(self, rid: int, record) -> None:
-        from fl_worker.models import build_model, state_of
-        from fl_worker.wire import encode_state, state_hash
-
-        proposal = selected_proposal(record)
+        proposal = record.selected_proposal
         if proposal is None:
             return
         omega = hex32(proposal.spec_hash)
@@ -259,7 +206,7 @@ class TrainingManager:
                           "coordinator's database has no training state for it: the state was lost (deleted WAL or "
                           "database file?); refusing to restart its training from scratch")
             raise DatabaseFault(self.fault)
-        stations = revealed_stations(record)
+        stations = record.revealed_stations
         data = encode_state(state_of(build_model(spec)))
         h = state_hash(data)
         path = self.store.round_dir(rid) / "global-0.safetensors"
@@ -289,13 +236,6 @@ class TrainingManager:
                 self._close(current, self.store.uploads(tr.round_id, tr.g))
 
     def _close(self, tr: TrainingRow, ups: list[UploadRow]) -> None:
-        import torch
-
-        from fl_worker.hfl import StationResult, aggregate_stations
-        from fl_worker.local import evaluate
-        from fl_worker.models import build_model
-        from fl_worker.wire import decode_state, encode_state, state_hash
-
         t0 = time.perf_counter()
         spec, plan = self.spec_of(tr.omega)
         prev = self.store.get_global(tr.round_id, tr.g)
@@ -355,8 +295,6 @@ class TrainingManager:
     def _write_manifest(self, tr: TrainingRow, ups: list[UploadRow], included: list[Any], evidence: list[dict[str, Any]],
                         model_hash: str) -> None:
         """The inclusion manifest of global round tr.g: which updates went into the aggregate, with what weight."""
-        from hcfl.merkle import MerkleTree
-
         by_station = {u.station: u for u in ups}
         leaves = sorted(((tr.stations[r.station_id], by_station[tr.stations[r.station_id]].update_hash, int(r.samples))
                          for r in included), key=lambda leaf: leaf[0].lower())
@@ -386,15 +324,10 @@ class TrainingManager:
 
     def _record_edge_root(self, rid: int, g: int, station: str, root: str, signature: str, samples: int) -> None:
         """A station's signed root over its edge clients' leaves (fl_worker.edge.protocol); checked, then listed."""
-        import re
-
-        from fl_worker.edge.protocol import edge_root_message
-
         if not re.fullmatch(r"0x[0-9a-fA-F]{64}", root):
             raise ApiError(422, "X-HCFL-Edge-Root must be a 0x-prefixed 32-byte hex value")
-        message = edge_root_message(self.gw.chain_id, self.gw.address, station, rid, g, root, samples)
-        if recover_signer(message, signature) != station:
-            raise ApiError(403, "X-HCFL-Edge-Root-Signature does not recover to X-HCFL-Station for this root")
+        require_signature(edge_root_message(self.gw.chain_id, self.gw.address, station, rid, g, root, samples), signature,
+                          station, "X-HCFL-Edge-Root-Signature does not recover to X-HCFL-Station for this root")
         with self.lock:
             roots = self._edge_roots(rid)
             roots[f"{g}:{station}"] = {"root": root.lower(), "samples": samples, "signature": signature}
@@ -417,8 +350,6 @@ class TrainingManager:
     def _publish_validation(self, rid: int, validation) -> str:
         """The validation split the scores and the accuracy were computed on, published as safetensors
         (X, y) at GET /api/rounds/{rid}/validation; its keccak256 goes on chain with finalizeTraining."""
-        from fl_worker.wire import encode_state, state_hash
-
         if validation is None:
             return hex32(b"\0" * 32)
         data = encode_state({"X": validation.X, "y": validation.y})
@@ -426,8 +357,6 @@ class TrainingManager:
         return state_hash(data)
 
     def validation_split(self, rid: int) -> tuple[bytes, str]:
-        from fl_worker.wire import state_hash
-
         self._known_round(rid)
         path = self.store.round_dir(rid) / "validation.safetensors"
         if not path.exists():
@@ -503,18 +432,9 @@ class TrainingManager:
         with self.lock:
             return dict(self._seen.get(rid, {}))
 
-    def global_model(self, rid: int, g: int, station: str = "", signature: str = "") -> tuple[bytes, str]:
-        """Global model g < t: only for the round's selected stations, by a request signed with
-        download_message (the signature an owner uses for the final model)."""
-        self._known_round(rid)
-        if not station or not signature:
-            raise ApiError(403, "intermediate global models go to the round's selected stations only: send "
-                                "X-HCFL-Station and X-HCFL-Signature (EIP-191 over hcfl-download:chainId:contract:round)")
-        station = checksum(station, "X-HCFL-Station")
-        contract = self.gw.address
-        if not signed_by([download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())], signature,
-                         station):
-            raise ApiError(403, "signature does not recover to X-HCFL-Station")
+    def global_model(self, rid: int, g: int, station: str) -> tuple[bytes, str]:
+        """Global model g < t: only for the round's selected stations (`station`: the signed request's signer,
+        backend.deps)."""
         tr = self.store.get_training(rid)
         if tr is not None and station not in tr.stations:
             raise ApiError(403, f"{station} is not a selected station of round {rid}")
@@ -531,15 +451,11 @@ class TrainingManager:
 
     def upload(self, rid: int, g: int, station: str, samples: int, accuracy_bps: int, signature: str, body: bytes,
                edge_root: str | None = None, edge_root_signature: str | None = None) -> dict[str, Any]:
-        from fl_worker.wire import WireFormatError, decode_state, state_hash
-
         self._known_round(rid)
         station = checksum(station, "X-HCFL-Station")
         update_hash = state_hash(body)
-        contract = self.gw.address
-        msgs = [update_message(self.gw.chain_id, c, rid, g, update_hash, samples, accuracy_bps) for c in (contract, contract.lower())]
-        if not signed_by(msgs, signature, station):
-            raise ApiError(403, "signature does not recover to X-HCFL-Station for this upload")
+        require_signature(update_message(self.gw.chain_id, self.gw.address, rid, g, update_hash, samples, accuracy_bps),
+                          signature, station, "signature does not recover to X-HCFL-Station for this upload")
         if self.gw.phase(rid) != Phase.TRAINING:
             raise ApiError(409, f"round {rid} is not in Training")
         p = self.gw.participant(rid, station)
@@ -578,17 +494,11 @@ class TrainingManager:
         self._notify()
         return {"accepted": True, "update_hash": update_hash, "global_round": g}
 
-    def audit_artifact(self, rid: int, g: int, station: str | None, account: str, signature: str) -> tuple[bytes, str]:
+    def audit_artifact(self, rid: int, g: int, station: str | None, account: str) -> tuple[bytes, str]:
         """What `hcfl audit` recomputes the contribution scores from (docs/protocol.md, "Score audit"): the global model
         that global round g started from (station None) or a station's uploaded update of g, once training is done.
         The last round's updates rebuild the final model, so they go only to the round's revealed participants
-        (owners and stations), by a request signed with download_message, as the final model does."""
-        self._known_round(rid)
-        account = checksum(account, "X-HCFL-Account")
-        contract = self.gw.address
-        if not signed_by([download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())], signature,
-                         account):
-            raise ApiError(403, "signature does not recover to X-HCFL-Account")
+        (owners and stations; `account`: the signed request's signer, backend.deps), as the final model does."""
         p = self.gw.participant(rid, account)
         if p is None or not p.revealed:
             raise ApiError(403, f"{account} is not a revealed owner or station of round {rid}")
@@ -606,13 +516,8 @@ class TrainingManager:
             raise ApiError(404, f"{station} uploaded nothing for global round {g} of round {rid}")
         return read_model(up.path, up.update_hash), up.update_hash
 
-    def final_model(self, rid: int, owner: str, signature: str) -> tuple[bytes, str]:
-        self._known_round(rid)
-        owner = checksum(owner, "X-HCFL-Owner")
-        contract = self.gw.address
-        msgs = [download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())]
-        if not signed_by(msgs, signature, owner):
-            raise ApiError(403, "signature does not recover to X-HCFL-Owner")
+    def final_model(self, rid: int, owner: str) -> tuple[bytes, str]:
+        """The final model: only for the round's revealed (paying) owners (`owner`: the signed request's signer)."""
         p = self.gw.participant(rid, owner)
         if p is None or p.role != Role.OWNER or not p.revealed:
             raise ApiError(403, f"{owner} is not a revealed (paying) owner of round {rid}")
@@ -627,7 +532,7 @@ class TrainingManager:
         tr = self.store.get_training(rid)
         if tr is None:
             phase = self.gw.phase(rid)
-            proposal = selected_proposal(self.gw.record(rid))
+            proposal = self.gw.record(rid).selected_proposal
             t = 0
             note = None
             if proposal is not None and phase >= Phase.TRAINING:
@@ -667,8 +572,6 @@ def round_scores(stations: list[str], included: list[tuple[str, Any, int]], spec
     `included` (station, state as aggregated, aggregation weight) in the stations' order, from `prev_state`;
     sample shares in bps without validation data. The coordinator and `hcfl audit` (backend.audit_scores) both
     call this one definition."""
-    from fl_worker.contribution import contribution_scores, to_score_ints
-
     order = {a: j for j, a in enumerate(stations)}
     live = sorted(included, key=lambda x: order.get(x[0], 10**9))
     scored: list[int] | None = None
@@ -697,8 +600,6 @@ def clip_update(state: dict[str, Any], prev_state: dict[str, Any], scale: float)
 def score_tree(stations: list[str], scores: list[int]) -> dict[str, Any]:
     """The contribution-score Merkle tree (V2-RULES.md): leaves (station, score, prefixBefore) in the stations'
     order, built with hcfl.merkle; every station's leaf with its proof (what claimWithScore needs)."""
-    from hcfl.merkle import MerkleTree
-
     prefixes, total = [], 0
     for sc in scores:
         prefixes.append(total)
@@ -719,10 +620,6 @@ def screen_updates(results: list[Any], prev_state: dict[str, Any], norm_factor: 
     An update whose distance from the previous model exceeds `norm_factor` x the median distance is clipped
     to that bound; one whose direction has cosine < `min_cosine` with the mean of the others' directions is
     left out. Returns the (possibly clipped) results to aggregate and the evidence, one dict per action."""
-    import torch
-
-    from fl_worker.hfl import StationResult
-
     if len(results) < 3:
         return results, []
     keys = list(prev_state)
