@@ -10,6 +10,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "fl": ("fl_worker.bench", "seconds per global round, peak memory, bytes sent (hierarchical vs flat)"),
     "edge-payouts": ("hcfl.bench.edge_payouts", "gas per edge-payout claim vs number of clients (Merkle proof length)"),
     "chain": ("backend.bench", "transactions per block vs generation rate, read-API latency"),
+    "reads": ("backend.bench_reads", "read-API req/s and p99 vs the same server's static route (16 clients)"),
 }
 
 
