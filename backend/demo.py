@@ -181,6 +181,10 @@ class Demo:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if self.forked:
+            from backend.demo_procs import stop_server
+
+            stop_server()
         if self.anvil is not None:
             self.anvil.close()
         if self._tmp is not None:

@@ -102,6 +102,16 @@ class Worker:
         self.send_signal(signal.SIGKILL)
 
 
+def stop_server() -> None:
+    """Stop the forkserver (after its workers exited) and reap it, so the workers' CPU time counts in this
+    process's children (`time hcfl demo`)."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is not None:
+        server._stop()
+
+
 def wait_all(workers: list[Worker], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for w in workers:
