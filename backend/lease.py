@@ -203,7 +203,7 @@ class ChainBeacon:
         price = int(w3.eth.gas_price)
         if price and int(w3.eth.get_balance(me.address)) < gas * price:
             payer = self.gw.payer
-            fund = {"from": payer.address, "to": me.address, "value": 500 * gas * price, "gas": 21_000,
+            fund = {"from": payer.address, "to": me.address, "value": 2000 * gas * price, "gas": 21_000,
                     "gasPrice": price, "chainId": self.gw.chain_id,
                     "nonce": self.gw.core.nonces.take(w3, payer.address, fresh=True)}
             self._push(payer.account.sign_transaction(fund), wait=True)
