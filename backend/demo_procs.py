@@ -18,7 +18,8 @@ from typing import Any
 
 # imported once by the forkserver (a failing import is skipped by multiprocessing, never fatal)
 PRELOAD = ["torch", "numpy", "httpx", "web3", "fl_worker.models", "fl_worker.wire", "fl_worker.hfl",
-           "fl_worker.daemon", "fl_worker.edge.client", "fl_worker.edge.data", "hcfl.edge.client_side"]
+           "fl_worker.daemon", "fl_worker.edge.client", "fl_worker.edge.data", "hcfl.edge.client_side",
+           "flwr.server.client_manager", "flwr.compat.client.app"]
 
 _CTX: Any = None
 
