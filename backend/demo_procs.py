@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +110,3 @@ def stop_server() -> None:
     server = forkserver._forkserver
     if getattr(server, "_forkserver_pid", None) is not None:
         server._stop()
-
-
-def wait_all(workers: list[Worker], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    for w in workers:
-        try:
-            w.wait(max(0.0, deadline - time.monotonic()))
-        except Exception:  # noqa: BLE001 - TimeoutExpired: killed below
-            w.kill()
