@@ -164,7 +164,7 @@ class Store:
     def put_spec(self, omega: str, spec: dict[str, Any], training: dict[str, Any]) -> None:
         self._exec(
             "INSERT INTO specs(omega, spec_json, training_json, created) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(omega) DO UPDATE SET training_json = excluded.training_json",
+            "ON CONFLICT(omega) DO NOTHING",  # ω commits to the pair: a stored pair is never replaced
             (omega.lower(), json.dumps(spec, sort_keys=True), json.dumps(training, sort_keys=True), time.time()),
         )
         self.spec_version += 1

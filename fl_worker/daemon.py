@@ -48,6 +48,7 @@ from fl_worker.data.base import Split
 from fl_worker.hfl import StationConfig, StationResult, StationTrainer
 from fl_worker.local import TrainConfig, set_deterministic
 from fl_worker.plan import TrainingPlan as SharedTrainingPlan
+from fl_worker.plan import omega as omega_of
 from fl_worker.models import ModelSpec, build_model
 from fl_worker.partition import PartitionConfig, partition
 from fl_worker.wire import WireFormatError, decode_state, state_hash
@@ -81,7 +82,6 @@ class TrainTask(BaseModel):
     label_mask: int = Field(gt=0)
     station_index: int = Field(ge=0)
     num_stations: int = Field(ge=1)
-
     @field_validator("global_model_hash")
     @classmethod
     def _lower(cls, v: str) -> str:
@@ -588,8 +588,9 @@ class AggregatorDaemon:
         if view.phase != Phase.TRAINING:
             raise RejectedModel(f"the coordinator says train but round {task.round_id} is in phase "
                                 f"{Phase(view.phase).name} on chain")
-        if task.spec.omega != view.omega:
-            raise RejectedModel(f"spec ω {task.spec.omega} is not the selected proposal's {view.omega}")
+        served = omega_of(task.spec, task.training)
+        if served != view.omega:
+            raise RejectedModel(f"the served spec and plan hash to ω {served}, not the selected proposal's {view.omega}")
         if task.label_mask != view.label_mask:
             raise RejectedModel(f"label mask {task.label_mask:#x} is not the proposal's {view.label_mask:#x}")
         if task.global_round >= view.t:

@@ -1,4 +1,6 @@
-"""Model specs and training plans, addressed by ω (the hash proposals commit to on chain)."""
+"""Model specs with their training plans, addressed by ω = hcfl.protocol.model_commitment(spec, plan): the hash a
+proposal commits to on chain covers both, so a stored pair can never be replaced (a re-post of the same pair
+is idempotent; another plan is another ω)."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +11,7 @@ from fastapi import APIRouter, Path as PathParam
 from backend import schemas
 from backend.deps import OMEGA_PATTERN, StoreDep
 from backend.errors import ERROR_RESPONSES, ApiError
+from fl_worker.plan import omega as omega_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/specs", tags=["specs"])
@@ -16,7 +19,7 @@ router = APIRouter(prefix="/api/specs", tags=["specs"])
 
 @router.post("", response_model=schemas.SpecCreated, status_code=201)
 def post_spec(body: schemas.SpecIn, store: StoreDep) -> schemas.SpecCreated:
-    omega = body.spec.omega
+    omega = omega_of(body.spec, body.training)
     store.put_spec(omega, body.spec.model_dump(mode="json"), body.training.model_dump(mode="json"))
     log.info("spec %s stored (%s, dataset %s)", omega, body.spec.arch, body.training.dataset)
     return schemas.SpecCreated(omega=omega, uri=f"/api/specs/{omega}")

@@ -35,12 +35,12 @@ from backend.integrity import read_model
 from backend.schemas import TrainingPlan
 from backend.store import GlobalRow, Store, TrainingRow, UploadRow
 from backend.views import hex32
-from fl_worker.contribution import contribution_scores, to_score_ints
 from fl_worker.data import load_dataset
 from fl_worker.data.base import Split
-from fl_worker.hfl import StationResult, aggregate_stations
-from fl_worker.local import evaluate
-from fl_worker.models import ModelSpec, build_model, state_of
+from fl_worker.hfl import StationResult
+from fl_worker.models import ModelSpec
+from fl_worker.plan import omega as omega_of
+from fl_worker.strategy import ScreenedFedAvg, Strategy
 from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 from hcfl.merkle import MerkleTree
 from hcfl.protocol import Phase, Role, edge_root_message, update_message
@@ -82,12 +82,11 @@ class ValidationData:
 
 class TrainingManager:
     def __init__(self, store: Store, gw: ChainGateway, *, round_timeout: float = 120.0, poll: float = 1.0,
-                 dataset_dir: str | None = None, max_station_samples: int = 10**6, outlier_norm_factor: float = 5.0,
-                 outlier_min_cosine: float = -0.5) -> None:
+                 dataset_dir: str | None = None, max_station_samples: int = 10**6,
+                 strategy: Strategy | None = None) -> None:
         self.store = store
         self.max_station_samples = int(max_station_samples)
-        self.outlier_norm_factor = float(outlier_norm_factor)
-        self.outlier_min_cosine = float(outlier_min_cosine)
+        self.strategy: Strategy = strategy or ScreenedFedAvg()  # aggregate, evaluate, score (fl_worker.strategy)
         self.changed = threading.Condition()  # notified whenever a global round opens, closes or gets an upload
         self._generation = 0
         self.gw = gw
@@ -100,7 +99,7 @@ class TrainingManager:
         self._thread: threading.Thread | None = None
         self._skip: set[int] = set()  # rounds that will never train (finished without Training)
         self._warned: set[int] = set()
-        self._specs: dict[str, tuple[Any, TrainingPlan]] = {}
+        self._specs: dict[str, tuple[ModelSpec, TrainingPlan]] = {}
         self._seen: dict[int, dict[str, float]] = {}  # round -> station -> last task request (unix time)
         self.fault: str | None = None  # lost training state found (backend/watchdog.py reports it)
 
@@ -162,7 +161,11 @@ class TrainingManager:
             stored = self.store.get_spec(omega)
             if stored is None:
                 return None
-            self._specs[omega] = (ModelSpec.model_validate(stored[0]), TrainingPlan.model_validate(stored[1]))
+            spec, plan = ModelSpec.model_validate(stored[0]), TrainingPlan.model_validate(stored[1])
+            if omega_of(spec, plan) != omega:  # a row written before ω covered the plan, or a tampered one
+                log.error("the stored spec and plan under %s hash to %s: refusing them", omega, omega_of(spec, plan))
+                return None
+            self._specs[omega] = (spec, plan)
         return self._specs[omega]
 
     # ------------------------------------------------------------ the worker's step
@@ -207,7 +210,7 @@ class TrainingManager:
                           "database file?); refusing to restart its training from scratch")
             raise DatabaseFault(self.fault)
         stations = record.revealed_stations
-        data = encode_state(state_of(build_model(spec)))
+        data = encode_state(self.strategy.initialize_parameters(spec))
         h = state_hash(data)
         path = self.store.round_dir(rid) / "global-0.safetensors"
         Store.write_file(path, data)
@@ -252,26 +255,15 @@ class TrainingManager:
                 evidence.append({"station": u.station, "update_hash": u.update_hash, "action": "weight-clipped",
                                  "declared_samples": int(u.samples), "cap": cap})
             results.append(StationResult(order[u.station], tr.g, state, weight, u.accuracy_bps / 10_000))
-        results, outliers = screen_updates(results, prev_state, self.outlier_norm_factor, self.outlier_min_cosine)
-        for o in outliers:
+        fit = self.strategy.aggregate_fit(tr.g, results, prev_state)
+        results = fit.included
+        for o in fit.evidence:
             o.update({"station": tr.stations[o.pop("station_id")]})
             o["update_hash"] = next(u.update_hash for u in ups if u.station == o["station"])
-        evidence += outliers
-        with torch.no_grad():
-            if sum(r.samples for r in results) > 0:
-                new_state = aggregate_stations(results)
-            else:
-                new_state = {k: v.clone() for k, v in prev_state.items()}
+        evidence += fit.evidence
         validation = self.validation.get(plan)
-        accuracy: float | None = None
-        if validation is not None:
-            model = build_model(spec)
-            model.load_state_dict(new_state)
-            try:
-                accuracy = evaluate(model, validation, tr.label_mask)
-            except ValueError as exc:
-                log.warning("round %d: cannot evaluate: %s", tr.round_id, exc)
-        data = encode_state(new_state)
+        accuracy = self.strategy.evaluate(tr.g, spec, fit.state, validation, tr.label_mask)
+        data = encode_state(fit.state)
         h = state_hash(data)
         g_next = tr.g + 1
         path = self.store.round_dir(tr.round_id) / f"global-{g_next}.safetensors"
@@ -336,8 +328,8 @@ class TrainingManager:
     def _result(self, tr: TrainingRow, spec, validation, results, prev_state, final_hash: str,
                 accuracy: float | None) -> dict[str, Any]:
         by_station = {tr.stations[r.station_id]: r for r in results}
-        scores = round_scores(tr.stations, [(tr.stations[r.station_id], r.state, r.samples) for r in results], spec,
-                              validation, tr.label_mask, prev_state, tr.round_id)
+        scores = self.strategy.score(tr.stations, [(tr.stations[r.station_id], r.state, r.samples) for r in results],
+                                     spec, validation, tr.label_mask, prev_state, tr.round_id)
         if accuracy is None:  # fall back to the stations' own sample-weighted accuracy
             total = sum(r.samples for r in by_station.values()) or 1
             achieved = sum(int(round(r.local_accuracy * 10_000)) * r.samples for r in by_station.values()) // total
@@ -565,38 +557,6 @@ class TrainingManager:
         }
 
 
-def round_scores(stations: list[str], included: list[tuple[str, Any, int]], spec, validation, label_mask: int,
-                 prev_state: dict[str, Any], round_id: int = -1) -> list[int]:
-    """The contribution scores of a round, one per selected station (in `stations` order): Shapley for <= 8
-    included updates, else leave-one-out (fl_worker.contribution), on `validation`, over the last global round's
-    `included` (station, state as aggregated, aggregation weight) in the stations' order, from `prev_state`;
-    sample shares in bps without validation data. The coordinator and `hcfl audit` (backend.audit_scores) both
-    call this one definition."""
-    order = {a: j for j, a in enumerate(stations)}
-    live = sorted(included, key=lambda x: order.get(x[0], 10**9))
-    scored: list[int] | None = None
-    if validation is not None and live:
-        try:
-            raw = contribution_scores(
-                [(state, n) for _, state, n in live], spec, validation,
-                method="shapley" if len(live) <= 8 else "loo", labels_mask=label_mask, previous_global=prev_state,
-            )
-            scored = to_score_ints(raw)
-        except ValueError as exc:
-            log.warning("round %d: contribution scores unavailable (%s); using sample shares", round_id, exc)
-    if scored is None:  # no validation data: sample shares in bps
-        total = sum(n for _, _, n in live) or 1
-        scored = [n * 10_000 // total for _, _, n in live]
-    per_live = {a: s for (a, _, _), s in zip(live, scored)}
-    return [max(0, int(per_live.get(a, 0))) for a in stations]
-
-
-def clip_update(state: dict[str, Any], prev_state: dict[str, Any], scale: float) -> dict[str, Any]:
-    """`prev + (state - prev) * scale` per tensor: a norm-clipped update (screen_updates; the auditor redoes it)."""
-    return {k: (prev_state[k].double() + (state[k].double() - prev_state[k].double()) * scale).to(state[k].dtype)
-            for k in prev_state}
-
-
 def score_tree(stations: list[str], scores: list[int]) -> dict[str, Any]:
     """The contribution-score Merkle tree (V2-RULES.md): leaves (station, score, prefixBefore) in the stations'
     order, built with hcfl.merkle; every station's leaf with its proof (what claimWithScore needs)."""
@@ -611,41 +571,3 @@ def score_tree(stations: list[str], scores: list[int]) -> dict[str, Any]:
     leaves = [{"station": a, "score": sc, "prefix_before": pb, "proof": [hex32(x) for x in tree.proof(i)]}
               for i, (a, sc, pb) in enumerate(values)]
     return {"scores_root": hex32(tree.root), "scores_total": total, "score_leaves": leaves}
-
-
-def screen_updates(results: list[Any], prev_state: dict[str, Any], norm_factor: float,
-                   min_cosine: float) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Outlier screening of station updates against the previous global model (needs >= 3 updates).
-
-    An update whose distance from the previous model exceeds `norm_factor` x the median distance is clipped
-    to that bound; one whose direction has cosine < `min_cosine` with the mean of the others' directions is
-    left out. Returns the (possibly clipped) results to aggregate and the evidence, one dict per action."""
-    if len(results) < 3:
-        return results, []
-    keys = list(prev_state)
-
-    def flat(state: dict[str, Any]) -> Any:
-        return torch.cat([(state[k].detach().double() - prev_state[k].double()).flatten() for k in keys])
-
-    deltas = [flat(r.state) for r in results]
-    norms = [float(d.norm()) for d in deltas]
-    median = float(torch.tensor(norms, dtype=torch.float64).median())
-    evidence: list[dict[str, Any]] = []
-    kept: list[Any] = []
-    for i, (r, d, n) in enumerate(zip(results, deltas, norms)):
-        others = torch.stack([x for j, x in enumerate(deltas) if j != i]).mean(dim=0)
-        denom = float(d.norm() * others.norm())
-        cosine = float(d @ others) / denom if denom > 0 else 1.0
-        if cosine < min_cosine:
-            evidence.append({"station_id": r.station_id, "action": "left-out", "cosine": round(cosine, 6),
-                             "min_cosine": min_cosine, "norm": round(n, 6), "median_norm": round(median, 6)})
-            continue
-        bound = norm_factor * median
-        if median > 0 and n > bound:
-            scale = bound / n
-            state = clip_update(r.state, prev_state, scale)
-            evidence.append({"station_id": r.station_id, "action": "norm-clipped", "norm": round(n, 6),
-                             "median_norm": round(median, 6), "bound": round(bound, 6), "scale": scale})
-            r = StationResult(r.station_id, r.round_index, state, r.samples, r.local_accuracy)
-        kept.append(r)
-    return kept, evidence

@@ -5,7 +5,14 @@ The backend, the daemons, the edge clients, the auditor and the tests import fro
 same tables from the module `python -m hcfl.protocol.ui` generates (backend/ui/generated/protocol.js).
 """
 from hcfl.protocol.bounds import BPS, MAX_DURATION, MAX_PRICE, MAX_PROPOSALS, SQLITE_INT_LIMIT, UINT256_MAX
-from hcfl.protocol.commitments import claims_commitment, new_salt, salt_seed, vote_commitment
+from hcfl.protocol.commitments import (
+    canonical_json,
+    claims_commitment,
+    model_commitment,
+    new_salt,
+    salt_seed,
+    vote_commitment,
+)
 from hcfl.protocol.enums import CreditReason, PaymentRule, Phase, PoolKind, Role, ShareRule, phase_title
 from hcfl.protocol.messages import (
     SignatureError,
@@ -32,7 +39,7 @@ from hcfl.protocol.structs import (
 
 __all__ = [
     "BPS", "MAX_DURATION", "MAX_PRICE", "MAX_PROPOSALS", "SQLITE_INT_LIMIT", "UINT256_MAX",
-    "claims_commitment", "new_salt", "salt_seed", "vote_commitment",
+    "canonical_json", "claims_commitment", "model_commitment", "new_salt", "salt_seed", "vote_commitment",
     "CreditReason", "PaymentRule", "Phase", "PoolKind", "Role", "ShareRule", "phase_title",
     "SignatureError", "download_message", "edge_root_message", "edge_update_message", "recover_signer", "sign",
     "signed_by", "update_message",

@@ -154,7 +154,7 @@ def test_norm_clipped_update_is_reproducible_from_the_manifest_evidence():
     very tensors the coordinator aggregated and scored."""
     import torch
 
-    from backend.services.training import clip_update, screen_updates
+    from fl_worker.strategy import clip_update, screen_updates
     from fl_worker.hfl import StationResult
 
     g = torch.Generator().manual_seed(0)

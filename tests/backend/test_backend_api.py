@@ -45,8 +45,11 @@ def test_specs(live):
     assert r.status_code == 201
     omega = r.json()["omega"]
     from fl_worker.models import ModelSpec
+    from fl_worker.plan import TrainingPlan
+    from fl_worker.plan import omega as omega_of
 
-    assert omega == ModelSpec.model_validate(SPEC).omega and r.json()["uri"] == f"/api/specs/{omega}"
+    assert omega == omega_of(ModelSpec.model_validate(SPEC), TrainingPlan.model_validate(PLAN))
+    assert r.json()["uri"] == f"/api/specs/{omega}"
     got = httpx.get(f"{base}/api/specs/{omega}").json()
     assert got["omega"] == omega and got["spec"]["hidden"] == [32] and got["training"]["lr"] == 0.1
     assert httpx.get(f"{base}/api/specs/{omega.upper().replace('0X', '0x')}").status_code == 200

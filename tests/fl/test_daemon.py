@@ -39,7 +39,7 @@ class Env:
         self.chain, self.client, self.owners, self.stations = chain, client, owners, stations
 
     def training_round(self, t: int) -> int:
-        return setup_training_round(self.chain, self.client, self.owners, self.stations, SPEC, t, MASK)
+        return setup_training_round(self.chain, self.client, self.owners, self.stations, SPEC, PLAN, t, MASK)
 
     def driver(self, rid: int, t: int, **kw: object) -> Driver:
         return Driver(self.chain, self.client, rid, SPEC, PLAN, t, MASK, **kw)  # type: ignore[arg-type]

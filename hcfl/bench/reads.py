@@ -128,7 +128,7 @@ def _setup_chain(rounds: int, participants: int, block_time: float) -> tuple[Any
 def run_bench(rounds: int = 4, participants: int = 10, concurrency: int = 16, seconds: float = 5.0,
               block_time: float = 1.0, workdir: Path | None = None) -> dict[str, Any]:
     from backend.health import wait_until_serving
-    from backend.bench import _free_port, _hcfl_command
+    from hcfl.bench.chain import _free_port, _hcfl_command
 
     t0 = time.perf_counter()
     chain, client, rids = _setup_chain(rounds, participants, block_time)
@@ -139,7 +139,7 @@ def run_bench(rounds: int = 4, participants: int = 10, concurrency: int = 16, se
     port = _free_port()
     log_path = work / "coordinator.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
-    env = dict(os.environ, PATH=f"{Path(__file__).resolve().parents[1] / 'node_modules' / '.bin'}{os.pathsep}"
+    env = dict(os.environ, PATH=f"{Path(__file__).resolve().parents[2] / 'node_modules' / '.bin'}{os.pathsep}"
                                 f"{os.environ.get('PATH', '')}")
     proc = subprocess.Popen(_hcfl_command() + [
         "serve", "--chain", chain.rpc_url or "", "--contract", client.address, "--port", str(port),
@@ -197,7 +197,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from backend.bench import _ensure_anvil_on_path
+    from hcfl.bench.gas import _ensure_anvil_on_path
 
     _ensure_anvil_on_path()
     report = run_bench(rounds=args.rounds, participants=args.participants, concurrency=args.concurrency,
