@@ -152,6 +152,15 @@ class Store:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
 
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the main file after a training-state transaction: a deleted or lost -wal file then
+        loses nothing already committed (backend/integrity.py reports the deletion itself)."""
+        if self.db_path != ":memory:":
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:  # never fails the transaction it follows; health reports a broken database
+                pass
+
     # ------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
@@ -206,6 +215,7 @@ class Store:
                 )
                 self._insert_global(initial)
                 self._db.execute("COMMIT")
+                self._checkpoint()
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -229,6 +239,7 @@ class Store:
                      json.dumps(result) if result is not None else None, time.time(), self.ns, round_id),
                 )
                 self._db.execute("COMMIT")
+                self._checkpoint()
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -255,6 +266,7 @@ class Store:
             )
         except sqlite3.IntegrityError:
             return False
+        self._checkpoint()
         return True
 
     def uploads(self, round_id: int, g: int | None = None) -> list[UploadRow]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from coord_helpers import ROOT, free_port, get_global, kill, make_round, start_coordinator
+from coord_helpers import ROOT, Station, free_port, get_global, kill, make_round, start_coordinator
 from hcfl.chain.provider import anvil_key, spawn_anvil
 from hcfl.chain.v2.client import CoreClient
 
@@ -182,6 +182,36 @@ def test_deleted_wal_fails_health(anvil, tmp_path):
         (tmp_path / "coord.sqlite-wal").unlink()
         r = httpx.get(f"{base}/api/health", timeout=10)
         assert r.status_code == 503 and "write-ahead log" in r.json()["down"]["database"], r.text
+    finally:
+        kill(proc, signal.SIGTERM)
+
+
+@pytest.mark.slow
+def test_deleted_wal_loses_no_training_state(anvil, tmp_path):
+    """Training state is checkpointed into the main file: a deleted WAL, then a kill -9 and a restart, resume the
+    round where it was."""
+    client = CoreClient.deploy(anvil)
+    args = _args(anvil, client, tmp_path)
+    proc, base = start_coordinator(args, tmp_path / "coord-1.log")
+    try:
+        setup = make_round(base, client, anvil.funder, global_rounds=2, skip_time=lambda s: anvil.increase_time(s + 1))
+        deadline = time.monotonic() + 60
+        while (before := httpx.get(f"{base}/api/rounds/{setup.rid}/training").json()).get("status") != "training":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        station = Station(setup.stations[0], 0, 2)
+        assert station.step(base, setup.rid, int(anvil.w3.eth.chain_id), client.address) == "train"  # uploads g = 0
+        (tmp_path / "coord.sqlite-wal").unlink()
+        r = httpx.get(f"{base}/api/health")
+        assert r.status_code == 503 and "write-ahead log" in r.json()["down"]["database"], r.text
+    finally:
+        kill(proc)
+    proc, base = start_coordinator(args, tmp_path / "coord-2.log")
+    try:
+        after = httpx.get(f"{base}/api/rounds/{setup.rid}/training").json()
+        assert after["status"] == "training" and after["initial_model_hash"] == before["initial_model_hash"], after
+        assert after["uploaded"] == [station.account.address], after  # the upload row survived the lost WAL
+        assert httpx.get(f"{base}/api/health").json()["ok"] is True
     finally:
         kill(proc, signal.SIGTERM)
 
