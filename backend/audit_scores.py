@@ -8,7 +8,7 @@ For every finalized round with a scores root on chain:
 - the global model the last global round started from (GET /api/rounds/{rid}/audit/global/{g}) must hash to
   the model the previous manifest published (the spec's initial model for g = 0);
 - the scores are recomputed with the coordinator's own function (fl_worker.strategy.round_scores), the score
-  tree rebuilt with backend.services.training.score_tree (hcfl.merkle), and root and total compared with the
+  tree rebuilt with hcfl.protocol.leaves.score_tree (hcfl.merkle), and root and total compared with the
   on-chain scoresRoot / scoresTotal.
 Every mismatch is one finding; `hcfl audit` exits 1 on any.
 """
@@ -20,7 +20,6 @@ import httpx
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel
 
-from backend.services.training import score_tree
 from fl_worker.data.base import Split
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.plan import TrainingPlan
@@ -29,6 +28,7 @@ from fl_worker.strategy import clip_update, round_scores
 from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 from hcfl.ledger.records import RoundRecord
 from hcfl.protocol import download_message, sign
+from hcfl.protocol.leaves import score_tree
 
 ZERO32 = b"\0" * 32
 

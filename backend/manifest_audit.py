@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from backend.services.training import MANIFEST_LEAF_TYPES
+from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES
 from hcfl.merkle import MerkleTree
 
 

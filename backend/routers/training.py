@@ -43,9 +43,9 @@ def get_task(rid: RoundId, station: Annotated[str, Query(max_length=64, descript
     return schemas.TaskOut.model_validate(answer)
 
 
-@router.get("/manifests/{g}")
-def get_manifest(rid: RoundId, g: GlobalRound, tm: TrainingDep) -> dict[str, Any]:
-    return tm.manifest(rid, g)
+@router.get("/manifests/{g}", response_model=schemas.ManifestOut)
+def get_manifest(rid: RoundId, g: GlobalRound, tm: TrainingDep) -> schemas.ManifestOut:
+    return schemas.ManifestOut.model_validate(tm.manifest(rid, g))
 
 
 @router.get("/training", response_model=schemas.TrainingOut)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from eth_utils import to_checksum_address
 
 from backend.auth import checksum, require_signature
 from backend.errors import ApiError
@@ -44,13 +43,11 @@ from fl_worker.strategy import ScreenedFedAvg, Strategy
 from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 from hcfl.merkle import MerkleTree
 from hcfl.protocol import Phase, Role, edge_root_message, update_message
+from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES, score_tree
 
 log = logging.getLogger(__name__)
 
 MAX_MODEL_BYTES = 256 * 1024 * 1024
-MANIFEST_LEAF_TYPES = ("address", "bytes32", "uint256")  # (station, update hash, aggregation weight)
-# contribution scores (V2-RULES.md, Training): leaves (station, score, prefixBefore) in the stations' order
-SCORE_LEAF_TYPES = ("address", "uint256", "uint256")
 
 
 # ------------------------------------------------------------------ data the coordinator evaluates on
@@ -555,19 +552,3 @@ class TrainingManager:
             "result": tr.result, "note": "training stopped: the round left Training on chain" if tr.status == "abandoned" else None,
             "stations_seen": self.stations_seen(rid),
         }
-
-
-def score_tree(stations: list[str], scores: list[int]) -> dict[str, Any]:
-    """The contribution-score Merkle tree (V2-RULES.md): leaves (station, score, prefixBefore) in the stations'
-    order, built with hcfl.merkle; every station's leaf with its proof (what claimWithScore needs)."""
-    prefixes, total = [], 0
-    for sc in scores:
-        prefixes.append(total)
-        total += int(sc)
-    if not stations or total == 0:  # no valid scores: the chain falls back to Equal (no root)
-        return {"scores_root": hex32(b"\0" * 32), "scores_total": 0, "score_leaves": []}
-    values = [(to_checksum_address(a), int(sc), int(pb)) for a, sc, pb in zip(stations, scores, prefixes)]
-    tree = MerkleTree.build(SCORE_LEAF_TYPES, values)
-    leaves = [{"station": a, "score": sc, "prefix_before": pb, "proof": [hex32(x) for x in tree.proof(i)]}
-              for i, (a, sc, pb) in enumerate(values)]
-    return {"scores_root": hex32(tree.root), "scores_total": total, "score_leaves": leaves}

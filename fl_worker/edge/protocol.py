@@ -17,8 +17,8 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hcfl.merkle import MerkleTree, leaf_hash, verify
+from hcfl.protocol.leaves import EDGE_LEAF_TYPES
 
-EDGE_LEAF_TYPES: tuple[str, ...] = ("address", "bytes32", "uint256")
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
 
 

@@ -21,7 +21,6 @@ from hcfl.protocol.messages import (
     edge_update_message,
     recover_signer,
     sign,
-    signed_by,
     update_message,
 )
 from hcfl.protocol.structs import (
@@ -41,8 +40,7 @@ __all__ = [
     "BPS", "MAX_DURATION", "MAX_PRICE", "MAX_PROPOSALS", "SQLITE_INT_LIMIT", "UINT256_MAX",
     "canonical_json", "claims_commitment", "model_commitment", "new_salt", "salt_seed", "vote_commitment",
     "CreditReason", "PaymentRule", "Phase", "PoolKind", "Role", "ShareRule", "phase_title",
-    "SignatureError", "download_message", "edge_root_message", "edge_update_message", "recover_signer", "sign",
-    "signed_by", "update_message",
+    "SignatureError", "download_message", "edge_root_message", "edge_update_message", "recover_signer", "sign", "update_message",
     "Accounting", "Campaign", "CampaignConfig", "ParticipantView", "Proposal", "ProposalSpec", "RoundView",
     "Settlement", "Sums", "VoteView",
 ]

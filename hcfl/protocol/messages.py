@@ -99,8 +99,3 @@ def recover_signer(message: str, signature: str) -> str:
         return to_checksum_address(Account.recover_message(encode_defunct(text=message), signature=raw))
     except Exception as exc:  # noqa: BLE001 - eth_keys raises several types for bad (r, s, v)
         raise SignatureError(f"invalid signature: {type(exc).__name__}") from None
-
-
-def signed_by(message: str, signature: str, expected: str) -> bool:
-    """True when `signature` over `message` recovers to `expected` (any spelling of the address)."""
-    return recover_signer(message, signature) == to_checksum_address(expected)

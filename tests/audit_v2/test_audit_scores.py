@@ -25,7 +25,7 @@ from coord_helpers import Station, ThreadServer, make_round, personal_sign, run_
 
 from backend.app import Coordinator, Settings, create_app  # noqa: E402
 from backend.audit_scores import audit_round_scores  # noqa: E402
-from backend.services.training import score_tree  # noqa: E402
+from hcfl.protocol.leaves import score_tree  # noqa: E402
 from hcfl.chain.v2.client import CoreClient  # noqa: E402
 from hcfl.protocol import CampaignConfig, ShareRule, download_message  # noqa: E402
 from hcfl.cli import main as hcfl_main  # noqa: E402

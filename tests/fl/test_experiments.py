@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from fl_worker import bench
+from hcfl.bench import fl as bench
 from fl_worker.experiments.cooperation import run_experiment, select_target
 
 
