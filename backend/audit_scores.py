@@ -7,8 +7,8 @@ For every finalized round with a scores root on chain:
   one (GET /api/rounds/{rid}/audit/updates/{g}/{station}) must hash to the station's on-chain updateHash;
 - the global model the last global round started from (GET /api/rounds/{rid}/audit/global/{g}) must hash to
   the model the previous manifest published (the spec's initial model for g = 0);
-- the scores are recomputed with the coordinator's own function (backend.training.round_scores), the score
-  tree rebuilt with backend.training.score_tree (hcfl.merkle), and root and total compared with the
+- the scores are recomputed with the coordinator's own function (fl_worker.strategy.round_scores), the score
+  tree rebuilt with hcfl.protocol.leaves.score_tree (hcfl.merkle), and root and total compared with the
   on-chain scoresRoot / scoresTotal.
 Every mismatch is one finding; `hcfl audit` exits 1 on any.
 """
@@ -17,13 +17,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel
 
-from backend.chain_watch import revealed_stations
-from backend.training import clip_update, download_message, round_scores, score_tree
+from fl_worker.data.base import Split
+from fl_worker.models import ModelSpec, build_model, state_of
+from fl_worker.plan import TrainingPlan
+from fl_worker.plan import omega as omega_of
+from fl_worker.strategy import clip_update, round_scores
+from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 from hcfl.ledger.records import RoundRecord
+from hcfl.protocol import download_message, sign
+from hcfl.protocol.leaves import score_tree
 
 ZERO32 = b"\0" * 32
 
@@ -42,18 +47,9 @@ def _hex(b: bytes) -> str:
     return "0x" + bytes(b).hex()
 
 
-def _selected(r: RoundRecord):
-    s = r.settlement
-    return r.proposals[s.star] if s is not None and s.selected and not s.unfunded else None
-
-
 def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount, chain_id: int,
                        contract: str) -> list[ScoreFinding]:
     """The findings for one round (an empty list when the published scores are what the artifacts give)."""
-    from fl_worker.data.base import Split
-    from fl_worker.models import ModelSpec, build_model, state_of
-    from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
-
     rid, fin = r.round_id, r.finalization
     if fin is None or fin.scores_root == ZERO32:
         return []
@@ -62,12 +58,11 @@ def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount
     def bad(problem: str, station: str | None = None) -> None:
         found.append(ScoreFinding(round_id=rid, station=station, problem=problem))
 
-    proposal = _selected(r)
+    proposal = r.selected_proposal
     if proposal is None:
         bad("finalized with a scores root but no selected proposal")
         return found
-    signature = "0x" + bytes(account.sign_message(encode_defunct(
-        text=download_message(chain_id, contract, rid))).signature).hex()
+    signature = sign(account, download_message(chain_id, contract, rid))
     auth = {"X-HCFL-Account": account.address, "X-HCFL-Signature": signature}
 
     def get(path: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -80,11 +75,12 @@ def audit_round_scores(r: RoundRecord, http: httpx.Client, account: LocalAccount
     try:
         body = http.get(f"/api/specs/{omega}").json()
         spec = ModelSpec.model_validate(body["spec"])
-        if spec.omega != omega:
-            bad(f"the coordinator's spec hashes to {spec.omega}, not the proposal's {omega}")
+        served = omega_of(spec, TrainingPlan.model_validate(body["training"]))
+        if served != omega:
+            bad(f"the coordinator's spec and plan hash to {served}, not the proposal's {omega}")
             return found
         view = get("/training").json()
-        stations, t = revealed_stations(r), int(view["t"])
+        stations, t = r.revealed_stations, int(view["t"])
         if t != int(proposal.global_rounds):
             bad(f"the coordinator trained t = {t} global rounds, the proposal says {proposal.global_rounds}")
             return found

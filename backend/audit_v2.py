@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from hcfl.chain.v2.client import CoreClient
-from hcfl.chain.v2.types import CreditReason, PaymentRule, PoolKind, Role
+from hcfl.protocol import CreditReason, PaymentRule, PoolKind, Role
 from hcfl.ledger.bridge import reference_config, reference_round
 from hcfl.ledger.fetch import LedgerFetcher
 from hcfl.ledger.outcome import diff_round, round_outcome

@@ -23,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from tqdm import tqdm
 from web3 import Web3
@@ -37,10 +38,9 @@ from web3 import Web3
 from backend.health import wait_until_serving
 from hcfl.chain.accounts import derive_key, fund
 from hcfl.chain.client import ContractRevert
-from hcfl.chain.commitments import new_salt
 from hcfl.chain.provider import Chain, anvil_key, spawn_anvil
 from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
-from hcfl.chain.v2.types import CampaignConfig, PaymentRule, ProposalSpec, Role, ShareRule
+from hcfl.protocol import CampaignConfig, PaymentRule, ProposalSpec, Role, ShareRule, download_message, new_salt, sign
 
 log = logging.getLogger(__name__)
 GWEI = 10**9
@@ -102,10 +102,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _personal_sign(account: LocalAccount, message: str) -> str:
-    return "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
-
-
 class Demo:
     """Runs one demo round; `run()` returns the report. Everything it starts, it stops."""
 
@@ -126,12 +122,21 @@ class Demo:
         self.anvil: Chain | None = None
         self.base = ""
         self.names = [*OWNER_CLAIMS, *STATION_CLAIMS]
+        self.forked = True  # workers forked from a preloaded forkserver (backend/demo_procs.py)
 
     # ------------------------------------------------------------------ processes
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, args: list[str], log_name: str, forked: bool = False) -> Any:
+        """`hcfl ARGS` as its own process logging to `log_name`; `forked`: from the forkserver that imported the
+        workers' modules once (backend/demo_procs.py), else a fresh interpreter."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         node_bin = str(Path(__file__).resolve().parents[1] / "node_modules" / ".bin")
         env["PATH"] = node_bin + os.pathsep + env.get("PATH", "")
+        if forked:
+            from backend.demo_procs import Worker
+
+            worker = Worker(args, self.workdir / log_name, env={"PATH": env["PATH"], "PYTHONUNBUFFERED": "1"})
+            self.procs.append(worker)
+            return worker
         out = open(self.workdir / log_name, "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen([*HCFL, *args], stdout=out, stderr=subprocess.STDOUT, env=env)
         self.procs.append(proc)
@@ -148,7 +153,8 @@ class Demo:
         self.coordinator = self._spawn(
             ["serve", "--chain", chain_arg, "--port", str(port), "--db", str(self.workdir / "coordinator.sqlite"),
              "--data-dir", str(self.workdir / "models"), "--poll", "0.3", "--round-timeout", "120", "--fast-forward",
-             "--fast-forward-quiet", "8", "--log-level", "warning"],
+             "--fast-forward-quiet", "8", "--expect-joins", str(len(self.names)), "--expect-proposals", "2",
+             "--log-level", "warning"],
             "coordinator.log",
         )
         self.base = f"http://127.0.0.1:{port}"
@@ -175,6 +181,10 @@ class Demo:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if self.forked:
+            from backend.demo_procs import stop_server
+
+            stop_server()
         if self.anvil is not None:
             self.anvil.close()
         if self._tmp is not None:
@@ -205,9 +215,9 @@ class Demo:
         from fl_worker.models import ModelSpec
         from fl_worker.wire import decode_state
 
-        msg = f"hcfl-download:{self.chain_id}:{self.client.address}:{rid}"  # backend.training.download_message
+        msg = download_message(self.chain_id, self.client.address, rid)
         r = httpx.get(f"{self.base}/api/rounds/{rid}/models/final", timeout=60,
-                      headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": _personal_sign(owner, msg)})
+                      headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": sign(owner, msg)})
         r.raise_for_status()
         spec = ModelSpec(**SPEC)
         state = decode_state(r.content, spec, r.headers.get("X-HCFL-Model-Hash"))
@@ -222,6 +232,10 @@ class Demo:
 
     # ------------------------------------------------------------------ the round
     def run(self) -> DemoReport:
+        with _console_quiet(self.workdir / "demo.log", self.progress):
+            return self._run()
+
+    def _run(self) -> DemoReport:
         t0 = time.monotonic()
         logging.getLogger("httpx").setLevel(logging.WARNING)
         bar = tqdm(total=10, desc="demo", unit="step", disable=not self.progress)
@@ -232,6 +246,10 @@ class Demo:
             log.info(text)
 
         try:
+            if self.forked:
+                from backend.demo_procs import warm_up
+
+                warm_up()  # the forkserver imports torch and Flower while the coordinator starts
             self._start_coordinator()
             step("coordinator up")
             start_block = self.w3.eth.block_number
@@ -242,6 +260,10 @@ class Demo:
 
             cid = people["owner-1"].create_campaign(CAMPAIGN)
             rid = people["owner-1"].open_round(cid)
+            # the stations' daemons and edge devices start now: they wait for Training, so the chain phases (which
+            # the coordinator ends as soon as everybody expected acted) never wait for them
+            self._start_cells(rid, keys)
+            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             for n, p in people.items():
                 p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=DEPOSIT)
             step(f"campaign {cid}, round {rid}: 3 owners and 3 stations joined")
@@ -252,10 +274,6 @@ class Demo:
                                                     arch_id=1, promised_acc_bps=acc, global_rounds=self.global_rounds,
                                                     label_mask=mask, price=price), bond=BOND)
             step("two proposals posted")
-            # the stations' daemons and edge devices start (and pay their imports) while claims are committed and
-            # revealed; not earlier: nine processes starting at once must not delay the timed Proposing phase
-            self._start_cells(rid, keys)
-            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Committing")
             from backend import demo_edge_pay
 
@@ -381,7 +399,8 @@ class Demo:
                          "--rpc", self.rpc_url, "--poll", "0.5", "--max-backoff", "5", "--edge",
                          "--edge-flower", f"127.0.0.1:{_free_port()}", "--edge-http", http,
                          "--min-edge-clients", str(EDGE_CLIENTS), "--edge-timeout", "60",
-                         *demo_edge_pay.daemon_args(self.edge_payouts, j, self.workdir)], f"aggregator-{n}.log")
+                         *demo_edge_pay.daemon_args(self.edge_payouts, j, self.workdir)], f"aggregator-{n}.log",
+                        forked=self.forked)
             for m in range(EDGE_CLIENTS):
                 name = f"{n}-edge-{m + 1}"
                 account = derive_key(name, namespace=f"hcfl-demo-{self.client.address}")
@@ -394,7 +413,8 @@ class Demo:
                 np.savez(folder / "data.npz", X=train.X[idx].numpy(), y=train.y[idx].numpy())
                 out = self.workdir / f"{name}.json"
                 self._spawn(["edge-client", "--station", f"http://{http}", "--key", str(kpath), "--data", str(folder),
-                             "--report", str(out), *demo_edge_pay.client_args(self.rpc_url, j, m)], f"{name}.log")
+                             "--report", str(out), *demo_edge_pay.client_args(self.rpc_url, j, m)], f"{name}.log",
+                            forked=self.forked)
                 self.edge[name] = {"address": account.address, "station": n, "report": out}
         fund(Chain(kind="rpc", w3=self.w3, funder=self._funder()), [e["address"] for e in self.edge.values()],
              10**17)  # gas for the devices' own claim transactions
@@ -487,6 +507,36 @@ class Demo:
         self._wait_phase(rid, "Finished")
         report.punished = bool(httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()["punished"])
         step(f"vote: punished={report.punished}")
+
+
+@contextmanager
+def _console_quiet(log_file: Path, active: bool) -> Iterator[None]:
+    """While the progress bars run: INFO goes to `log_file` only, warnings and errors print above the bars
+    (tqdm.write), never inside them."""
+    if not active:
+        yield
+        return
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    root = logging.getLogger()
+    handler = logging.FileHandler(log_file)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    consoles = [h for h in root.handlers if isinstance(h, logging.StreamHandler)
+                and not isinstance(h, logging.FileHandler)]
+    levels = [h.level for h in consoles]
+    root.addHandler(handler)
+    try:
+        with logging_redirect_tqdm():
+            for h in logging.getLogger().handlers:
+                if h is not handler:
+                    h.setLevel(max(h.level, logging.WARNING))
+            yield
+    finally:
+        for h, level in zip(consoles, levels):
+            h.setLevel(level)
+        root.removeHandler(handler)
+        handler.close()
 
 
 def render(report: DemoReport) -> str:

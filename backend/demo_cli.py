@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", type=Path, help="write the report as JSON here")
     p.add_argument("--plot", type=Path, help="write the training curve as PNG here")
     p.add_argument("--keep", type=Path, help="keep the coordinator's and daemons' logs in this folder")
+    p.add_argument("--spawn", action="store_true",
+                   help="start every daemon and edge device as a fresh interpreter (default: forked from a server that "
+                   "imported torch and Flower once)")
     p.set_defaults(func=run)
 
 
@@ -25,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     workdir = args.keep.resolve() if args.keep else None
     demo = Demo(chain=args.chain, quick=args.quick, workdir=workdir)
+    demo.forked = not args.spawn
     report = demo.run()
     print(render(report))
     if args.json:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from backend.training import MANIFEST_LEAF_TYPES
+from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES
 from hcfl.merkle import MerkleTree
 
 
@@ -91,7 +91,6 @@ def audit_manifests(client: Any, coordinator: str) -> list[ManifestFinding]:
 
 def check_inclusion(client: Any, events: Sequence[Any], rid: int, manifests: Sequence[dict[str, Any]]) -> list[ManifestFinding]:
     """The on-chain inclusion record of round `rid` against the one recomputed from its published manifests."""
-    from backend.chain_watch import revealed_stations
     from hcfl.inclusion import inclusion_record
     from hcfl.ledger.fetch import ledger_of
 
@@ -104,7 +103,7 @@ def check_inclusion(client: Any, events: Sequence[Any], rid: int, manifests: Seq
                 "finalized without an inclusion root (recordInclusion): its stations are paid for reported rounds"))]
         return []
     ledger = ledger_of(client)
-    expected = inclusion_record(revealed_stations(ledger.rounds[rid]), manifests)
+    expected = inclusion_record(ledger.rounds[rid].revealed_stations, manifests)
     findings = []
     on_chain = "0x" + bytes(recorded[0].args["inclusionRoot"]).hex()
     if on_chain != expected["inclusion_root"]:

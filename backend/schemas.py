@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fl_worker.models import ModelSpec
+from fl_worker.models import ARCHITECTURES, ModelSpec
 from fl_worker.plan import TrainingPlan  # noqa: F401  (re-exported: the coordinator's API model)
+from hcfl.protocol import SQLITE_INT_LIMIT, Phase
 
 Hex32 = str  # "0x" + 64 hex digits
 MAX_PARAMETERS = 20_000_000  # a spec whose model is larger is refused (memory on a 2-core box)
@@ -26,10 +28,6 @@ DATASET_SHAPES: dict[str, tuple[tuple[int, int, int] | None, int]] = {
 
 def model_parameters(spec: ModelSpec) -> int:
     """Parameter count without allocating the weights (built on torch's meta device)."""
-    import torch
-
-    from fl_worker.models import ARCHITECTURES
-
     with torch.device("meta"):
         model = ARCHITECTURES[spec.arch](spec)
     return sum(p.numel() for p in model.parameters())
@@ -48,7 +46,7 @@ class SpecIn(BaseModel):
     def _bounded(cls, spec: ModelSpec) -> ModelSpec:
         if max(spec.input_shape) > 512 or spec.num_classes > 1000 or len(spec.hidden) > 16 or max(spec.hidden) > 8192:
             raise ValueError("spec too large (dims <= 512, classes <= 1000, <= 16 layers of width <= 8192)")
-        if spec.init_seed >= 2**63:
+        if spec.init_seed >= SQLITE_INT_LIMIT:
             raise ValueError("init_seed must be < 2^63")
         if spec.arch == "resnet" and spec.input_shape[1] * spec.input_shape[2] > 64 * 64:
             raise ValueError("resnet inputs are limited to 64x64")
@@ -112,8 +110,7 @@ class RoundSummary(BaseModel):
     round_id: int
     campaign_id: int
     creator: str = Field(description="the campaign's creator (only it opens rounds)")
-    phase: str = Field(description="Joining, Proposing, Committing, Revealing, AwaitingSettlement, Training, "
-                                   "VoteCommitting, VoteRevealing or Finished")
+    phase: str = Field(description="the phase's name (hcfl.protocol.Phase): " + ", ".join(p.title for p in Phase))
     phase_id: int
     phase_end: int = Field(description="unix time the current phase ends (0: none, e.g. AwaitingSettlement)")
     join_end: int
@@ -322,6 +319,30 @@ class TrainingOut(BaseModel):
         default={}, description="station -> unix time of its daemon's last task request since this coordinator started")
 
 
+class ManifestEntry(BaseModel):
+    address: str
+    update_hash: Hex32
+    weight: int = Field(description="aggregation weight: declared samples clipped to the station's cap")
+    declared_samples: int
+    edge_root: dict[str, Any] | None = Field(default=None, description="the station's signed edge-clients root, if any")
+
+
+class ManifestOut(BaseModel):
+    """A closed global round's inclusion manifest: a Merkle root (hcfl.protocol.leaves.MANIFEST_LEAF_TYPES) over
+    the included updates, who was absent, and the screening evidence."""
+
+    model_config = ConfigDict(extra="allow")
+
+    round_id: int
+    global_round: int
+    leaf_types: list[str]
+    root: Hex32 | None
+    global_model_hash: Hex32
+    included: list[ManifestEntry]
+    absent: list[str]
+    evidence: list[dict[str, Any]]
+
+
 class UploadAccepted(BaseModel):
     accepted: bool
     update_hash: Hex32
@@ -347,3 +368,13 @@ class RpcRequest(BaseModel):
     id: int | str | None = None
     method: str = Field(..., max_length=64)
     params: list[Any] | dict[str, Any] = []
+
+
+class HealthDown(BaseModel):
+    """/api/health while something is down (503): `down` maps each failing component (node, database, model store,
+    deployment, lease) to what is wrong."""
+    ok: bool
+    chain_id: int
+    contract: str
+    block: int | None
+    down: dict[str, str]

@@ -108,6 +108,7 @@ class Store:
         if self.db_path != ":memory:":
             Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
         self.ns = namespace
+        self.spec_version = 0  # bumped on every put_spec (backend/read_views.py keys its caches on it)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
@@ -151,6 +152,15 @@ class Store:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
 
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the main file after a training-state transaction: a deleted or lost -wal file then
+        loses nothing already committed (backend/integrity.py reports the deletion itself)."""
+        if self.db_path != ":memory:":
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:  # never fails the transaction it follows; health reports a broken database
+                pass
+
     # ------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
@@ -163,9 +173,10 @@ class Store:
     def put_spec(self, omega: str, spec: dict[str, Any], training: dict[str, Any]) -> None:
         self._exec(
             "INSERT INTO specs(omega, spec_json, training_json, created) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(omega) DO UPDATE SET training_json = excluded.training_json",
+            "ON CONFLICT(omega) DO NOTHING",  # ω commits to the pair: a stored pair is never replaced
             (omega.lower(), json.dumps(spec, sort_keys=True), json.dumps(training, sort_keys=True), time.time()),
         )
+        self.spec_version += 1
 
     def get_spec(self, omega: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         row = self._one("SELECT spec_json, training_json FROM specs WHERE omega = ?", (omega.lower(),))
@@ -204,6 +215,7 @@ class Store:
                 )
                 self._insert_global(initial)
                 self._db.execute("COMMIT")
+                self._checkpoint()
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -227,6 +239,7 @@ class Store:
                      json.dumps(result) if result is not None else None, time.time(), self.ns, round_id),
                 )
                 self._db.execute("COMMIT")
+                self._checkpoint()
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -253,6 +266,7 @@ class Store:
             )
         except sqlite3.IntegrityError:
             return False
+        self._checkpoint()
         return True
 
     def uploads(self, round_id: int, g: int | None = None) -> list[UploadRow]:

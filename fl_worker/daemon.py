@@ -38,9 +38,7 @@ import httpx
 import numpy as np
 import torch
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from web3 import Web3
 
@@ -50,9 +48,11 @@ from fl_worker.data.base import Split
 from fl_worker.hfl import StationConfig, StationResult, StationTrainer
 from fl_worker.local import TrainConfig, set_deterministic
 from fl_worker.plan import TrainingPlan as SharedTrainingPlan
+from fl_worker.plan import omega as omega_of
 from fl_worker.models import ModelSpec, build_model
 from fl_worker.partition import PartitionConfig, partition
 from fl_worker.wire import WireFormatError, decode_state, state_hash
+from hcfl.protocol import download_message, sign, update_message
 
 log = logging.getLogger("hcfl.aggregator")
 
@@ -82,7 +82,6 @@ class TrainTask(BaseModel):
     label_mask: int = Field(gt=0)
     station_index: int = Field(ge=0)
     num_stations: int = Field(ge=1)
-
     @field_validator("global_model_hash")
     @classmethod
     def _lower(cls, v: str) -> str:
@@ -142,22 +141,6 @@ class DaemonConfig(BaseModel):
 
 
 # ============================================================================ signatures
-def update_message(chain_id: int, contract: str, round_id: int, global_round: int, update_hash: str,
-                   samples: int, accuracy_bps: int) -> str:
-    """The text a station signs (EIP-191 personal_sign) for an upload; see docs/protocol.md."""
-    return (f"hcfl-update:{int(chain_id)}:{to_checksum_address(contract)}:{int(round_id)}:{int(global_round)}:"
-            f"{update_hash.lower()}:{int(samples)}:{int(accuracy_bps)}")
-
-
-def sign_update(account: LocalAccount, message: str) -> str:
-    return "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
-
-
-def recover_signer(message: str, signature: str) -> str:
-    """Checksummed address that signed `message` (raises ValueError on a malformed signature)."""
-    return to_checksum_address(Account.recover_message(encode_defunct(text=message), signature=signature))
-
-
 # ============================================================================ errors
 class DaemonError(Exception):
     """Something the daemon cannot fix by retrying (bad config, not a station of the round, ...)."""
@@ -294,10 +277,9 @@ class AggregatorDaemon:
 
     def _round_view(self, round_id: int) -> _RoundView:
         """The round as the chain's events say (hcfl.ledger): selected proposal and revealed stations in join
-        order (backend.chain_watch.revealed_stations), plus the phase (`state`)."""
-        from backend.chain_watch import revealed_stations, selected_proposal
+        order (RoundRecord.revealed_stations), plus the phase (`state`)."""
         from hcfl.chain.client import ContractRevert
-        from hcfl.chain.v2.types import Phase
+        from hcfl.protocol import Phase
 
         c = self._client
         cached = self._views.get(round_id)
@@ -314,8 +296,8 @@ class AggregatorDaemon:
             record = ledger.rounds.get(round_id)
             if record is None:
                 raise DaemonError(f"round {round_id} is not in the chain's events")
-            revealed = tuple(revealed_stations(record))
-            p = selected_proposal(record)
+            revealed = tuple(record.revealed_stations)
+            p = record.selected_proposal
             if p is None:
                 return _RoundView("", 0, 0, revealed, phase)
             return _RoundView("0x" + bytes(p.spec_hash).hex(), int(p.label_mask), int(p.global_rounds), revealed,
@@ -447,7 +429,7 @@ class AggregatorDaemon:
 
     def _not_selected(self, rid: int, detail: str) -> str:
         """403: not (yet) a selected station. Before Training a member that joined just waits."""
-        from hcfl.chain.v2.types import Phase, Role
+        from hcfl.protocol import Phase, Role
 
         view = self._round_view(rid)
         me = self._retry("participant view", lambda: self._client.participant(rid, self.address))
@@ -462,7 +444,7 @@ class AggregatorDaemon:
     def _reconcile(self, rid: int) -> None:
         """Report on chain what this station uploaded in earlier global rounds but never reported (the daemon
         died between the upload and the transaction): the coordinator's history holds those uploads."""
-        from hcfl.chain.v2.types import Phase
+        from hcfl.protocol import Phase
 
         self._reconciled.add(rid)
         r = self._retry(f"GET training of round {rid}", lambda: self._get(f"/api/rounds/{rid}/training"))
@@ -621,13 +603,14 @@ class AggregatorDaemon:
         return root
 
     def _check_task(self, task: TrainTask, view: _RoundView) -> None:
-        from hcfl.chain.v2.types import Phase
+        from hcfl.protocol import Phase
 
         if view.phase != Phase.TRAINING:
             raise RejectedModel(f"the coordinator says train but round {task.round_id} is in phase "
                                 f"{Phase(view.phase).name} on chain")
-        if task.spec.omega != view.omega:
-            raise RejectedModel(f"spec ω {task.spec.omega} is not the selected proposal's {view.omega}")
+        served = omega_of(task.spec, task.training)
+        if served != view.omega:
+            raise RejectedModel(f"the served spec and plan hash to ω {served}, not the selected proposal's {view.omega}")
         if task.label_mask != view.label_mask:
             raise RejectedModel(f"label mask {task.label_mask:#x} is not the proposal's {view.label_mask:#x}")
         if task.global_round >= view.t:
@@ -644,11 +627,9 @@ class AggregatorDaemon:
         path = f"/api/rounds/{rid}/models/global/{g}"
         cap = min(self.config.max_model_bytes, _model_bytes(task.spec) + 2**20)
 
-        from backend.training import download_message
-
         assert self._chain is not None
         if rid not in self._download_signatures:
-            self._download_signatures[rid] = sign_update(self.account, download_message(self._chain.chain_id,
+            self._download_signatures[rid] = sign(self.account, download_message(self._chain.chain_id,
                                                                                         self._chain.contract, rid))
         signed = {"X-HCFL-Station": self.address, "X-HCFL-Signature": self._download_signatures[rid]}
 
@@ -726,7 +707,7 @@ class AggregatorDaemon:
             "X-HCFL-Station": self.address,
             "X-HCFL-Samples": str(samples),
             "X-HCFL-Accuracy-Bps": str(accuracy_bps),
-            "X-HCFL-Signature": sign_update(self.account, message),
+            "X-HCFL-Signature": sign(self.account, message),
         }
         if self.config.mode == "edge" and self.last_cell_round is not None and self.last_cell_round.global_round == g:
             headers["X-HCFL-Edge-Root"] = self.last_cell_round.root

@@ -302,7 +302,7 @@ class EdgePaymaster:
         up to `reward_timeout` seconds; TimeoutError after that. Off by default: the operator signs with the
         same key, and two processes sending with one key race for its nonce."""
         from hcfl.chain.v2.client import CoreClient
-        from hcfl.chain.v2.types import Phase
+        from hcfl.protocol import Phase
 
         key = round_key(core, rid)
         me = self.account.address

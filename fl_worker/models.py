@@ -1,4 +1,5 @@
-"""Model architectures a proposal can name by id, and the `ModelSpec` whose hash is the on-chain ω.
+"""Model architectures a proposal can name by id, and the `ModelSpec` that ω commits to together with the
+training plan (fl_worker.plan.omega, hcfl.protocol.model_commitment).
 
 Plain torch only. Normalization layers are GroupNorm rather than BatchNorm: BatchNorm's running
 statistics are not model weights (averaging them across non-IID clients is ill-defined) and would
@@ -6,13 +7,13 @@ put integer buffers into the state dict; GroupNorm keeps every entry a float par
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Literal
 
 import torch
-from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
+
+from hcfl.protocol import canonical_json
 
 Arch = Literal["mlp", "cnn", "resnet"]
 
@@ -44,13 +45,8 @@ class ModelSpec(BaseModel):
         return self
 
     def canonical_json(self) -> bytes:
-        """Sorted keys, no whitespace, tuples as lists: the byte string that ω hashes."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
-
-    @property
-    def omega(self) -> str:
-        """keccak256 of the canonical JSON, 0x-prefixed hex (same hash family as the contract)."""
-        return "0x" + keccak(self.canonical_json()).hex()
+        """Sorted keys, no whitespace, tuples as lists (hcfl.protocol.canonical_json of the JSON object)."""
+        return canonical_json(self.model_dump(mode="json"))
 
 
 class MLP(nn.Module):
@@ -152,11 +148,3 @@ def build_model(spec: ModelSpec) -> nn.Module:
 def state_of(model: nn.Module) -> dict[str, torch.Tensor]:
     """A detached, contiguous copy of the model's state dict (safe to keep across training)."""
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-
-
-def parameter_count(spec: ModelSpec) -> int:
-    return sum(p.numel() for p in build_model(spec).parameters())
-
-
-def spec_summary(spec: ModelSpec) -> dict[str, Any]:
-    return {**spec.model_dump(mode="json"), "omega": spec.omega, "parameters": parameter_count(spec)}

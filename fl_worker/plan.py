@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hcfl.protocol import model_commitment
+
 SIMULATION_FIELDS = ("data_dir", "clients_per_station", "partition", "alpha", "heterogeneity", "samples_per_station")
 
 
@@ -55,3 +57,8 @@ class TrainingPlan(BaseModel):
         data = dict(data)
         data["simulation"] = {k: data.pop(k) for k in SIMULATION_FIELDS if k in data}
         return data
+
+
+def omega(spec: BaseModel, plan: TrainingPlan) -> str:
+    """ω of a proposal: the model commitment over the spec and the plan as the coordinator serves them."""
+    return model_commitment(spec.model_dump(mode="json"), plan.model_dump(mode="json"))

@@ -1,6 +1,6 @@
 // Bundles the web UI (backend/ui/) into backend/static/dist/ with esbuild: `npm run build:ui`
 // (or `node scripts/build_ui.mjs`). ethers and Chart.js come from node_modules; nothing from a CDN.
-// First it regenerates backend/ui/generated/protocol.js from hcfl (python -m hcfl.chain.v2.ui_protocol)
+// First it regenerates backend/ui/generated/protocol.js from hcfl (python -m hcfl.protocol.ui)
 // when a Python with hcfl is available ($HCFL_PYTHON, else .venv/bin/python); without one the committed
 // file is used (a pytest checks that it is current). Then it refuses an import cycle among the UI modules.
 import { build } from "esbuild";
@@ -17,7 +17,7 @@ const watch = process.argv.includes("--dev");
 const python = process.env.HCFL_PYTHON || resolve(root, ".venv/bin/python");
 if (existsSync(python)) {
   try {
-    execFileSync(python, ["-m", "hcfl.chain.v2.ui_protocol"], { cwd: root, stdio: "inherit", timeout: 120_000 });
+    execFileSync(python, ["-m", "hcfl.protocol.ui"], { cwd: root, stdio: "inherit", timeout: 120_000 });
   } catch (err) {
     console.warn(`could not regenerate backend/ui/generated/protocol.js (${err.message}); using the committed one`);
   }

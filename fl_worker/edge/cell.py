@@ -32,7 +32,8 @@ from eth_utils import is_address, to_checksum_address
 from torch import Tensor
 
 from fl_worker.aggregate import weighted_average
-from fl_worker.edge.protocol import EdgeLeaf, build_tree, edge_root_message, edge_update_message, make_proof
+from fl_worker.edge.protocol import EdgeLeaf, build_tree, make_proof
+from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 from fl_worker.models import ModelSpec
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
@@ -262,9 +263,8 @@ class EdgeCell:
         leaves = sorted(included.values(), key=lambda leaf: leaf.address.lower())
         root = "0x" + build_tree(leaves).root.hex()
         samples = sum(leaf.samples for leaf in leaves)
-        from fl_worker.daemon import sign_update
 
-        signature = sign_update(self.account, edge_root_message(chain_id, contract, self.account.address, round_id, g,
+        signature = sign(self.account, edge_root_message(chain_id, contract, self.account.address, round_id, g,
                                                                 root, samples))
         total = sum(n for _, n in accuracy.values()) or 1
         result = CellRound(round_id, g, state, samples, sum(a * n for a, n in accuracy.values()) / total, leaves, root,
@@ -287,7 +287,6 @@ class EdgeCell:
                seen: set[str]) -> tuple[str, dict[str, Tensor], str, int] | Rejection:
         from flwr.common import Code
 
-        from fl_worker.daemon import recover_signer
         from fl_worker.wire import WireFormatError, decode_state, state_hash
 
         address = str(res.metrics.get("address", ""))

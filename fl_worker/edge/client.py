@@ -1,6 +1,6 @@
 """`hcfl edge-client`: one edge device. It holds its own data, joins its station's cell as a Flower client
 (compat `start_client`, gRPC), trains when the station asks, signs every update with its own Ethereum key
-(EIP-191 over fl_worker.edge.protocol.edge_update_message) and afterwards verifies, for every global round
+(EIP-191 over hcfl.protocol.edge_update_message) and afterwards verifies, for every global round
 it trained in, the station's Merkle proof that its update was included.
 
 Start-up: GET {station}/edge/info (long-polled until the station knows its round's model), check the data
@@ -24,7 +24,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from fl_worker.edge.data import EdgeDataError, RawData, fit_to_spec
-from fl_worker.edge.protocol import InclusionProof, edge_root_message, edge_update_message
+from fl_worker.edge.protocol import InclusionProof
+from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 from fl_worker.models import ModelSpec
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
@@ -131,7 +132,6 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
                 time.sleep(train_delay)
             body = encode_state(state_of(model))
             update_hash = state_hash(body)
-            from fl_worker.daemon import sign_update
 
             message = edge_update_message(int(cfg["chain_id"]), str(cfg["contract"]), str(cfg["station"]), rid, g, e,
                                           update_hash, len(data))
@@ -143,7 +143,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             log.info("round %d g=%d edge round %d: trained %d samples, loss %.4f, accuracy %.4f, update %s", rid, g, e,
                      len(data), loss, accuracy, update_hash[:12])
             return FitRes(Status(Code.OK, "ok"), Parameters([body], PARAMS_TYPE), len(data),
-                          {"address": account.address, "signature": sign_update(account, message),
+                          {"address": account.address, "signature": sign(account, message),
                            "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train),
                            "newest_sample_time": newest})
 
@@ -169,7 +169,7 @@ def fetch_info(http: httpx.Client, stop: threading.Event, wait: float = 20.0) ->
         except httpx.TransportError as exc:
             log.warning("station unreachable (%s); retrying in %.1fs", exc, delay)
             stop.wait(delay)
-            delay = min(delay * 2, 10.0)
+            delay = min(delay * 2, 2.0)  # loopback: the station comes up within seconds
             continue
         if r.status_code != 200:
             raise EdgeClientError(f"GET /edge/info: HTTP {r.status_code}: {r.text[:200]}")
@@ -220,7 +220,6 @@ class ChainRoots:
 def fetch_committed_root(http: httpx.Client, proof: InclusionProof, info: StationInfo) -> str:
     """The root the station signed for (round, g) (edge_root_message), checked against the station's address:
     what a device without a chain node (`--rpc`) can check; with one, check_inclusion uses the chain's root."""
-    from fl_worker.daemon import recover_signer
 
     message = edge_root_message(info.chain_id, info.contract, info.station, proof.round_id, proof.global_round,
                                 proof.root, proof.samples)

@@ -1,5 +1,5 @@
-"""What edge clients and their station agree on: the signed update message, the inclusion leaves and the
-root statement. One definition each (docs/protocol.md, "Edge tier").
+"""What edge clients and their station agree on: the inclusion leaves and proofs (the signed update and root
+messages: hcfl.protocol.messages). One definition each (docs/protocol.md, "Edge tier").
 
 Inclusion: for every global round g a station builds a Merkle tree (hcfl.merkle, OpenZeppelin-compatible)
 over one leaf per edge client whose update went into at least one edge aggregate of g:
@@ -17,23 +17,9 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hcfl.merkle import MerkleTree, leaf_hash, verify
+from hcfl.protocol.leaves import EDGE_LEAF_TYPES
 
-EDGE_LEAF_TYPES: tuple[str, ...] = ("address", "bytes32", "uint256")
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
-
-
-def edge_update_message(chain_id: int, contract: str, station: str, round_id: int, global_round: int,
-                        edge_round: int, update_hash: str, samples: int) -> str:
-    """The text an edge client signs (EIP-191 personal_sign) for one edge-round update."""
-    return (f"hcfl-edge-update:{int(chain_id)}:{to_checksum_address(contract)}:{to_checksum_address(station)}:"
-            f"{int(round_id)}:{int(global_round)}:{int(edge_round)}:{update_hash.lower()}:{int(samples)}")
-
-
-def edge_root_message(chain_id: int, contract: str, station: str, round_id: int, global_round: int, root: str,
-                      samples: int) -> str:
-    """The text a station signs for the root over its edge clients' leaves of one global round."""
-    return (f"hcfl-edge-root:{int(chain_id)}:{to_checksum_address(contract)}:{to_checksum_address(station)}:"
-            f"{int(round_id)}:{int(global_round)}:{root.lower()}:{int(samples)}")
 
 
 class EdgeLeaf(BaseModel):

@@ -25,10 +25,10 @@ from tqdm import tqdm
 
 from hcfl.bench.fast_send import FastSender, Tx
 from hcfl.chain.accounts import derive_key, fund
-from hcfl.chain.commitments import claims_commitment
+from hcfl.protocol import claims_commitment
 from hcfl.chain.provider import Chain, spawn_anvil
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
-from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from hcfl.chain import commitments
 from hcfl.chain.accounts import funded_keys
+from hcfl.protocol import commitments
 from hcfl.chain.provider import Chain, connect
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
-from hcfl.chain.v2.types import Phase, Role
+from hcfl.protocol import Phase, Role
 from hcfl.ledger.bridge import chain_config
 from hcfl.ledger.fetch import LedgerFetcher
 from hcfl.ledger.outcome import campaign_outcome

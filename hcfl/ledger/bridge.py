@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hcfl.chain.v2 import types as ct
+import hcfl.protocol as ct
 from hcfl.ledger.records import Ledger, RoundRecord
 from hcfl.mechanism.v2 import models as rm
 
-PAYMENT_TO_CHAIN = {"posted": ct.PaymentRule.POSTED, "paper-random": ct.PaymentRule.PAPER_RANDOM}
-SHARE_TO_CHAIN = {"equal": ct.ShareRule.EQUAL, "stake": ct.ShareRule.STAKE, "proportional": ct.ShareRule.PROPORTIONAL,
-                  "contribution": ct.ShareRule.CONTRIBUTION}
-PAYMENT_FROM_CHAIN = {v: k for k, v in PAYMENT_TO_CHAIN.items()}
-SHARE_FROM_CHAIN = {v: k for k, v in SHARE_TO_CHAIN.items()}
 _DURATIONS = ("join", "propose", "commit", "reveal", "train", "vote_commit", "vote_reveal")
 
 
@@ -26,8 +21,9 @@ def chain_config(cfg: rm.CampaignConfig) -> ct.CampaignConfig:
         **{f"{n}_duration": getattr(d, n) for n in _DURATIONS},
         non_reveal_penalty_bps=cfg.non_reveal_penalty_bps, punish_threshold_bps=cfg.punish_threshold_bps,
         pool_draw_bps=cfg.pool_draw_bps, max_proposals_per_owner=cfg.max_proposals_per_owner,
-        payment_rule=PAYMENT_TO_CHAIN[cfg.payment_rule], owner_share_rule=SHARE_TO_CHAIN[cfg.owner_share_rule],
-        station_share_rule=SHARE_TO_CHAIN[cfg.station_share_rule],
+        payment_rule=ct.PaymentRule.from_slug(cfg.payment_rule),
+        owner_share_rule=ct.ShareRule.from_slug(cfg.owner_share_rule),
+        station_share_rule=ct.ShareRule.from_slug(cfg.station_share_rule),
         non_reveal_penalty_floor=cfg.non_reveal_penalty_floor, min_owner_deposit=cfg.min_owner_deposit,
         min_station_deposit=cfg.min_station_deposit, min_bond=cfg.min_bond, max_price=cfg.max_price,
         vote_deposit=cfg.vote_deposit,
@@ -38,9 +34,9 @@ def reference_config(cfg: ct.CampaignConfig) -> rm.CampaignConfig:
     return rm.CampaignConfig(
         durations=rm.Durations(**{n: int(getattr(cfg, f"{n}_duration")) for n in _DURATIONS}),
         non_reveal_penalty_bps=cfg.non_reveal_penalty_bps, non_reveal_penalty_floor=cfg.non_reveal_penalty_floor,
-        punish_threshold_bps=cfg.punish_threshold_bps, payment_rule=PAYMENT_FROM_CHAIN[ct.PaymentRule(cfg.payment_rule)],
-        owner_share_rule=SHARE_FROM_CHAIN[ct.ShareRule(cfg.owner_share_rule)],
-        station_share_rule=SHARE_FROM_CHAIN[ct.ShareRule(cfg.station_share_rule)],
+        punish_threshold_bps=cfg.punish_threshold_bps, payment_rule=ct.PaymentRule(cfg.payment_rule).slug,
+        owner_share_rule=ct.ShareRule(cfg.owner_share_rule).slug,
+        station_share_rule=ct.ShareRule(cfg.station_share_rule).slug,
         min_owner_deposit=cfg.min_owner_deposit, min_station_deposit=cfg.min_station_deposit, min_bond=cfg.min_bond,
         max_price=cfg.max_price, max_proposals_per_owner=cfg.max_proposals_per_owner,
         pool_draw_bps=cfg.pool_draw_bps, vote_deposit=cfg.vote_deposit,

@@ -17,7 +17,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from hcfl.chain.client import ChainEvent
-from hcfl.chain.v2.types import CampaignConfig, CreditReason, PoolKind, Role
+from hcfl.protocol import CampaignConfig, CreditReason, PoolKind, Role
 from hcfl.ledger.records import (
     SWEEP_ROUND,
     AccountFlow,

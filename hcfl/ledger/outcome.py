@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hcfl.chain.v2.types import CreditReason, PaymentRule, PoolKind, Role
+from hcfl.protocol import CreditReason, PaymentRule, PoolKind, Role
 from hcfl.ledger.records import Ledger, RoundRecord
-
-PAYMENT_RULES = {PaymentRule.POSTED: "posted", PaymentRule.PAPER_RANDOM: "paper-random"}
 
 # RoundResult keys the chain can show (the differential test compares exactly these)
 ROUND_KEYS = ("k", "payment_rule", "seed", "sum_values", "sum_costs", "surplus", "eligible", "selected", "unfunded",
@@ -36,7 +34,7 @@ def round_outcome(ledger: Ledger, round_id: int, names: Mapping[str, str] | None
     sum_k = [sum(p.claims[m] for p in revealed if p.role == Role.STATION) for m in range(k)]  # type: ignore[index]
     s = r.settlement
     out: dict[str, Any] = {"round_id": round_id, "campaign_id": r.campaign_id, "k": k,
-                           "payment_rule": PAYMENT_RULES[cfg.payment_rule],
+                           "payment_rule": PaymentRule(cfg.payment_rule).slug,
                            "sum_values": sum_b, "sum_costs": sum_k, "surplus": [b - c for b, c in zip(sum_b, sum_k)]}
     if s is None:
         settled = k == 0  # no proposal: finished at proposeEnd, nothing is drawn or paid

@@ -3,7 +3,7 @@ ledger's snapshot). It follows HCFLStorage.state() (contracts/modules/HCFLStorag
 tests/ledger/test_phase.py compares the two at every deadline of several rounds."""
 from __future__ import annotations
 
-from hcfl.chain.v2.types import Phase
+from hcfl.protocol import Phase
 from hcfl.ledger.records import Ledger
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from hcfl.chain.v2.types import CampaignConfig, CreditReason, PoolKind, Role
+from hcfl.protocol import CampaignConfig, CreditReason, PoolKind, Role
 
 SWEEP_ROUND = 2**256 - 1  # PoolChanged's roundId for sweepSurplus
 
@@ -217,6 +217,22 @@ class RoundRecord:
         s = self.settlement
         return self.proposals[s.star].proposer if s is not None and s.selected else None
 
+    @property
+    def revealed_stations(self) -> list[str]:
+        """The revealed stations in join order: the one station order of training (task index, manifests,
+        contribution scores) that the coordinator, the daemons and the auditor all derive from the ledger."""
+        return [p.address for p in self.participants if p.role == Role.STATION and p.revealed]
+
+    @property
+    def revealed_owners(self) -> list[str]:
+        return [p.address for p in self.participants if p.role == Role.OWNER and p.revealed]
+
+    @property
+    def selected_proposal(self) -> ProposalRecord | None:
+        """The proposal the settlement selected and funded (None: not settled, none selected, or unfunded)."""
+        s = self.settlement
+        return self.proposals[s.star] if s is not None and s.selected and not s.unfunded else None
+
 
 @dataclass(frozen=True, slots=True)
 class AccountFlow:
@@ -263,3 +279,26 @@ class Ledger:
     @property
     def withdrawn(self) -> int:
         return sum(a.withdrawn for a in self.accounts.values())
+
+    def settled_sums(self) -> dict[str, "SettledSums"]:
+        """Per account, over every round: what its lazily settled claims and its station rewards came to so far
+        (the one sum GET /api/funds and the auditors read)."""
+        out: dict[str, SettledSums] = {}
+        for r in self.rounds.values():
+            for p in r.participants:
+                s = out.get(p.address, SettledSums())
+                if p.settlement is not None:
+                    s = SettledSums(s.payments + p.settlement.payment, s.taxes + p.settlement.tax,
+                                    s.penalties + p.settlement.penalty, s.rewards)
+                if p.reward is not None:
+                    s = SettledSums(s.payments, s.taxes, s.penalties, s.rewards + p.reward.reward)
+                out[p.address] = s
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SettledSums:
+    payments: int = 0
+    taxes: int = 0
+    penalties: int = 0
+    rewards: int = 0

@@ -8,22 +8,26 @@ recomputes the scores from the published validation split and station updates (b
 - the score artifacts go only to the round's revealed participants, after training."""
 from __future__ import annotations
 
+import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
 from coord_helpers import Station, ThreadServer, make_round, personal_sign, run_stations  # noqa: E402
 
 from backend.app import Coordinator, Settings, create_app  # noqa: E402
 from backend.audit_scores import audit_round_scores  # noqa: E402
-from backend.training import score_tree  # noqa: E402
+from hcfl.protocol.leaves import score_tree  # noqa: E402
 from hcfl.chain.v2.client import CoreClient  # noqa: E402
-from hcfl.chain.v2.types import CampaignConfig, ShareRule  # noqa: E402
+from hcfl.protocol import CampaignConfig, ShareRule, download_message  # noqa: E402
 from hcfl.cli import main as hcfl_main  # noqa: E402
 from hcfl.ledger.fetch import LedgerFetcher  # noqa: E402
 
@@ -89,7 +93,7 @@ def test_scores_recomputed_from_published_artifacts(coord, tmp_path, capsys):
     honest, result = _trained_round(base, c, client)
     rid = honest.rid
     owner, station, outsider = honest.owners[1], honest.stations[0], honest.outsider_station
-    msg = f"hcfl-download:{cid}:{contract}:{rid}"
+    msg = download_message(cid, contract, rid)
     url = f"{base}/api/rounds/{rid}/audit/updates/0/{station.address}"
     # access: revealed owners and stations only (the last round's updates rebuild the final model)
     assert httpx.get(url).status_code == 422
@@ -110,7 +114,10 @@ def test_scores_recomputed_from_published_artifacts(coord, tmp_path, capsys):
     rc_nokey, out_nokey = _audit(base, contract, None, tmp_path, capsys)
     assert "contribution scores: not recomputed" in out_nokey
 
-    # ---- tampered artifacts at the coordinator: hash mismatches are flagged
+    # ---- tampered artifacts at the coordinator: hash mismatches are flagged. A damaged file alone is refused
+    # by the coordinator itself (it verifies every model file against its record: 503 naming the model store);
+    # a coordinator that also rewrites its record serves the bytes, and the auditor catches them against the
+    # hashes on chain.
     record = _record(client, rid)
     rdir = c.store.round_dir(rid)
     with httpx.Client(base_url=base, timeout=120) as http:
@@ -123,6 +130,9 @@ def test_scores_recomputed_from_published_artifacts(coord, tmp_path, capsys):
             path.write_bytes(bytes(bad))
             try:
                 findings = audit_round_scores(record, http, owner.account, cid, contract)
+                assert len(findings) == 1 and "HTTP 503" in findings[0].problem, findings
+                with _lying_record(c, rid, name, station.address, "0x" + keccak(bytes(bad)).hex()):
+                    findings = audit_round_scores(record, http, owner.account, cid, contract)
             finally:
                 path.write_bytes(good)
             assert len(findings) == 1 and "hashes to" in findings[0].problem, findings
@@ -143,11 +153,11 @@ def test_scores_recomputed_from_published_artifacts(coord, tmp_path, capsys):
 
 
 def test_norm_clipped_update_is_reproducible_from_the_manifest_evidence():
-    """The auditor redoes a norm clip from the evidence's exact `scale` (backend.training.clip_update) and gets the
+    """The auditor redoes a norm clip from the evidence's exact `scale` (backend.services.training.clip_update) and gets the
     very tensors the coordinator aggregated and scored."""
     import torch
 
-    from backend.training import clip_update, screen_updates
+    from fl_worker.strategy import clip_update, screen_updates
     from fl_worker.hfl import StationResult
 
     g = torch.Generator().manual_seed(0)
@@ -159,3 +169,25 @@ def test_norm_clipped_update_is_reproducible_from_the_manifest_evidence():
     assert [e["action"] for e in evidence] == ["norm-clipped"] and evidence[0]["station_id"] == 3
     redone = clip_update(results[3].state, prev, evidence[0]["scale"])
     assert all(torch.equal(redone[k], kept[3].state[k]) for k in prev)
+
+
+@contextmanager
+def _lying_record(c: Coordinator, rid: int, name: str, station: str, new_hash: str) -> Iterator[None]:
+    """The coordinator's database rewritten to vouch for a tampered file (a coordinator that lies consistently)."""
+    store = c.store
+    if name.startswith("validation"):
+        before = store._one("SELECT result_json FROM trainings WHERE ns = ? AND round_id = ?", (store.ns, rid))[0]
+        result = dict(json.loads(before), validation_hash=new_hash)
+        store._exec("UPDATE trainings SET result_json = ? WHERE ns = ? AND round_id = ?", (json.dumps(result), store.ns, rid))
+        try:
+            yield
+        finally:
+            store._exec("UPDATE trainings SET result_json = ? WHERE ns = ? AND round_id = ?", (before, store.ns, rid))
+        return
+    args = (store.ns, rid, station)
+    before = store._one("SELECT update_hash FROM uploads WHERE ns = ? AND round_id = ? AND g = 0 AND station = ?", args)[0]
+    store._exec("UPDATE uploads SET update_hash = ? WHERE ns = ? AND round_id = ? AND g = 0 AND station = ?", (new_hash, *args))
+    try:
+        yield
+    finally:
+        store._exec("UPDATE uploads SET update_hash = ? WHERE ns = ? AND round_id = ? AND g = 0 AND station = ?", (before, *args))

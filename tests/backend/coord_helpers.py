@@ -16,14 +16,12 @@ from typing import Any
 import httpx
 import uvicorn
 from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from backend.health import wait_until_serving
-from hcfl.chain.commitments import new_salt
 from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
-from hcfl.chain.v2.types import CampaignConfig, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, ProposalSpec, Role, download_message, new_salt, sign, update_message
 
 ROOT = Path(__file__).resolve().parents[2]
 GWEI = 10**9
@@ -95,7 +93,7 @@ def fund(w3: Web3, funder: LocalAccount, addresses: list[str], amount: int = 10*
 
 
 def personal_sign(account: LocalAccount, message: str) -> str:
-    return "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+    return sign(account, message)
 
 
 def get_global(base: str, rid: int, g: int, account: LocalAccount | None) -> httpx.Response:
@@ -103,7 +101,7 @@ def get_global(base: str, rid: int, g: int, account: LocalAccount | None) -> htt
     headers = {}
     if account is not None:
         info = httpx.get(f"{base}/api/chain", timeout=30).json()
-        msg = f"hcfl-download:{info['chain_id']}:{info['contract']}:{rid}"
+        msg = download_message(info['chain_id'], info['contract'], rid)
         headers = {"X-HCFL-Station": account.address, "X-HCFL-Signature": personal_sign(account, msg)}
     return httpx.get(f"{base}/api/rounds/{rid}/models/global/{g}", headers=headers, timeout=60)
 
@@ -217,7 +215,7 @@ class Station:
 
     def upload_headers(self, chain_id: int, contract: str, rid: int, g: int, update_hash: str, samples: int,
                        acc_bps: int, signer: LocalAccount | None = None) -> dict[str, str]:
-        msg = f"hcfl-update:{chain_id}:{contract}:{rid}:{g}:{update_hash}:{samples}:{acc_bps}"
+        msg = update_message(chain_id, contract, rid, g, update_hash, samples, acc_bps)
         return {"Content-Type": "application/octet-stream", "X-HCFL-Station": self.account.address,
                 "X-HCFL-Samples": str(samples), "X-HCFL-Accuracy-Bps": str(acc_bps),
                 "X-HCFL-Signature": personal_sign(signer or self.account, msg)}

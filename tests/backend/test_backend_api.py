@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from backend.app import Settings, create_app
 from coord_helpers import PLAN, SPEC, fund, personal_sign
-from hcfl.chain.v2.types import CampaignConfig, Role
+from hcfl.protocol import CampaignConfig, Role, download_message, update_message
 
 LONG = CampaignConfig(join_duration=3600, propose_duration=3600, commit_duration=3600, reveal_duration=3600,
                    train_duration=3600, vote_commit_duration=3600, vote_reveal_duration=3600)
@@ -45,8 +45,11 @@ def test_specs(live):
     assert r.status_code == 201
     omega = r.json()["omega"]
     from fl_worker.models import ModelSpec
+    from fl_worker.plan import TrainingPlan
+    from fl_worker.plan import omega as omega_of
 
-    assert omega == ModelSpec.model_validate(SPEC).omega and r.json()["uri"] == f"/api/specs/{omega}"
+    assert omega == omega_of(ModelSpec.model_validate(SPEC), TrainingPlan.model_validate(PLAN))
+    assert r.json()["uri"] == f"/api/specs/{omega}"
     got = httpx.get(f"{base}/api/specs/{omega}").json()
     assert got["omega"] == omega and got["spec"]["hidden"] == [32] and got["training"]["lr"] == 0.1
     assert httpx.get(f"{base}/api/specs/{omega.upper().replace('0X', '0x')}").status_code == 200
@@ -119,14 +122,14 @@ def test_training_routes_before_training(live, joining):
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": o.address}).status_code == 403
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": stranger.address}).status_code == 403
     assert httpx.get(f"{base}/api/rounds/{rid}/models/global/0").status_code == 403  # unsigned: stations only
-    msg = f"hcfl-download:{live.chain_id}:{live.contract}:{rid}"
+    msg = download_message(live.chain_id, live.contract, rid)
     r = httpx.get(f"{base}/api/rounds/{rid}/models/final",
                   headers={"X-HCFL-Owner": o.address, "X-HCFL-Signature": personal_sign(o.account, msg)})
     assert r.status_code == 403  # joined, but has not revealed (paid) anything
     body = b"\x00" * 16
     from fl_worker.wire import state_hash
 
-    sig = personal_sign(s.account, f"hcfl-update:{live.chain_id}:{live.contract}:{rid}:0:{state_hash(body)}:1:1")
+    sig = personal_sign(s.account, update_message(live.chain_id, live.contract, rid, 0, state_hash(body), 1, 1))
     r = httpx.put(f"{base}/api/rounds/{rid}/updates/0", content=body,
                   headers={"X-HCFL-Station": s.address, "X-HCFL-Samples": "1", "X-HCFL-Accuracy-Bps": "1",
                            "X-HCFL-Signature": sig})

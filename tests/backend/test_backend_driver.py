@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 
-from backend.chain_watch import ChainGateway, DeadlineDriver
+from backend.gateway import ChainGateway
+from backend.services.deadlines import DeadlineDriver
 from hcfl.chain.accounts import funded_accounts
-from hcfl.chain.commitments import new_salt
+from hcfl.protocol import new_salt
 from hcfl.chain.provider import embedded
 from hcfl.chain.v2.client import CoreClient
-from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 
 HOUR = 3600
 LONG = CampaignConfig(join_duration=HOUR, propose_duration=HOUR, commit_duration=HOUR, reveal_duration=HOUR,

@@ -17,7 +17,7 @@ from web3 import Web3
 
 from coord_helpers import PLAN, ROOT, SPEC, fund, kill, start_coordinator
 from hcfl.chain.v2.client import CoreClient
-from hcfl.chain.v2.types import CampaignConfig, Role
+from hcfl.protocol import CampaignConfig, Role
 
 pytestmark = pytest.mark.slow
 

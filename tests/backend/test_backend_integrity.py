@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from backend.manifest_audit import audit_manifests, check_round
-from backend.training import MANIFEST_LEAF_TYPES, screen_updates
+from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES
+from fl_worker.strategy import screen_updates
 from coord_helpers import Station, make_round
 from fl_worker.hfl import StationResult
 from hcfl.merkle import MerkleTree

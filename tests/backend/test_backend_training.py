@@ -13,7 +13,7 @@ from eth_account import Account
 from coord_helpers import Station, get_global, make_round, personal_sign, run_stations, wait_phase
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.wire import encode_state, state_hash
-from hcfl.chain.commitments import new_salt
+from hcfl.protocol import download_message, new_salt, update_message
 
 pytestmark = pytest.mark.slow
 
@@ -82,7 +82,7 @@ def test_two_stations_complete_two_global_rounds(live):
     out_headers = outsider.upload_headers(cid, contract, rid, 0, h, samples, acc)
     assert put(headers=out_headers).status_code == 403  # joined station, not revealed
     stranger_headers = {**good, "X-HCFL-Station": stranger.address,
-                        "X-HCFL-Signature": personal_sign(stranger, f"hcfl-update:{cid}:{contract}:{rid}:0:{h}:{samples}:{acc}")}
+                        "X-HCFL-Signature": personal_sign(stranger, update_message(cid, contract, rid, 0, h, samples, acc))}
     assert put(headers=stranger_headers).status_code == 403  # never joined
     wrong_g = a.upload_headers(cid, contract, rid, 1, h, samples, acc)
     assert put(headers=wrong_g, at=f"{base}/api/rounds/{rid}/updates/1").status_code == 409  # not the current g
@@ -114,7 +114,7 @@ def test_two_stations_complete_two_global_rounds(live):
 
     # ---- the final model is not there yet
     owner = setup.owners[0]
-    dl = {"X-HCFL-Owner": owner.address, "X-HCFL-Signature": personal_sign(owner.account, f"hcfl-download:{cid}:{contract}:{rid}")}
+    dl = {"X-HCFL-Owner": owner.address, "X-HCFL-Signature": personal_sign(owner.account, download_message(cid, contract, rid))}
     assert httpx.get(f"{base}/api/rounds/{rid}/models/final", headers=dl).status_code == 409
 
     # ---- both stations finish t = 2 rounds
@@ -137,13 +137,13 @@ def test_two_stations_complete_two_global_rounds(live):
     # ---- downloads of the final model: paying owners only
     r = httpx.get(f"{base}/api/rounds/{rid}/models/final", headers=dl)
     assert r.status_code == 200 and state_hash(r.content) == result["global_model_hash"] == r.headers["X-HCFL-Model-Hash"]
-    forged = {"X-HCFL-Owner": owner.address, "X-HCFL-Signature": personal_sign(stranger, f"hcfl-download:{cid}:{contract}:{rid}")}
+    forged = {"X-HCFL-Owner": owner.address, "X-HCFL-Signature": personal_sign(stranger, download_message(cid, contract, rid))}
     assert httpx.get(f"{base}/api/rounds/{rid}/models/final", headers=forged).status_code == 403
     station_dl = {"X-HCFL-Owner": a.account.address,
-                  "X-HCFL-Signature": personal_sign(a.account, f"hcfl-download:{cid}:{contract}:{rid}")}
+                  "X-HCFL-Signature": personal_sign(a.account, download_message(cid, contract, rid))}
     assert httpx.get(f"{base}/api/rounds/{rid}/models/final", headers=station_dl).status_code == 403
     stranger_dl = {"X-HCFL-Owner": stranger.address,
-                   "X-HCFL-Signature": personal_sign(stranger, f"hcfl-download:{cid}:{contract}:{rid}")}
+                   "X-HCFL-Signature": personal_sign(stranger, download_message(cid, contract, rid))}
     assert httpx.get(f"{base}/api/rounds/{rid}/models/final", headers=stranger_dl).status_code == 403
     assert httpx.get(f"{base}/api/rounds/{rid}/models/final", headers={**dl, "X-HCFL-Signature": "0x00"}).status_code == 400
     assert httpx.get(f"{base}/api/rounds/{rid}/models/final").status_code == 422
@@ -205,13 +205,20 @@ def test_two_stations_complete_two_global_rounds(live):
 
 
 def test_signature_helpers_reject_garbage():
-    from backend.training import ApiError, recover_signer
+    from backend.auth import require_signature
+    from backend.errors import ApiError
+    from hcfl.protocol import SignatureError, recover_signer
 
     acct = Account.create()
     sig = personal_sign(acct, "hello")
     assert recover_signer("hello", sig) == acct.address
     for bad in ("", "0x", "nothex", "0x" + "00" * 65):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(SignatureError):
             recover_signer("hello", bad)
+        with pytest.raises(ApiError) as err:
+            require_signature("hello", bad, acct.address, "refused")
         assert err.value.status == 400
+    with pytest.raises(ApiError) as err:
+        require_signature("hello", personal_sign(Account.create(), "hello"), acct.address, "refused")
+    assert err.value.status == 403 and err.value.detail == "refused"
     assert torch.get_num_threads() >= 1

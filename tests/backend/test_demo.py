@@ -17,6 +17,8 @@ def test_demo_quick_embedded(tmp_path):
     out = subprocess.run([sys.executable, "-m", "hcfl.cli", "demo", "--quick", "--json", str(report_path),
                           "--plot", str(tmp_path / "curve.png")], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    # clean output: the progress bars carry the steps; no log line lands inside them (INFO goes to demo.log)
+    assert " INFO " not in out.stderr and " INFO " not in out.stdout, out.stderr[-3000:]
     report = json.loads(report_path.read_text())
     for key in ("selected", "taxes", "total_payment", "final_accuracy", "promised_accuracy", "punished", "transactions", "audit"):
         assert key in report, key

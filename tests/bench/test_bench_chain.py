@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from backend import bench
-from backend.bench import ROUTES, render, run_bench
+from hcfl.bench import chain as bench
+from hcfl.bench.chain import ROUTES, render, run_bench
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 

@@ -26,10 +26,10 @@ import httpx
 import pytest
 
 from backend.health import wait_until_serving
-from hcfl.chain import commitments
+from hcfl.protocol import commitments
 from hcfl.chain.provider import anvil_key, spawn_anvil
 from hcfl.chain.v2.client import CoreClient
-from hcfl.chain.v2.types import Phase, Role
+from hcfl.protocol import Phase, Role
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("HCFL_CHROMIUM", "/usr/bin/chromium"))
@@ -301,7 +301,7 @@ def test_embedded_dev_key_creates_a_round(tmp_path):
     finally:
         _stop(proc, log)
     assert res.returncode == 0, f"{res.stdout}\n{res.stderr}"
-    from hcfl.chain.v2.ui_protocol import tables
+    from hcfl.protocol.ui import tables
 
     funded = [k["address"] for k in tables()["DEV_KEYS"]["embedded"][1:]]
     assert by["offered"]["count"] == len(funded) and all(a[:6] in " ".join(by["offered"]["labels"]) for a in funded)

@@ -18,14 +18,14 @@ needs_node = pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "nod
 
 
 def test_generated_protocol_module_is_current():
-    res = subprocess.run([sys.executable, "-m", "hcfl.chain.v2.ui_protocol", "--check"], cwd=ROOT, capture_output=True,
+    res = subprocess.run([sys.executable, "-m", "hcfl.protocol.ui", "--check"], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr
 
 
 def test_protocol_tables_come_from_the_python_enums():
-    from hcfl.chain.v2.types import Phase
-    from hcfl.chain.v2.ui_protocol import tables
+    from hcfl.protocol import Phase
+    from hcfl.protocol.ui import tables
 
     t = tables()
     assert [p["id"] for p in t["PHASES"]] == [int(p) for p in Phase]
@@ -70,3 +70,69 @@ def test_human_errors_amounts_and_salt_backup(tmp_path):
     assert out["empty"] == "deposit is empty: type an amount" and "at most 9 decimals" in out["decimals"]
     assert out["missing"] is None and out["imported"] == 1 and out["found"] == "0x" + "11" * 32 and out["again"] == 0
     assert "belongs to" in out["foreign"] and "not JSON" in out["garbage"] and "malformed" in out["malformed"]
+
+
+@needs_node
+def test_signed_message_texts_match_the_python_definition():
+    """The UI fills the generated templates (backend/ui/messages.js) exactly as hcfl.protocol.messages does,
+    including the normalisation of a lower-case contract address and an upper-case hash."""
+    from hcfl.protocol import messages
+
+    contract = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+    station = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+    cases = [
+        {"name": "download", "fields": {"chainId": 31337, "contract": contract, "roundId": 7}},
+        {"name": "update", "fields": {"chainId": 1, "contract": contract, "roundId": 2**64 - 1, "globalRound": 3,
+                                      "updateHash": "0x" + "AB" * 32, "samples": 2**63 - 1, "accuracyBps": 10_000}},
+        {"name": "edge_update", "fields": {"chainId": 5, "contract": contract, "station": station, "roundId": 0,
+                                           "globalRound": 0, "edgeRound": 2, "updateHash": "CD" * 32, "samples": 1}},
+        {"name": "edge_root", "fields": {"chainId": 5, "contract": contract, "station": station, "roundId": 1,
+                                         "globalRound": 1, "root": "0x" + "0F" * 32, "samples": 12}},
+    ]
+    as_text = [{"name": c["name"], "fields": {k: str(v) for k, v in c["fields"].items()}} for c in cases]  # no JS float
+    res = subprocess.run(["node", str(ROOT / "tests" / "browser" / "messages_unit.mjs"), json.dumps(as_text)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got == [messages.render(c["name"], **c["fields"]) for c in cases]
+    assert got[0] == "hcfl-download:31337:0x5FbDB2315678afecb367f032d93F642f64180aa3:7"
+    assert set(messages.TEMPLATES) == {c["name"] for c in cases}
+
+
+@needs_node
+@pytest.mark.anvil
+def test_commitments_python_ui_and_contract_agree(tmp_path):
+    """claimCommitment / voteCommitment: the Python encoder (hcfl.protocol.commitments), the UI's path (its Chain
+    class calling the contract's pure helpers through ethers) and the contract itself give the same bytes, at
+    the extremes too (uint256 max claims and round id, lower-case addresses)."""
+    from hcfl.chain.provider import spawn_anvil
+    from hcfl.chain.v2.client import CoreClient
+    from hcfl.protocol import claims_commitment, vote_commitment
+
+    sender = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+    m = 2**256 - 1
+    claim_cases = [(0, sender, [], b"\0" * 32), (7, sender, [1, 2, 3], b"\x11" * 32),
+                   (m, sender, [m, 0, m - 1], b"\xff" * 32)]
+    vote_cases = [(0, sender, False, b"\0" * 32), (m, sender, True, b"\x7f" * 32)]
+    chain = spawn_anvil()
+    try:
+        core = CoreClient.deploy(chain, chain.funder)
+        info = tmp_path / "info.json"
+        info.write_text(json.dumps({"chain_id": core.chain_id, "contract": core.address, "rpc_url": chain.rpc_url,
+                                    "abi": core.abi}))
+        cases = {"claims": [{"round_id": str(r), "sender": s, "claims": [str(c) for c in cl], "salt": "0x" + salt.hex()}
+                            for r, s, cl, salt in claim_cases],
+                 "votes": [{"round_id": str(r), "voter": v, "punish": p, "salt": "0x" + salt.hex()}
+                           for r, v, p, salt in vote_cases]}
+        res = subprocess.run(["node", str(ROOT / "tests" / "browser" / "commitments_unit.mjs"), str(info),
+                              json.dumps(cases)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        ui = json.loads(res.stdout.strip().splitlines()[-1])
+        for (r, s, cl, salt), js in zip(claim_cases, ui["claims"]):
+            on_chain = core.claim_commitment(r, s, cl, salt)
+            assert on_chain == claims_commitment(r, s, cl, salt) and js == "0x" + on_chain.hex()
+        for (r, v, p, salt), js in zip(vote_cases, ui["votes"]):
+            on_chain = core.vote_commitment(r, v, p, salt)
+            assert on_chain == vote_commitment(r, v, p, salt) and js == "0x" + on_chain.hex()
+    finally:
+        chain.close()

@@ -9,7 +9,7 @@ from hcfl.bench.gas import _ensure_anvil_on_path
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.provider import TX_GAS_CAP, connect
 from hcfl.chain.v2.client import CoreClient
-from hcfl.chain.v2.types import PaymentRule, Phase, ShareRule
+from hcfl.protocol import PaymentRule, Phase, ShareRule
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from v2_helpers import CFG, ETH, V2, cfg, expect_revert, salt_of, spec
 
 from hcfl.chain.client import ContractRevert
 from hcfl.merkle import MerkleTree
-from hcfl.chain.v2.types import MAX_DURATION, PaymentRule, Phase, Role, ShareRule
+from hcfl.protocol import MAX_DURATION, PaymentRule, Phase, Role, ShareRule
 
 MIN = 10**15  # min deposits / bond in the test campaigns
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from v2_helpers import ETH, V2, cfg, expect_revert, salt_of, spec
 
-from hcfl.chain.v2.types import Phase, Role, ShareRule
+from hcfl.protocol import Phase, Role, ShareRule
 
 MIN = 10**15
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from eth_utils import keccak
 
 from backend.audit_v2 import audit_v2, format_report_v2
-from hcfl.chain.v2.types import Phase
+from hcfl.protocol import Phase
 from hcfl.inclusion import inclusion_tree
 from test_v2_defects import rewards
 from v2_helpers import ETH, V2, cfg, expect_revert, salt_of

@@ -1,14 +1,14 @@
 """Money: reentrancy, refused payments, conservation per campaign (pools carried across rounds), and the
-on-chain commitment helpers equal hcfl/chain/commitments.py."""
+on-chain commitment helpers equal hcfl/protocol/commitments.py."""
 from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
 from v2_helpers import ETH, V2, cfg, expect_revert, salt_of
 
-from hcfl.chain import commitments
+from hcfl.protocol import commitments
 from hcfl.chain.compile import artifact
-from hcfl.chain.v2.types import Phase, Role
+from hcfl.protocol import Phase, Role
 
 MIN = 10**15
 

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 from eth_utils import keccak
 
 from hcfl.chain.client import TxFailed, _revert_data, _REVERTS
-from hcfl.chain.commitments import claims_commitment, vote_commitment
+from hcfl.protocol import claims_commitment, vote_commitment
 from v1_client import HCFLClient, Participant  # tests/contracts_v2 is on sys.path (conftest)
 from v1_types import Role, RoundConfig
 

@@ -12,7 +12,7 @@ from eth_utils import keccak
 from hcfl.chain.client import ContractRevert
 from hcfl.chain.provider import Chain
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
-from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 
 NAMES = ["creator", "o1", "o2", "o3", "o4", "o5", "s1", "s2", "s3", "s4", "x", "y"] + [f"s{i}" for i in range(5, 11)]
 # the accounts whose records a failed call must leave unchanged (the ones the error tests act with)

@@ -21,7 +21,7 @@ from hcfl.chain.client import ContractRevert  # noqa: E402
 from hcfl.chain.edge_payouts import EdgePayoutsClient, PayoutTree, allocate, audit_posting, round_key  # noqa: E402
 from hcfl.chain.provider import connect  # noqa: E402
 from hcfl.chain.v2.client import CoreClient  # noqa: E402
-from hcfl.chain.v2.types import Phase, Role  # noqa: E402
+from hcfl.protocol import Phase, Role  # noqa: E402
 
 NAMES = ["creator", "o1", "o2", "s1", "s2", "s3", "c1", "c2", "c3", "x"]
 RULE = keccak(text='{"name":"equal","params":{}}')

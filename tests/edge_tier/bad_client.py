@@ -17,8 +17,7 @@ from flwr.client import Client  # noqa: E402
 from flwr.common import Code, FitIns, FitRes, Parameters, Status  # noqa: E402
 from flwr.compat.client.app import start_client  # noqa: E402
 
-from fl_worker.daemon import sign_update  # noqa: E402
-from fl_worker.edge.protocol import edge_update_message  # noqa: E402
+from hcfl.protocol import edge_update_message, sign  # noqa: E402
 from fl_worker.models import ModelSpec  # noqa: E402
 from fl_worker.wire import decode_state, encode_state, state_hash  # noqa: E402
 
@@ -43,7 +42,7 @@ class Bad(Client):
                                       int(c["global_round"]), int(c["edge_round"]), state_hash(body), samples)
         signer = other if mode == "signature" else account
         return FitRes(Status(Code.OK, "ok"), Parameters([body], "safetensors"), samples,
-                      {"address": account.address, "signature": sign_update(signer, message)})
+                      {"address": account.address, "signature": sign(signer, message)})
 
 
 try:

@@ -22,7 +22,7 @@ from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.edge_payouts import EdgePayoutsClient, audit_settlement, round_key
 from hcfl.chain.provider import connect
 from hcfl.chain.v2.client import CoreClient
-from hcfl.chain.v2.types import Phase, Role
+from hcfl.protocol import Phase, Role
 from hcfl.edge.round_settle import EdgeSettlement
 from hcfl.edge.rule import EdgeRewardRule
 

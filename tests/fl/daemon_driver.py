@@ -17,15 +17,17 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 from eth_utils import to_checksum_address
 
-from fl_worker.daemon import TrainingPlan, recover_signer, update_message
+from fl_worker.daemon import TrainingPlan
+from fl_worker.plan import omega
+from hcfl.protocol import recover_signer, update_message
 from fl_worker.hfl import StationResult, aggregate_stations
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 from hcfl.chain.client import ContractRevert
-from hcfl.chain.commitments import new_salt
+from hcfl.protocol import new_salt
 from hcfl.chain.provider import Chain
 from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
-from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,8 @@ D = 60  # pre-training phase durations (s, fast-forwarded)
 
 # ============================================================================ chain set-up
 def setup_training_round(chain: Chain, client: HCFLClient, owners: list[Participant], stations: list[Participant],
-                         spec: ModelSpec, t: int, label_mask: int) -> int:
-    """Create a round, join (owners then stations), propose `spec` with `t` global rounds, commit, reveal and
+                         spec: ModelSpec, plan: TrainingPlan, t: int, label_mask: int) -> int:
+    """Create a round, join (owners then stations), propose ω of `spec` and `plan` with `t` global rounds, commit, reveal and
     settle: returns the round id, left in Training with every station revealed."""
     o1 = owners[0]
     for p in owners + stations:  # the stations' daemons send with the same keys from other processes
@@ -54,7 +56,8 @@ def setup_training_round(chain: Chain, client: HCFLClient, owners: list[Particip
         chain.wait_until(getattr(client.round(rid), field))
 
     past("join_end")
-    o1.propose(rid, ProposalSpec(spec_hash=bytes.fromhex(spec.omega[2:]), uri=f"/api/specs/{spec.omega}",
+    w = omega(spec, plan)
+    o1.propose(rid, ProposalSpec(spec_hash=bytes.fromhex(w[2:]), uri=f"/api/specs/{w}",
                                  promised_acc_bps=5000, global_rounds=t, label_mask=label_mask, price=10**15),
                bond=10**16)
     past("propose_end")
@@ -109,10 +112,9 @@ class Driver:
         self.round_timeout = round_timeout
         self.tamper_global = tamper_global
         self.hold = dict(hold or {})  # station -> first global round it is told to wait for (test hook)
-        from backend.chain_watch import revealed_stations
         from hcfl.ledger.fetch import ledger_of
 
-        self.stations = revealed_stations(ledger_of(client).rounds[rid])
+        self.stations = ledger_of(client).rounds[rid].revealed_stations
         self.state = DriverState()
         self.state.globals_[0] = encode_state(state_of(build_model(spec)))
         self.lock = threading.RLock()

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fl_worker.daemon import TrainingPlan, sign_update, update_message
+from fl_worker.daemon import TrainingPlan
+from hcfl.protocol import sign, update_message
 from fl_worker.models import ModelSpec
 from fl_worker.wire import state_hash
 from hcfl.chain.accounts import funded_accounts
@@ -38,7 +39,7 @@ class Env:
         self.chain, self.client, self.owners, self.stations = chain, client, owners, stations
 
     def training_round(self, t: int) -> int:
-        return setup_training_round(self.chain, self.client, self.owners, self.stations, SPEC, t, MASK)
+        return setup_training_round(self.chain, self.client, self.owners, self.stations, SPEC, PLAN, t, MASK)
 
     def driver(self, rid: int, t: int, **kw: object) -> Driver:
         return Driver(self.chain, self.client, rid, SPEC, PLAN, t, MASK, **kw)  # type: ignore[arg-type]
@@ -275,7 +276,7 @@ def test_reports_uploads_left_unreported(env: Env, daemons: Callable[..., Daemon
             msg = update_message(env.client.chain_id, env.client.address, rid, 0, update_hash, 100, 1234)
             r = httpx.put(f"{driver.url}/api/rounds/{rid}/updates/0", content=body, headers={
                 "X-HCFL-Station": st.address, "X-HCFL-Samples": "100", "X-HCFL-Accuracy-Bps": "1234",
-                "X-HCFL-Signature": sign_update(st.account, msg)})
+                "X-HCFL-Signature": sign(st.account, msg)})
             assert r.status_code == 200, r.text
         assert driver.state.g == 1 and env.reports(rid) == []
         procs = [daemons(st, driver.url, rid) for st in env.stations]

@@ -18,6 +18,8 @@ from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.v2.client import CoreClient as HCFLClient
 from hcfl.chain.provider import Chain, spawn_anvil
 
+from fl_worker.plan import omega
+
 from .daemon_driver import setup_training_round
 from .test_daemon import MASK, PLAN, SPEC, Daemon, free_port
 
@@ -62,8 +64,8 @@ def test_two_daemons_against_the_coordinator(anvil: Chain, tmp_path: Path) -> No
         r = httpx.post(f"{base}/api/specs", json={"spec": SPEC.model_dump(mode="json"),
                                                   "training": PLAN.model_dump(mode="json")}, timeout=30)
         assert r.status_code == 201, r.text
-        assert r.json()["omega"] == SPEC.omega
-        rid = setup_training_round(anvil, client, owners, stations, SPEC, t, MASK)
+        rid = setup_training_round(anvil, client, owners, stations, SPEC, PLAN, t, MASK)
+        assert r.json()["omega"] == omega(SPEC, PLAN)
         daemons = [Daemon(tmp_path, st, base, rid) for st in stations]
         for d in daemons:
             assert d.wait(180) == 0, d.log + "\n--- coordinator ---\n" + log.read_text(errors="replace")

@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from fl_worker import bench
+from hcfl.bench import fl as bench
 from fl_worker.experiments.cooperation import run_experiment, select_target
 
 
@@ -46,4 +46,4 @@ def test_cli_wiring():
     assert args.func.__module__ == "fl_worker.experiments.cooperation"
     assert (args.quick, args.seed, args.dataset, args.data_dir, args.out) == (True, 3, "mnist", "/x", "out/cooperation")
     args = build_parser(only="bench").parse_args(["bench", "fl", "--quick", "--json", "f.json"])
-    assert args.func.__module__ == "fl_worker.bench" and args.quick and args.json_file == "f.json"
+    assert args.func.__module__ == "hcfl.bench.fl" and args.quick and args.json_file == "f.json"

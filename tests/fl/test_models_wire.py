@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -14,13 +16,21 @@ def test_architectures_accept_input_sizes(arch, shape):
     assert model(torch.zeros(2, *shape)).shape == (2, 10)
 
 
-def test_spec_hash_is_canonical_keccak():
+def test_omega_is_canonical_keccak_of_spec_and_plan():
+    from eth_utils import keccak
+
+    from fl_worker.plan import TrainingPlan, omega
+
     a = ModelSpec(arch="cnn", input_shape=(1, 8, 8))
     b = ModelSpec(arch="cnn", input_shape=[1, 8, 8], hidden=[16, 32], num_classes=10, init_seed=0)
-    assert a == b and a.omega == b.omega
-    assert a.omega.startswith("0x") and len(a.omega) == 66
+    plan = TrainingPlan()
+    assert a == b and omega(a, plan) == omega(b, plan)
+    assert omega(a, plan).startswith("0x") and len(omega(a, plan)) == 66
     assert a.canonical_json() == b'{"arch":"cnn","hidden":[16,32],"init_seed":0,"input_shape":[1,8,8],"num_classes":10}'
-    assert ModelSpec(arch="cnn", input_shape=(1, 8, 8), init_seed=1).omega != a.omega
+    plan_json = json.dumps(plan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    assert omega(a, plan) == "0x" + keccak(f'{{"spec":{a.canonical_json().decode()},"training":{plan_json}}}'.encode()).hex()
+    assert omega(ModelSpec(arch="cnn", input_shape=(1, 8, 8), init_seed=1), plan) != omega(a, plan)
+    assert omega(a, TrainingPlan(lr=10)) != omega(a, plan)
     with pytest.raises(ValueError):
         ModelSpec(arch="vit", input_shape=(1, 8, 8))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 
-from hcfl.chain.v2.types import CampaignConfig as ChainConfig
+from hcfl.protocol import CampaignConfig as ChainConfig
 from hcfl.ledger.bridge import chain_config, reference_config
 from hcfl.mechanism.v2 import CampaignConfig
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hcfl.chain.onchain_settle_v2 import V2Session
-from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 from hcfl.ledger import LedgerFetcher
 from hcfl.ledger.phase import phase
 

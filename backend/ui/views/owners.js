@@ -6,6 +6,7 @@ import { ZeroHash, getBytes, keccak256 } from "ethers";
 import { ROLE, me, state } from "../store.js";
 import * as salts from "../salts.js";
 import { userError } from "../errors.js";
+import { messageText } from "../messages.js";
 import { CANCELLED, amountField, put, runAction, say, show, table } from "../widgets.js";
 import { api, esc, fmtWei, fmtWeiText, randomSalt, same, short, toInt, toWei } from "../util.js";
 import { bindClaims, bindJoin, bindPayout, bindSettle, claimsCard, inPhase, joinCard, payoutCard, positionCard, settleButton,
@@ -199,7 +200,7 @@ function bindVote(el) {
       if (!state.chain.signer) throw userError("choose a signer first");
       const r = state.round;
       ctx.step("sign the download request (no transaction)…");
-      const sig = await state.chain.signer.raw.signMessage(`hcfl-download:${state.info.chain_id}:${state.info.contract}:${r.id}`);
+      const sig = await state.chain.signer.raw.signMessage(messageText("download", { chainId: state.info.chain_id, contract: state.info.contract, roundId: r.id }));
       const res = await fetch(`/api/rounds/${r.id}/models/final`, { headers: { "X-HCFL-Owner": me(), "X-HCFL-Signature": sig } });
       if (!res.ok) throw userError(`the coordinator refused the download (${res.status}): ${(await res.text()).slice(0, 200)}`);
       const bytes = new Uint8Array(await res.arrayBuffer());

@@ -22,7 +22,7 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
-from hcfl.chain import commitments
+from hcfl.protocol import commitments
 from hcfl.chain.client import (
     ChainEvent,
     ErrorDecoder,
@@ -34,7 +34,7 @@ from hcfl.chain.client import (
     _revert_data,
 )
 from hcfl.chain.compile import artifact, link
-from hcfl.chain.v2.types import (
+from hcfl.protocol import (
     Accounting,
     Campaign,
     CampaignConfig,
@@ -199,7 +199,7 @@ class CoreClient:
         return int(self.w3.eth.get_balance(self.address))
 
     def claim_commitment(self, round_id: int, sender: str, claims: Sequence[int], salt: bytes) -> bytes:
-        """The on-chain helper (must equal hcfl.chain.commitments.claims_commitment)."""
+        """The on-chain helper (must equal hcfl.protocol.commitments.claims_commitment)."""
         return bytes(self.call("claimCommitment", round_id, to_checksum_address(sender), [int(c) for c in claims], salt))
 
     def vote_commitment(self, round_id: int, voter: str, punish: bool, salt: bytes) -> bytes:

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from hcfl.chain import commitments
+from hcfl.protocol import commitments
 from hcfl.mechanism.clarke import first_argmax, value_at
 from hcfl.mechanism.models import BPS
 from hcfl.mechanism.v2.cumfloor import effective, shares
@@ -22,7 +22,7 @@ NEG_INF = -math.inf
 
 
 def salt_seed(salts: list[str | None]) -> int:
-    """uint256(keccak256(abi.encode(bytes32 xorOfRevealedSalts))) (hcfl.chain.commitments, the one
+    """uint256(keccak256(abi.encode(bytes32 xorOfRevealedSalts))) (hcfl.protocol.commitments, the one
     definition); the reference lets a missing salt count as zero."""
     return commitments.salt_seed([bytes.fromhex(s[2:]) for s in salts if s is not None])
 

@@ -18,98 +18,55 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils import is_address, to_checksum_address
+import torch
 
-from backend.chain_watch import ChainGateway, hex32, revealed_stations, selected_proposal
+from backend.auth import checksum, require_signature
+from backend.errors import ApiError
+from backend.faults import DatabaseFault
+from backend.gateway import ChainGateway
+from backend.integrity import read_model
 from backend.schemas import TrainingPlan
 from backend.store import GlobalRow, Store, TrainingRow, UploadRow
-from hcfl.chain.v2.types import Phase, Role
+from backend.views import hex32
+from fl_worker.data import load_dataset
+from fl_worker.data.base import Split
+from fl_worker.hfl import StationResult
+from fl_worker.models import ModelSpec
+from fl_worker.plan import omega as omega_of
+from fl_worker.strategy import ScreenedFedAvg, Strategy
+from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
+from hcfl.merkle import MerkleTree
+from hcfl.protocol import Phase, Role, edge_root_message, update_message
+from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES, score_tree
 
 log = logging.getLogger(__name__)
 
 MAX_MODEL_BYTES = 256 * 1024 * 1024
-MANIFEST_LEAF_TYPES = ("address", "bytes32", "uint256")  # (station, update hash, aggregation weight)
-# contribution scores (V2-RULES.md, Training): leaves (station, score, prefixBefore) in the stations' order
-SCORE_LEAF_TYPES = ("address", "uint256", "uint256")
-
-
-class ApiError(Exception):
-    """A refusal with an HTTP status (mapped to {"detail": ...} by the app)."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-def checksum(address: str, what: str = "address") -> str:
-    if not isinstance(address, str) or not is_address(address):
-        raise ApiError(422, f"{what} is not a 20-byte hex address: {address!r}"[:200])
-    return to_checksum_address(address)
-
-
-def recover_signer(message: str, signature: str) -> str:
-    """The address that personal_sign'ed `message` (EIP-191); ApiError(400) for a malformed signature."""
-    text = signature.strip()
-    if text.startswith(("0x", "0X")):
-        text = text[2:]
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        raise ApiError(400, "signature is not hex") from None
-    if len(raw) != 65:
-        raise ApiError(400, f"signature must be 65 bytes, got {len(raw)}")
-    try:
-        return Account.recover_message(encode_defunct(text=message), signature=raw)
-    except Exception as exc:  # noqa: BLE001 - eth_keys raises several types for bad (r, s, v)
-        raise ApiError(400, f"invalid signature: {type(exc).__name__}") from None
-
-
-def update_message(chain_id: int, contract: str, rid: int, g: int, update_hash: str, samples: int, accuracy_bps: int) -> str:
-    return f"hcfl-update:{chain_id}:{contract}:{rid}:{g}:{update_hash}:{samples}:{accuracy_bps}"
-
-
-def download_message(chain_id: int, contract: str, rid: int) -> str:
-    return f"hcfl-download:{chain_id}:{contract}:{rid}"
-
-
-def signed_by(messages: list[str], signature: str, expected: str) -> bool:
-    """True when `signature` over one of `messages` recovers to `expected` (contract spelled checksummed or lower)."""
-    return any(recover_signer(m, signature) == expected for m in messages)
 
 
 # ------------------------------------------------------------------ data the coordinator evaluates on
-@dataclass
-class _Validation:
-    split: Any  # fl_worker Split or None
-
-
 class ValidationData:
     """Cached validation splits: the test split of the plan's dataset (seeded as the plan says)."""
 
     def __init__(self, dataset_dir: str | None = None) -> None:
         self.dataset_dir = dataset_dir
-        self._cache: dict[tuple[str, str | None, int], _Validation] = {}
+        self._cache: dict[tuple[str, str | None, int], Split | None] = {}
         self._lock = threading.Lock()
 
-    def get(self, plan: TrainingPlan):
+    def get(self, plan: TrainingPlan) -> Split | None:
         key = (plan.dataset, plan.simulation.data_dir, plan.seed)
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = _Validation(self._load(plan))
-            return self._cache[key].split
+                self._cache[key] = self._load(plan)
+            return self._cache[key]
 
-    def _load(self, plan: TrainingPlan):
-        from fl_worker.data import load_dataset
-
+    def _load(self, plan: TrainingPlan) -> Split | None:
         for directory in (self.dataset_dir, plan.simulation.data_dir):
             if plan.dataset in ("mnist", "cifar10") and directory is None:
                 continue
@@ -122,12 +79,11 @@ class ValidationData:
 
 class TrainingManager:
     def __init__(self, store: Store, gw: ChainGateway, *, round_timeout: float = 120.0, poll: float = 1.0,
-                 dataset_dir: str | None = None, max_station_samples: int = 10**6, outlier_norm_factor: float = 5.0,
-                 outlier_min_cosine: float = -0.5) -> None:
+                 dataset_dir: str | None = None, max_station_samples: int = 10**6,
+                 strategy: Strategy | None = None) -> None:
         self.store = store
         self.max_station_samples = int(max_station_samples)
-        self.outlier_norm_factor = float(outlier_norm_factor)
-        self.outlier_min_cosine = float(outlier_min_cosine)
+        self.strategy: Strategy = strategy or ScreenedFedAvg()  # aggregate, evaluate, score (fl_worker.strategy)
         self.changed = threading.Condition()  # notified whenever a global round opens, closes or gets an upload
         self._generation = 0
         self.gw = gw
@@ -140,8 +96,9 @@ class TrainingManager:
         self._thread: threading.Thread | None = None
         self._skip: set[int] = set()  # rounds that will never train (finished without Training)
         self._warned: set[int] = set()
-        self._specs: dict[str, tuple[Any, TrainingPlan]] = {}
+        self._specs: dict[str, tuple[ModelSpec, TrainingPlan]] = {}
         self._seen: dict[int, dict[str, float]] = {}  # round -> station -> last task request (unix time)
+        self.fault: str | None = None  # lost training state found (backend/watchdog.py reports it)
 
     def _notify(self) -> None:
         with self.changed:
@@ -183,13 +140,7 @@ class TrainingManager:
             self._thread.join(timeout=60)
 
     def _run(self) -> None:
-        import torch
-
         torch.set_num_threads(1)
-        import fl_worker.contribution  # noqa: F401 - pay the imports (scikit-learn, ...) before the first close
-        import fl_worker.data  # noqa: F401
-        import fl_worker.hfl  # noqa: F401
-
         for tr in self.store.trainings("training"):
             log.info("round %d: resuming training at global round %d/%d", tr.round_id, tr.g, tr.t)
         while not self._stop.is_set():
@@ -201,15 +152,17 @@ class TrainingManager:
             self.wake.clear()
 
     # ------------------------------------------------------------ specs
-    def spec_of(self, omega: str):
-        from fl_worker.models import ModelSpec
-
+    def spec_of(self, omega: str) -> tuple[ModelSpec, TrainingPlan] | None:
         omega = omega.lower()
         if omega not in self._specs:
             stored = self.store.get_spec(omega)
             if stored is None:
                 return None
-            self._specs[omega] = (ModelSpec.model_validate(stored[0]), TrainingPlan.model_validate(stored[1]))
+            spec, plan = ModelSpec.model_validate(stored[0]), TrainingPlan.model_validate(stored[1])
+            if omega_of(spec, plan) != omega:  # a row written before ω covered the plan, or a tampered one
+                log.error("the stored spec and plan under %s hash to %s: refusing them", omega, omega_of(spec, plan))
+                return None
+            self._specs[omega] = (spec, plan)
         return self._specs[omega]
 
     # ------------------------------------------------------------ the worker's step
@@ -263,10 +216,7 @@ class TrainingManager:
             self._maybe_close(tr)
 
     def _open(self, rid: int, record) -> None:
-        from fl_worker.models import build_model, state_of
-        from fl_worker.wire import encode_state, state_hash
-
-        proposal = selected_proposal(record)
+        proposal = record.selected_proposal
         if proposal is None:
             return
         omega = hex32(proposal.spec_hash)
@@ -277,8 +227,13 @@ class TrainingManager:
                 self._warned.add(rid)
             return
         spec, _plan = found
-        stations = revealed_stations(record)
-        data = encode_state(state_of(build_model(spec)))
+        if record.reports:
+            self.fault = (f"round {rid} is in Training with {len(record.reports)} station report(s) on chain, but this "
+                          "coordinator's database has no training state for it: the state was lost (deleted WAL or "
+                          "database file?); refusing to restart its training from scratch")
+            raise DatabaseFault(self.fault)
+        stations = record.revealed_stations
+        data = encode_state(self.strategy.initialize_parameters(spec))
         h = state_hash(data)
         path = self.store.round_dir(rid) / "global-0.safetensors"
         Store.write_file(path, data)
@@ -307,49 +262,31 @@ class TrainingManager:
                 self._close(current, self.store.uploads(tr.round_id, tr.g))
 
     def _close(self, tr: TrainingRow, ups: list[UploadRow]) -> None:
-        import torch
-
-        from fl_worker.hfl import StationResult, aggregate_stations
-        from fl_worker.local import evaluate
-        from fl_worker.models import build_model
-        from fl_worker.wire import decode_state, encode_state, state_hash
-
         t0 = time.perf_counter()
         spec, plan = self.spec_of(tr.omega)
         prev = self.store.get_global(tr.round_id, tr.g)
-        prev_state = decode_state(Path(prev.path).read_bytes(), spec, prev.hash)
+        prev_state = decode_state(read_model(prev.path, prev.hash), spec, prev.hash)
         order = {a: j for j, a in enumerate(tr.stations)}
         caps = self.station_caps(tr.round_id)
         results = []
         evidence: list[dict[str, Any]] = []
         for u in sorted(ups, key=lambda u: order.get(u.station, 10**9)):
-            state = decode_state(Path(u.path).read_bytes(), spec, u.update_hash)
+            state = decode_state(read_model(u.path, u.update_hash), spec, u.update_hash)
             cap = caps.get(u.station, self.max_station_samples)
             weight = min(int(u.samples), cap)
             if weight < u.samples:
                 evidence.append({"station": u.station, "update_hash": u.update_hash, "action": "weight-clipped",
                                  "declared_samples": int(u.samples), "cap": cap})
             results.append(StationResult(order[u.station], tr.g, state, weight, u.accuracy_bps / 10_000))
-        results, outliers = screen_updates(results, prev_state, self.outlier_norm_factor, self.outlier_min_cosine)
-        for o in outliers:
+        fit = self.strategy.aggregate_fit(tr.g, results, prev_state)
+        results = fit.included
+        for o in fit.evidence:
             o.update({"station": tr.stations[o.pop("station_id")]})
             o["update_hash"] = next(u.update_hash for u in ups if u.station == o["station"])
-        evidence += outliers
-        with torch.no_grad():
-            if sum(r.samples for r in results) > 0:
-                new_state = aggregate_stations(results)
-            else:
-                new_state = {k: v.clone() for k, v in prev_state.items()}
+        evidence += fit.evidence
         validation = self.validation.get(plan)
-        accuracy: float | None = None
-        if validation is not None:
-            model = build_model(spec)
-            model.load_state_dict(new_state)
-            try:
-                accuracy = evaluate(model, validation, tr.label_mask)
-            except ValueError as exc:
-                log.warning("round %d: cannot evaluate: %s", tr.round_id, exc)
-        data = encode_state(new_state)
+        accuracy = self.strategy.evaluate(tr.g, spec, fit.state, validation, tr.label_mask)
+        data = encode_state(fit.state)
         h = state_hash(data)
         g_next = tr.g + 1
         path = self.store.round_dir(tr.round_id) / f"global-{g_next}.safetensors"
@@ -373,8 +310,6 @@ class TrainingManager:
     def _write_manifest(self, tr: TrainingRow, ups: list[UploadRow], included: list[Any], evidence: list[dict[str, Any]],
                         model_hash: str) -> None:
         """The inclusion manifest of global round tr.g: which updates went into the aggregate, with what weight."""
-        from hcfl.merkle import MerkleTree
-
         by_station = {u.station: u for u in ups}
         leaves = sorted(((tr.stations[r.station_id], by_station[tr.stations[r.station_id]].update_hash, int(r.samples))
                          for r in included), key=lambda leaf: leaf[0].lower())
@@ -404,15 +339,10 @@ class TrainingManager:
 
     def _record_edge_root(self, rid: int, g: int, station: str, root: str, signature: str, samples: int) -> None:
         """A station's signed root over its edge clients' leaves (fl_worker.edge.protocol); checked, then listed."""
-        import re
-
-        from fl_worker.edge.protocol import edge_root_message
-
         if not re.fullmatch(r"0x[0-9a-fA-F]{64}", root):
             raise ApiError(422, "X-HCFL-Edge-Root must be a 0x-prefixed 32-byte hex value")
-        message = edge_root_message(self.gw.chain_id, self.gw.address, station, rid, g, root, samples)
-        if recover_signer(message, signature) != station:
-            raise ApiError(403, "X-HCFL-Edge-Root-Signature does not recover to X-HCFL-Station for this root")
+        require_signature(edge_root_message(self.gw.chain_id, self.gw.address, station, rid, g, root, samples), signature,
+                          station, "X-HCFL-Edge-Root-Signature does not recover to X-HCFL-Station for this root")
         with self.lock:
             roots = self._edge_roots(rid)
             roots[f"{g}:{station}"] = {"root": root.lower(), "samples": samples, "signature": signature}
@@ -421,8 +351,8 @@ class TrainingManager:
     def _result(self, tr: TrainingRow, spec, validation, results, prev_state, final_hash: str,
                 accuracy: float | None) -> dict[str, Any]:
         by_station = {tr.stations[r.station_id]: r for r in results}
-        scores = round_scores(tr.stations, [(tr.stations[r.station_id], r.state, r.samples) for r in results], spec,
-                              validation, tr.label_mask, prev_state, tr.round_id)
+        scores = self.strategy.score(tr.stations, [(tr.stations[r.station_id], r.state, r.samples) for r in results],
+                                     spec, validation, tr.label_mask, prev_state, tr.round_id)
         if accuracy is None:  # fall back to the stations' own sample-weighted accuracy
             total = sum(r.samples for r in by_station.values()) or 1
             achieved = sum(int(round(r.local_accuracy * 10_000)) * r.samples for r in by_station.values()) // total
@@ -440,8 +370,6 @@ class TrainingManager:
     def _publish_validation(self, rid: int, validation) -> str:
         """The validation split the scores and the accuracy were computed on, published as safetensors
         (X, y) at GET /api/rounds/{rid}/validation; its keccak256 goes on chain with finalizeTraining."""
-        from fl_worker.wire import encode_state, state_hash
-
         if validation is None:
             return hex32(b"\0" * 32)
         data = encode_state({"X": validation.X, "y": validation.y})
@@ -449,12 +377,13 @@ class TrainingManager:
         return state_hash(data)
 
     def validation_split(self, rid: int) -> tuple[bytes, str]:
-        from fl_worker.wire import state_hash
-
         self._known_round(rid)
         path = self.store.round_dir(rid) / "validation.safetensors"
         if not path.exists():
             raise ApiError(404, f"round {rid} has no published validation split (training not done)")
+        tr = self.store.get_training(rid)
+        if tr is not None and tr.result and tr.result.get("validation_hash"):
+            return read_model(path, tr.result["validation_hash"]), tr.result["validation_hash"]
         data = path.read_bytes()
         return data, state_hash(data)
 
@@ -525,18 +454,9 @@ class TrainingManager:
         with self.lock:
             return dict(self._seen.get(rid, {}))
 
-    def global_model(self, rid: int, g: int, station: str = "", signature: str = "") -> tuple[bytes, str]:
-        """Global model g < t: only for the round's selected stations, by a request signed with
-        download_message (the signature an owner uses for the final model)."""
-        self._known_round(rid)
-        if not station or not signature:
-            raise ApiError(403, "intermediate global models go to the round's selected stations only: send "
-                                "X-HCFL-Station and X-HCFL-Signature (EIP-191 over hcfl-download:chainId:contract:round)")
-        station = checksum(station, "X-HCFL-Station")
-        contract = self.gw.address
-        if not signed_by([download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())], signature,
-                         station):
-            raise ApiError(403, "signature does not recover to X-HCFL-Station")
+    def global_model(self, rid: int, g: int, station: str) -> tuple[bytes, str]:
+        """Global model g < t: only for the round's selected stations (`station`: the signed request's signer,
+        backend.deps)."""
         tr = self.store.get_training(rid)
         if tr is not None and station not in tr.stations:
             raise ApiError(403, f"{station} is not a selected station of round {rid}")
@@ -549,19 +469,15 @@ class TrainingManager:
         row = self.store.get_global(rid, g)
         if row is None:
             raise ApiError(404, f"global model {g} of round {rid} does not exist yet (current global round {tr.g})")
-        return Path(row.path).read_bytes(), row.hash
+        return read_model(row.path, row.hash), row.hash
 
     def upload(self, rid: int, g: int, station: str, samples: int, accuracy_bps: int, signature: str, body: bytes,
                edge_root: str | None = None, edge_root_signature: str | None = None) -> dict[str, Any]:
-        from fl_worker.wire import WireFormatError, decode_state, state_hash
-
         self._known_round(rid)
         station = checksum(station, "X-HCFL-Station")
         update_hash = state_hash(body)
-        contract = self.gw.address
-        msgs = [update_message(self.gw.chain_id, c, rid, g, update_hash, samples, accuracy_bps) for c in (contract, contract.lower())]
-        if not signed_by(msgs, signature, station):
-            raise ApiError(403, "signature does not recover to X-HCFL-Station for this upload")
+        require_signature(update_message(self.gw.chain_id, self.gw.address, rid, g, update_hash, samples, accuracy_bps),
+                          signature, station, "signature does not recover to X-HCFL-Station for this upload")
         if self._phase(rid, self.UPLOAD_PHASE_AGE_S) != Phase.TRAINING:
             raise ApiError(409, f"round {rid} is not in Training")
         tr = self.store.get_training(rid)
@@ -609,17 +525,11 @@ class TrainingManager:
         self.wake.set()
         return {"accepted": True, "update_hash": update_hash, "global_round": g}
 
-    def audit_artifact(self, rid: int, g: int, station: str | None, account: str, signature: str) -> tuple[bytes, str]:
+    def audit_artifact(self, rid: int, g: int, station: str | None, account: str) -> tuple[bytes, str]:
         """What `hcfl audit` recomputes the contribution scores from (docs/protocol.md, "Score audit"): the global model
         that global round g started from (station None) or a station's uploaded update of g, once training is done.
         The last round's updates rebuild the final model, so they go only to the round's revealed participants
-        (owners and stations), by a request signed with download_message, as the final model does."""
-        self._known_round(rid)
-        account = checksum(account, "X-HCFL-Account")
-        contract = self.gw.address
-        if not signed_by([download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())], signature,
-                         account):
-            raise ApiError(403, "signature does not recover to X-HCFL-Account")
+        (owners and stations; `account`: the signed request's signer, backend.deps), as the final model does."""
         p = self.gw.participant(rid, account)
         if p is None or not p.revealed:
             raise ApiError(403, f"{account} is not a revealed owner or station of round {rid}")
@@ -630,20 +540,15 @@ class TrainingManager:
             raise ApiError(404, f"no global round {g} in round {rid} (t = {tr.t})")
         if station is None:
             row = self.store.get_global(rid, g)
-            return Path(row.path).read_bytes(), row.hash
+            return read_model(row.path, row.hash), row.hash
         station = checksum(station, "station")
         up = next((u for u in self.store.uploads(rid, g) if u.station == station), None)
         if up is None:
             raise ApiError(404, f"{station} uploaded nothing for global round {g} of round {rid}")
-        return Path(up.path).read_bytes(), up.update_hash
+        return read_model(up.path, up.update_hash), up.update_hash
 
-    def final_model(self, rid: int, owner: str, signature: str) -> tuple[bytes, str]:
-        self._known_round(rid)
-        owner = checksum(owner, "X-HCFL-Owner")
-        contract = self.gw.address
-        msgs = [download_message(self.gw.chain_id, c, rid) for c in (contract, contract.lower())]
-        if not signed_by(msgs, signature, owner):
-            raise ApiError(403, "signature does not recover to X-HCFL-Owner")
+    def final_model(self, rid: int, owner: str) -> tuple[bytes, str]:
+        """The final model: only for the round's revealed (paying) owners (`owner`: the signed request's signer)."""
         p = self.gw.participant(rid, owner)
         if p is None or p.role != Role.OWNER or not p.revealed:
             raise ApiError(403, f"{owner} is not a revealed (paying) owner of round {rid}")
@@ -651,14 +556,14 @@ class TrainingManager:
         if tr is None or tr.status != "done":
             raise ApiError(409, f"round {rid} has no final model yet")
         row = self.store.get_global(rid, tr.t)
-        return Path(row.path).read_bytes(), row.hash
+        return read_model(row.path, row.hash), row.hash
 
     def training_view(self, rid: int) -> dict[str, Any]:
         self._known_round(rid)
         tr = self.store.get_training(rid)
         if tr is None:
             phase = self.gw.phase(rid)
-            proposal = selected_proposal(self.gw.record(rid))
+            proposal = self.gw.record(rid).selected_proposal
             t = 0
             note = None
             if proposal is not None and phase >= Phase.TRAINING:
@@ -689,97 +594,3 @@ class TrainingManager:
             "result": tr.result, "note": "training stopped: the round left Training on chain" if tr.status == "abandoned" else None,
             "stations_seen": self.stations_seen(rid),
         }
-
-
-def round_scores(stations: list[str], included: list[tuple[str, Any, int]], spec, validation, label_mask: int,
-                 prev_state: dict[str, Any], round_id: int = -1) -> list[int]:
-    """The contribution scores of a round, one per selected station (in `stations` order): Shapley for <= 8
-    included updates, else leave-one-out (fl_worker.contribution), on `validation`, over the last global round's
-    `included` (station, state as aggregated, aggregation weight) in the stations' order, from `prev_state`;
-    sample shares in bps without validation data. The coordinator and `hcfl audit` (backend.audit_scores) both
-    call this one definition."""
-    from fl_worker.contribution import contribution_scores, to_score_ints
-
-    order = {a: j for j, a in enumerate(stations)}
-    live = sorted(included, key=lambda x: order.get(x[0], 10**9))
-    scored: list[int] | None = None
-    if validation is not None and live:
-        try:
-            raw = contribution_scores(
-                [(state, n) for _, state, n in live], spec, validation,
-                method="shapley" if len(live) <= 8 else "loo", labels_mask=label_mask, previous_global=prev_state,
-            )
-            scored = to_score_ints(raw)
-        except ValueError as exc:
-            log.warning("round %d: contribution scores unavailable (%s); using sample shares", round_id, exc)
-    if scored is None:  # no validation data: sample shares in bps
-        total = sum(n for _, _, n in live) or 1
-        scored = [n * 10_000 // total for _, _, n in live]
-    per_live = {a: s for (a, _, _), s in zip(live, scored)}
-    return [max(0, int(per_live.get(a, 0))) for a in stations]
-
-
-def clip_update(state: dict[str, Any], prev_state: dict[str, Any], scale: float) -> dict[str, Any]:
-    """`prev + (state - prev) * scale` per tensor: a norm-clipped update (screen_updates; the auditor redoes it)."""
-    return {k: (prev_state[k].double() + (state[k].double() - prev_state[k].double()) * scale).to(state[k].dtype)
-            for k in prev_state}
-
-
-def score_tree(stations: list[str], scores: list[int]) -> dict[str, Any]:
-    """The contribution-score Merkle tree (V2-RULES.md): leaves (station, score, prefixBefore) in the stations'
-    order, built with hcfl.merkle; every station's leaf with its proof (what claimWithScore needs)."""
-    from hcfl.merkle import MerkleTree
-
-    prefixes, total = [], 0
-    for sc in scores:
-        prefixes.append(total)
-        total += int(sc)
-    if not stations or total == 0:  # no valid scores: the chain falls back to Equal (no root)
-        return {"scores_root": hex32(b"\0" * 32), "scores_total": 0, "score_leaves": []}
-    values = [(to_checksum_address(a), int(sc), int(pb)) for a, sc, pb in zip(stations, scores, prefixes)]
-    tree = MerkleTree.build(SCORE_LEAF_TYPES, values)
-    leaves = [{"station": a, "score": sc, "prefix_before": pb, "proof": [hex32(x) for x in tree.proof(i)]}
-              for i, (a, sc, pb) in enumerate(values)]
-    return {"scores_root": hex32(tree.root), "scores_total": total, "score_leaves": leaves}
-
-
-def screen_updates(results: list[Any], prev_state: dict[str, Any], norm_factor: float,
-                   min_cosine: float) -> tuple[list[Any], list[dict[str, Any]]]:
-    """Outlier screening of station updates against the previous global model (needs >= 3 updates).
-
-    An update whose distance from the previous model exceeds `norm_factor` x the median distance is clipped
-    to that bound; one whose direction has cosine < `min_cosine` with the mean of the others' directions is
-    left out. Returns the (possibly clipped) results to aggregate and the evidence, one dict per action."""
-    import torch
-
-    from fl_worker.hfl import StationResult
-
-    if len(results) < 3:
-        return results, []
-    keys = list(prev_state)
-
-    def flat(state: dict[str, Any]) -> Any:
-        return torch.cat([(state[k].detach().double() - prev_state[k].double()).flatten() for k in keys])
-
-    deltas = [flat(r.state) for r in results]
-    norms = [float(d.norm()) for d in deltas]
-    median = float(torch.tensor(norms, dtype=torch.float64).median())
-    evidence: list[dict[str, Any]] = []
-    kept: list[Any] = []
-    for i, (r, d, n) in enumerate(zip(results, deltas, norms)):
-        others = torch.stack([x for j, x in enumerate(deltas) if j != i]).mean(dim=0)
-        denom = float(d.norm() * others.norm())
-        cosine = float(d @ others) / denom if denom > 0 else 1.0
-        if cosine < min_cosine:
-            evidence.append({"station_id": r.station_id, "action": "left-out", "cosine": round(cosine, 6),
-                             "min_cosine": min_cosine, "norm": round(n, 6), "median_norm": round(median, 6)})
-            continue
-        bound = norm_factor * median
-        if median > 0 and n > bound:
-            scale = bound / n
-            state = clip_update(r.state, prev_state, scale)
-            evidence.append({"station_id": r.station_id, "action": "norm-clipped", "norm": round(n, 6),
-                             "median_norm": round(median, 6), "bound": round(bound, 6), "scale": scale})
-            r = StationResult(r.station_id, r.round_index, state, r.samples, r.local_accuracy)
-        kept.append(r)
-    return kept, evidence

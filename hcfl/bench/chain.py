@@ -51,10 +51,10 @@ from eth_utils import keccak
 from tqdm import tqdm
 
 from hcfl.chain.accounts import funded_accounts
-from hcfl.chain.commitments import claims_commitment, new_salt
 from hcfl.chain.provider import BLOCK_GAS_LIMIT, Chain, spawn_anvil
 from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
-from hcfl.chain.v2.types import MAX_DURATION, CampaignConfig, ProposalSpec, Role
+from hcfl.bench.gas import _ensure_anvil_on_path
+from hcfl.protocol import MAX_DURATION, CampaignConfig, ProposalSpec, Role, claims_commitment, new_salt
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +201,6 @@ def paper_tx_per_block(rate: float) -> float | None:
         if x0 <= rate <= x1:
             return y0 + (y1 - y0) * (rate - x0) / (x1 - x0)
     return pts[-1][1]
-
-
-def _ensure_anvil_on_path() -> None:
-    node_bin = Path(__file__).resolve().parents[1] / "node_modules" / ".bin"
-    if node_bin.is_dir() and str(node_bin) not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def _machine() -> str:

@@ -1,8 +1,11 @@
-"""The sealed-claim and sealed-vote commitments, exactly as the contract recomputes them."""
+"""The commitments: the sealed-claim and sealed-vote commitments, exactly as the contract recomputes them, and
+ω, the model commitment a proposal puts on chain (spec_hash)."""
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
@@ -40,3 +43,17 @@ def salt_seed(salts: Sequence[bytes]) -> int:
     for s in salts:
         acc ^= int.from_bytes(s, "big")
     return int.from_bytes(keccak(acc.to_bytes(32, "big")), "big")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, no NaN/Infinity: the bytes a JSON commitment hashes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def model_commitment(spec: Mapping[str, Any], training: Mapping[str, Any]) -> str:
+    """ω = keccak256(canonical JSON of {"spec": spec, "training": training}), 0x-hex: the proposal's `specHash`.
+
+    It covers the model spec AND the training plan (both as their JSON objects, defaults filled in), so neither
+    can be swapped once a proposal references ω: the coordinator stores a (spec, plan) pair under the ω it hashes
+    to, and every daemon recomputes ω from the task it is served before it trains."""
+    return "0x" + keccak(canonical_json({"spec": dict(spec), "training": dict(training)})).hex()

@@ -1,67 +1,16 @@
-"""Typed views of HCFL contract v2 (IHCFL's enums and structs); pydantic at the boundary.
+"""Typed views of HCFL contract v2 (IHCFL's structs); pydantic at the boundary. The enums: hcfl.protocol.enums.
 
 The ranges the contract enforces (durations 1..365 days, bps <= 10000, ...) are NOT re-checked here, so a
 caller can submit a bad config and get the contract's named custom error back; only ABI types are checked.
 """
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-UINT256_MAX = 2**256 - 1
-BPS = 10_000
-MAX_DURATION = 365 * 24 * 3600
-MAX_PROPOSALS = 20
-
-
-class Role(IntEnum):
-    NONE = 0
-    OWNER = 1
-    STATION = 2
-
-
-class Phase(IntEnum):
-    NONE = 0
-    JOINING = 1
-    PROPOSING = 2
-    COMMITTING = 3
-    REVEALING = 4
-    AWAITING_SETTLEMENT = 5
-    TRAINING = 6
-    VOTE_COMMITTING = 7
-    VOTE_REVEALING = 8
-    FINISHED = 9
-
-
-class PaymentRule(IntEnum):
-    POSTED = 0
-    PAPER_RANDOM = 1
-
-
-class ShareRule(IntEnum):
-    EQUAL = 0
-    STAKE = 1
-    PROPORTIONAL = 2
-    CONTRIBUTION = 3
-
-
-class CreditReason(IntEnum):
-    DEPOSIT_RETURN = 0
-    BOND_RETURN = 1
-    STATION_REWARD = 2
-    BOND_SLASH_SHARE = 3
-    VOTE_DEPOSIT_RETURN = 4
-
-
-class PoolKind(IntEnum):
-    OWNER = 0
-    STATION = 1
-
-
-def _u(bits: int) -> Any:
-    return Field(ge=0, le=2**bits - 1)
+from hcfl.protocol.bounds import UINT256_MAX
+from hcfl.protocol.enums import PaymentRule, Phase, Role, ShareRule
 
 
 class CampaignConfig(BaseModel):
