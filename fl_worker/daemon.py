@@ -13,9 +13,10 @@ Protocol: docs/protocol.md ("Training (daemons)"). One loop iteration:
       wait  -> sleep --poll
       done  -> exit 0 (with --forever: go on with the next round ids this station serves)
 
-What the coordinator says about the round is checked against the chain before any training: the spec's
-ω and the label mask must be the selected proposal's, and the station index / count must be this key's
-position among the round's revealed stations. Models are only ever parsed as safetensors.
+What the coordinator says about the round is checked against the chain before any training: ω recomputed
+from the served spec and training plan (fl_worker.plan.omega) and the label mask must be the selected
+proposal's, and the station index / count must be this key's position among the round's revealed stations.
+Models are only ever parsed as safetensors.
 
 Network failures (coordinator or node down, 5xx) are retried with exponential backoff capped at
 `max_backoff`; SIGTERM/SIGINT abandons the training step in progress (or finishes the short upload /
