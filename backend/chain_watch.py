@@ -4,7 +4,8 @@ rounds/events/funds, and the deadline driver.
 
 Reads come from the ledger snapshot (events folded incrementally; one fetch per new block, shared by every
 request); a round's phase is derived from the snapshot and the head block's timestamp (hcfl.ledger.phase, which
-follows the contract's `state()` line by line), so a read makes no chain call while no block was added. The embedded chain (eth-tester) is not thread-safe, so every web3 call goes through
+follows the contract's `state()` line by line), so a read makes no chain call while no block was added.
+The embedded chain (eth-tester) is not thread-safe, so every web3 call goes through
 `ChainGateway.lock`; the snapshot itself is immutable and read without it.
 
 v2 derives phases from timestamps, so the driver sends only what needs a transaction: `settle` once the
@@ -93,6 +94,8 @@ class ChainGateway:
         self._ledger: Ledger | None = None
         self._ledger_block = -1
         self._head_time = 0
+        self._events: list[ChainEvent] = []  # the event cache of events(): blocks below _events_next
+        self._events_next = 0
 
     @property
     def address(self) -> str:
@@ -193,9 +196,7 @@ class ChainGateway:
         """All contract events (optionally one round's), from a cache that only fetches new blocks."""
         with self.lock:
             latest = int(self.chain.w3.eth.block_number)
-            if latest + 1 < getattr(self, "_events_next", 0):  # the chain went back (dev-node revert)
-                self._events, self._events_next = [], 0
-            if not hasattr(self, "_events"):
+            if latest + 1 < self._events_next:  # the chain went back (dev-node revert)
                 self._events, self._events_next = [], 0
             if latest >= self._events_next:
                 self._events.extend(self.core.events(from_block=self._events_next, to_block=latest))
@@ -255,7 +256,11 @@ class ChainGateway:
                     return {"jsonrpc": "2.0", "id": rid, "result": False}
                 if method == "net_version":
                     return {"jsonrpc": "2.0", "id": rid, "result": str(self.chain_id)}
-                response = self._embedded_fn(method, params if isinstance(params, list) else [params])
+                args = params if isinstance(params, list) else [params]
+                if method in ("eth_call", "eth_estimateGas") and args and isinstance(args[0], dict):
+                    # like geth and anvil, a call or a gas estimate does not check the sender's nonce (eth-tester does)
+                    args = [{k: v for k, v in args[0].items() if k != "nonce"}, *args[1:]]
+                response = self._embedded_fn(method, args)
             except Exception as exc:  # noqa: BLE001 - any node error becomes a JSON-RPC error object
                 data = _revert_data(exc)
                 if data is not None or type(exc).__name__ == "TransactionFailed":
@@ -565,9 +570,9 @@ class DeadlineDriver:
             winner = r.winner
             with self.gw.lock:
                 voters = [a for a in revealed_owners(r) if a != winner and self.gw.core.vote_weight(r.round_id, a) > 0]
-            committed = {v.voter: v for v in r.votes}
+            voted = {v.voter for v in r.votes}
             if phase == Phase.VOTE_COMMITTING:
-                return all(a in committed for a in voters)
+                return all(a in voted for a in voters)
             return all(v.revealed for v in r.votes)
         return False
 
