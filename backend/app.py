@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -20,7 +21,6 @@ from starlette.concurrency import run_in_threadpool
 
 from backend import schemas
 from backend.audit_v2 import audit_v2
-from backend.limits import JsonBodyLimits, restore_recursion_limit
 from backend.chain_watch import (
     RPC_ALLOWED,
     RPC_MAX_BATCH,
@@ -31,6 +31,7 @@ from backend.chain_watch import (
     round_detail,
     round_summary,
 )
+from backend.limits import JsonBodyLimits, restore_recursion_limit
 from backend.store import Store
 from backend.training import ApiError, TrainingManager
 from hcfl.chain.client import ContractRevert

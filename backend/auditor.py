@@ -267,13 +267,13 @@ def audit(client: HCFLClient, from_block: int = 0, *, events: Sequence[ChainEven
     head = int(client.w3.eth.block_number)
     if events is None:
         events = client.events(from_block=from_block, to_block=head)
-    events = [normalize_event(e) for e in events]
+    normalized = [normalize_event(e) for e in events]
     if tamper is not None:
-        tamper(events)
+        tamper(normalized)
 
     rounds: dict[int, _Round] = {}
     pool_events: list[tuple[int, dict[str, Any]]] = []
-    for i, e in enumerate(events):
+    for i, e in enumerate(normalized):
         a = e["args"]
         if e["name"] == "PoolsUpdated":
             pool_events.append((i, e))
@@ -304,13 +304,13 @@ def audit(client: HCFLClient, from_block: int = 0, *, events: Sequence[ChainEven
         elif name == "VoteTallied":
             r.tallied = (i, e)
 
-    round_reports = [_audit_round(r, events, pool_events) for _, r in sorted(rounds.items())]
-    accounts = _accounts(client, events)
-    conservation = _conservation(client, events, rounds, pool_events, from_block == 0)
+    round_reports = [_audit_round(r, normalized, pool_events) for _, r in sorted(rounds.items())]
+    accounts = _accounts(client, normalized)
+    conservation = _conservation(client, normalized, rounds, pool_events, from_block == 0)
     ok = (all(r.status != "mismatched" for r in round_reports) and all(a.ok for a in accounts)
           and conservation.ok)
     return AuditReport(contract=client.address, chain_id=client.chain_id, block=head, from_block=from_block,
-                       events=len(events), ok=ok, rounds=round_reports, accounts=accounts, conservation=conservation)
+                       events=len(normalized), ok=ok, rounds=round_reports, accounts=accounts, conservation=conservation)
 
 
 def _audit_round(r: _Round, events: list[dict[str, Any]], pool_events) -> RoundAudit:
@@ -337,7 +337,7 @@ def _audit_round(r: _Round, events: list[dict[str, Any]], pool_events) -> RoundA
         index=k, proposer=p["proposer"], spec_hash=p["specHash"], uri=p["uri"], promised_acc_bps=int(p["promisedAccBps"]),
         global_rounds=int(p["globalRounds"]), label_mask=int(p["labelMask"]), bond=int(p["bond"]),
         posted_price=int(p["postedPrice"])) for k, p in enumerate(r.proposals)]
-    for ev_i, e in r.events:
+    for _ev_i, e in r.events:
         if e["name"] == "Credited" and e["args"]["account"] in parts:
             parts[e["args"]["account"]].credited += int(e["args"]["amount"])
     if r.settled is None:

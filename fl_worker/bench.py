@@ -52,9 +52,9 @@ def _maxrss_mib() -> float:
 
 def measure(config: BenchConfig) -> dict[str, Any]:
     """Run one configuration in the current process and return its row."""
+    from fl_worker.aggregate import weighted_average
     from fl_worker.data import load_digits
     from fl_worker.hfl import HFLConfig, StationTrainer, aggregate_stations, station_datasets
-    from fl_worker.aggregate import weighted_average
     from fl_worker.local import TrainConfig, set_deterministic
     from fl_worker.models import ModelSpec, build_model, state_of
     from fl_worker.partition import partition_iid
@@ -190,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["rounds"] = args.rounds
     edge_rows: list[dict[str, Any]] = []
     if args.edge != "no":
-        from fl_worker.edge.bench import EDGE_GRID, markdown_table as edge_table, measure_edge
+        from fl_worker.edge.bench import EDGE_GRID, measure_edge
+        from fl_worker.edge.bench import markdown_table as edge_table
 
         edge_rows = [measure_edge(case, rounds=1 if args.quick else args.rounds) for case in EDGE_GRID]
         print("edge tier: one global round in-process (bare compute) vs over Flower with real hcfl edge-client "

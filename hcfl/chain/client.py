@@ -23,14 +23,6 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-try:  # the embedded chain's own revert exception
-    from eth_tester.exceptions import TransactionFailed as _TesterFailed
-except ImportError:  # pragma: no cover - eth-tester is a pinned dependency
-    class _TesterFailed(Exception):  # type: ignore[no-redef]
-        pass
-
-_REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
-
 from hcfl.chain import commitments
 from hcfl.chain.compile import artifact
 from hcfl.chain.types import (
@@ -43,6 +35,14 @@ from hcfl.chain.types import (
     RoundConfig,
     RoundView,
 )
+
+try:  # the embedded chain's own revert exception
+    from eth_tester.exceptions import TransactionFailed as _TesterFailed
+except ImportError:  # pragma: no cover - eth-tester is a pinned dependency
+    class _TesterFailed(Exception):  # type: ignore[no-redef]
+        pass
+
+_REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
 
 log = logging.getLogger(__name__)
 CONTRACT_NAME = "HCFLCrowdfund"
@@ -176,6 +176,8 @@ class ContractClient:
     """One deployed contract, any ABI: calls with custom-error decoding, decoded events, balance, chain id and a
     nonce book for its signers. The typed clients (contract v2's `hcfl.chain.v2.client.CoreClient` transport,
     EdgePayouts, the legacy v1 `HCFLClient`) build on it."""
+
+    deploy_receipt: Any  # set by the typed clients' deploy()
 
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
         self.w3 = w3

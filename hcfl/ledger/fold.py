@@ -295,10 +295,10 @@ def apply(st: LedgerState, ev: ChainEvent) -> None:
         acc.credits[reason] = acc.credits.get(reason, 0) + amount
         r = _round(st, rid)
         who = _addr(a["account"])
-        p = r.participants.get(who)
-        if p is None:  # a proposer's bond is credited although it is always a joined owner; be strict
+        credited = r.participants.get(who)
+        if credited is None:  # a proposer's bond is credited although it is always a joined owner; be strict
             raise LedgerError(f"round {rid}: credit for {who}, who never joined")
-        p.credits[reason] = p.credits.get(reason, 0) + amount
+        credited.credits[reason] = credited.credits.get(reason, 0) + amount
     elif n == "EscrowReturned":
         _round(st, a["roundId"]).escrow_returned += int(a["amount"])
     elif n == "Withdrawn":

@@ -22,7 +22,8 @@ from web3 import Web3
 
 from backend.health import wait_until_serving
 from hcfl.chain.commitments import new_salt
-from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
+from hcfl.chain.v2.client import CoreClient
+from hcfl.chain.v2.client import ParticipantV2 as Participant
 from hcfl.chain.v2.types import CampaignConfig, ProposalSpec, Role
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ import json
 
 import httpx
 import pytest
+from coord_helpers import PLAN, SPEC, fund, personal_sign
 from eth_account import Account
 from fastapi.testclient import TestClient
 
 from backend.app import Settings, create_app
-from coord_helpers import PLAN, SPEC, fund, personal_sign
 from hcfl.chain.v2.types import CampaignConfig, Role
 
 LONG = CampaignConfig(join_duration=3600, propose_duration=3600, commit_duration=3600, reveal_duration=3600,

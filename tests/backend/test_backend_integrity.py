@@ -10,10 +10,10 @@ import time
 import httpx
 import pytest
 import torch
+from coord_helpers import Station, make_round
 
 from backend.manifest_audit import audit_manifests, check_round
 from backend.training import MANIFEST_LEAF_TYPES, screen_updates
-from coord_helpers import Station, make_round
 from fl_worker.hfl import StationResult
 from hcfl.merkle import MerkleTree
 

@@ -8,13 +8,15 @@ Invariants after every step:
 - the contract's balance == owed credits + locked deposits + bonds + escrow + both recycle pools;
 - nobody has withdrawn more than it was ever credited, and its open credit is exactly the difference.
 """
+import collections
+
 import brownie
 from brownie import chain
+from eth_abi import encode
+from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from eth_abi import encode
-from eth_utils import keccak
 
 OWNER, STATION = 1, 2
 DUR = 100  # seconds per phase
@@ -37,7 +39,6 @@ tick = st.integers(0, 7)
 rule_kind = st.integers(0, 2)
 
 
-import collections
 CALLS = collections.Counter()
 SEEN_EVENTS = set()  # which state changes the random sequences reached, over the whole run
 

@@ -280,7 +280,8 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     audit = httpx.get(f"{base}/api/audit", timeout=60).json()
     assert audit["ok"] is True
     for name in ("01-creator", "02-proposed", "03-committed", "04-owner-training", "04b-owner-training-390px",
-                 "05-owner-finished", "06-station", "07-auditors", "08-auditors-390px"):
+                 "04c-winner-finalize", "04c-winner-finalize-390px", "05-owner-finished", "05-owner-finished-390px",
+                 "06-station", "06-station-390px", "07-auditors", "08-auditors-390px", "09-voter", "09-voter-390px"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
 
 

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "contracts"))
 
-from ct_helpers import Driver, cfg, one_event  # noqa: E402
+from ct_helpers import Driver, one_event  # noqa: E402
 
 from hcfl.chain.accounts import funded_accounts  # noqa: E402
 from hcfl.chain.client import ContractRevert, HCFLClient  # noqa: E402

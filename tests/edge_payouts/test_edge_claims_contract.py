@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import given, settings, strategies as st
-
 from ep_helpers import KEY, KEY2, RULE, WINDOW, Env, assert_reverts
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hcfl.edge.claims import edge_claim_commitment
 
 COMMIT, REVEAL = 600, 300
@@ -107,7 +108,7 @@ def test_claim_input_errors(e: Env) -> None:
     assert_reverts(e, lambda: e.c1.commit_cost_claim(e.s2.address, KEY, _commitment(e, e.c1)), "NoCostClaims")
     # windows must be both zero or both in (0, 365 days]
     for cw, rw in ((0, 5), (5, 0), (366 * 86400, 5), (5, 2**64 - 1)):
-        assert_reverts(e, lambda: e.s2.announce_rule(KEY, RULE, cw, rw), "BadClaimWindows", (cw, rw))
+        assert_reverts(e, lambda: e.s2.announce_rule(KEY, RULE, cw, rw), "BadClaimWindows", (cw, rw))  # noqa: B023 - called within this iteration
     e.s2.announce_rule(KEY, RULE, COMMIT, REVEAL)
     assert_reverts(e, lambda: e.c1.commit_cost_claim(e.s2.address, KEY, bytes(32)), "ZeroCommitment")
     e.c1.commit_cost_claim(e.s2.address, KEY, _commitment(e, e.c1, station=e.s2))

@@ -24,7 +24,8 @@ from fl_worker.wire import WireFormatError, decode_state, encode_state, state_ha
 from hcfl.chain.client import ContractRevert
 from hcfl.chain.commitments import new_salt
 from hcfl.chain.provider import Chain
-from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
+from hcfl.chain.v2.client import CoreClient as HCFLClient
+from hcfl.chain.v2.client import ParticipantV2 as Participant
 from hcfl.chain.v2.types import CampaignConfig, Phase, ProposalSpec, Role
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ export function renderAuditors(el) {
     ctx.step("replaying every event…");
     await loadAudit(true);
     if (auditError) throw auditError;
-    say(el.querySelector("#a-rerun-msg"), "ok", `audit re-run at ${new Date().toLocaleTimeString()}: ${esc(verdict(audit).text)}`);
+    ctx.doneText = `audit re-run at ${new Date().toLocaleTimeString()}: ${esc(verdict(audit).text)}`;
     return undefined;
   });
 }

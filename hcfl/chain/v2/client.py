@@ -24,13 +24,13 @@ from web3.contract import Contract
 
 from hcfl.chain import commitments
 from hcfl.chain.client import (
+    _REVERTS,
     ChainEvent,
     ErrorDecoder,
     Signer,
     TxFailed,
-    _NonceBook,
-    _REVERTS,
     _abi_types,
+    _NonceBook,
     _revert_data,
 )
 from hcfl.chain.compile import artifact, link
@@ -95,6 +95,7 @@ class CoreClient:
             if e.get("type") == "event"
         }
         self.deploy_gas: dict[str, int] = {}
+        self.libraries: dict[str, str] = {}  # set by deploy(): library name -> address
 
     # ------------------------------------------------------------ deployment
     @classmethod
