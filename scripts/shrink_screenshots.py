@@ -1,5 +1,5 @@
 """Copy the browser test's screenshots (reports/screenshots, written by tests/browser/test_ui.py) into
-docs/screenshots as small PNGs: desktop shots scaled to 900 px wide, all reduced to a 128-colour palette.
+docs/screenshots as small PNGs: desktop shots scaled to 900 px wide, all reduced to a 256-colour palette.
 
     .venv/bin/python scripts/shrink_screenshots.py [NAME ...]
 """
@@ -23,7 +23,7 @@ def shrink(src: Path, dst: Path) -> int:
     img = Image.open(src).convert("RGB")
     if img.width > WIDTH:
         img = img.resize((WIDTH, round(img.height * WIDTH / img.width)), Image.Resampling.LANCZOS)
-    img.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(dst, optimize=True)
+    img.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(dst, optimize=True)
     return dst.stat().st_size
 
 

@@ -263,6 +263,7 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     # owner B's vote from the browser: warned, kept, revealed; the bond went back to the winner
     assert "KEEP" in by["voted"]["voteWarning"] and "0.001 ETH" in by["voted"]["voteWarning"]
     assert by["voted"]["state"].startswith("revealed: keep")
+    assert not {"o-finalize-msg", "o-model-msg"} & set(by["voted"]["staleAfterSwitch"]), by["voted"]  # cleared on a new signer
     vote = core.vote(0, others.owner.address)
     assert vote.revealed and not vote.punish  # downloaded with a signed request, hash checked
     view = core.round(0)

@@ -162,6 +162,8 @@ try {
     await page.waitForSelector("#me", { timeout: T });
   };
   await signIn(OWNER_B_KEY);
+  // the winner's finalize and download messages went with the winner
+  const staleAfterSwitch = await page.$$eval(".msg", (ms) => ms.filter((m) => m.textContent.trim()).map((m) => m.id));
   await phase("VoteCommitting");
   await page.waitForSelector("#o-vote-commit:not([hidden])", { timeout: T });
   await shots("09-voter");
@@ -175,7 +177,7 @@ try {
   await page.click("#o-vote-reveal", { timeout: T });
   await ok("#o-vote-msg");
   await page.waitForFunction(() => document.querySelector("#o-vote-state")?.textContent.startsWith("revealed"), null, { timeout: T });
-  log("voted", { voteWarning, state: await page.textContent("#o-vote-state") });
+  log("voted", { voteWarning, state: await page.textContent("#o-vote-state"), staleAfterSwitch });
   await signIn(KEY);
 
   await phase("Finished");
