@@ -8,7 +8,9 @@ reveals, follows training (chart >= 150 px tall at 390 px), finalizes after the 
 claims and withdraws; then a station's and the auditor's screens. Owner B, two stations, the daemons
 (`hcfl aggregator --simulate`) and the chain clock are driven from Python.
 `test_embedded_dev_key_creates_a_round`: the default embedded chain; the page offers its funded dev keys and
-one of them creates a campaign and opens a round. Screenshots land in reports/screenshots/.
+one of them creates a campaign and opens two rounds back to back; then a page with an injected EIP-1193 wallet
+(window.ethereum, signed in Node) creates a campaign and opens a round. Every /rpc exchange is logged and none
+may be refused. Screenshots land in reports/screenshots/ (each role's screen at desktop width and 390 px).
 """
 from __future__ import annotations
 
