@@ -285,7 +285,7 @@ def _camel(key: str) -> str:
 
 def _to_rpc_json(value: Any) -> Any:
     """eth-tester's Python values -> JSON-RPC wire values (quantities and data as 0x-hex)."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, (bool, float)) or value is None:  # floats: eth_feeHistory's gasUsedRatio
         return value
     if isinstance(value, int):
         return hex(value)
