@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
 def run_edge(args: argparse.Namespace) -> int:
@@ -18,7 +19,7 @@ def run_edge(args: argparse.Namespace) -> int:
         print("hcfl audit: error: --edge-settlement needs --edge-payouts ADDRESS")
         return 1
     contract = EdgePayoutsClient(Web3(Web3.HTTPProvider(args.rpc, request_kwargs={"timeout": 60})), args.edge_payouts)
-    report = []
+    report: list[dict[str, Any]] = []
     for path in args.edge_settlement:
         try:
             s = EdgeSettlement.from_json(Path(path).read_text())

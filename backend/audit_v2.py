@@ -124,9 +124,9 @@ def audit_round(core: CoreClient, ledger: Ledger, r: RoundRecord) -> RoundAuditV
         if r.k == 0 and claimed:
             ra.state = "no-proposal"
             for p in r.participants:
-                st = p.settlement
-                if st is not None and (st.refund, st.payment, st.tax, st.penalty) != (p.deposit, 0, 0, 0):
-                    ra.mismatches.append(f"{p.address}: no proposal, so a full refund of {p.deposit}; chain {st}")
+                ps = p.settlement
+                if ps is not None and (ps.refund, ps.payment, ps.tax, ps.penalty) != (p.deposit, 0, 0, 0):
+                    ra.mismatches.append(f"{p.address}: no proposal, so a full refund of {p.deposit}; chain {ps}")
         return ra
     finished = r.bond is not None or not s.selected
     ra.state = "finished" if finished else "settled"

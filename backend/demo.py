@@ -47,7 +47,7 @@ GWEI = 10**9
 HCFL = [sys.executable, "-m", "hcfl.cli"]
 
 SPEC = {"arch": "mlp", "input_shape": [1, 8, 8], "hidden": [64], "init_seed": 7}
-PLAN = {"dataset": "digits", "seed": 0, "edge_rounds": 2, "local_epochs": 2, "batch_size": 32, "lr": 0.1,
+PLAN: dict[str, Any] = {"dataset": "digits", "seed": 0, "edge_rounds": 2, "local_epochs": 2, "batch_size": 32, "lr": 0.1,
         "simulation": {"clients_per_station": 2, "partition": "dirichlet", "alpha": 1.0}}
 EDGE_CLIENTS = 2  # edge devices per station
 ALL_LABELS = 0x3FF
@@ -117,7 +117,10 @@ class Demo:
             # (same deterministic contract address) would otherwise be resumed
             workdir.mkdir(parents=True, exist_ok=True)
             workdir = Path(tempfile.mkdtemp(prefix=time.strftime("run-%Y%m%d-%H%M%S-"), dir=workdir))
-        self.workdir = Path(self._tmp.name) if self._tmp else workdir
+        if self._tmp is not None:
+            workdir = Path(self._tmp.name)
+        assert workdir is not None
+        self.workdir: Path = workdir
         self.procs: list[subprocess.Popen[bytes]] = []
         self.anvil: Chain | None = None
         self.base = ""
@@ -160,8 +163,8 @@ class Demo:
         self.base = f"http://127.0.0.1:{port}"
         wait_until_serving(self.base, proc=self.coordinator, timeout=180, log_path=self.workdir / "coordinator.log")
         info = httpx.get(f"{self.base}/api/chain", timeout=10).json()
-        rpc = self.anvil.rpc_url if self.anvil else f"{self.base}/rpc"
-        self.rpc_url = rpc
+        rpc = self.anvil.rpc_url if self.anvil and self.anvil.rpc_url else f"{self.base}/rpc"
+        self.rpc_url: str = rpc
         self.w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 120}))
         self.client = CoreClient(self.w3, info["contract"])
         self.chain_id = int(info["chain_id"])
@@ -360,15 +363,15 @@ class Demo:
         report.extra["reports_with_clients_root"] = sum(1 for rep in r.reports if rep.clients_root != b"\0" * 32)
         names = {p.address: n for n, p in people.items()}
         for rec in r.participants:
-            n = names.get(rec.address)
-            if n is None:
+            who = names.get(rec.address)
+            if who is None:
                 continue
             if rec.settlement is not None:
-                report.taxes[n] = rec.settlement.tax
+                report.taxes[who] = rec.settlement.tax
                 if rec.role == Role.OWNER:
-                    report.owner_payments[n] = rec.settlement.payment
+                    report.owner_payments[who] = rec.settlement.payment
             if rec.reward is not None:
-                report.station_rewards[n] = rec.reward.reward
+                report.station_rewards[who] = rec.reward.reward
 
     def _start_cells(self, rid: int, keys: dict[str, LocalAccount]) -> None:
         """Per station: its aggregator daemon (the Flower server of its cell) and EDGE_CLIENTS edge devices, each

@@ -211,7 +211,8 @@ class Store:
                 self._db.execute(
                     "INSERT INTO trainings(ns, round_id, omega, status, g, t, label_mask, stations_json, opened_at, result_json, updated) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                    (self.ns, tr.round_id, tr.omega, tr.status, tr.g, tr.t, str(tr.label_mask), json.dumps(tr.stations), tr.opened_at, time.time()),
+                    (self.ns, tr.round_id, tr.omega, tr.status, tr.g, tr.t, str(tr.label_mask), json.dumps(tr.stations), tr.opened_at,
+                     time.time()),
                 )
                 self._insert_global(initial)
                 self._db.execute("COMMIT")

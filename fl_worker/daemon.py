@@ -44,14 +44,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from web3 import Web3
 
 from fl_worker.data import load_dataset
-from fl_worker.edge_pay import EdgePayConfig
 from fl_worker.data.base import Split
+from fl_worker.edge_pay import EdgePayConfig
 from fl_worker.hfl import StationConfig, StationResult, StationTrainer
 from fl_worker.local import TrainConfig, set_deterministic
 from fl_worker.plan import TrainingPlan as SharedTrainingPlan
 from fl_worker.plan import omega as omega_of
 from fl_worker.models import ModelSpec, build_model
 from fl_worker.partition import PartitionConfig, partition
+from fl_worker.plan import TrainingPlan as SharedTrainingPlan
 from fl_worker.wire import WireFormatError, decode_state, state_hash
 from hcfl.protocol import download_message, sign, update_message
 
@@ -462,7 +463,7 @@ class AggregatorDaemon:
         if not mine or self._round_view(rid).phase != Phase.TRAINING:
             return
         for g, entry in mine:
-            if self._retry("hasReported", lambda: self._client.has_reported(rid, self.address, g)):
+            if self._retry("hasReported", lambda: self._client.has_reported(rid, self.address, g)):  # noqa: B023 - called within this iteration
                 continue
             update_hash = str(entry["update_hash"]).lower()
             samples, accuracy_bps = int(entry["samples"]), int(entry["accuracy_bps"])

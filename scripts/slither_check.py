@@ -69,7 +69,7 @@ def findings() -> list[dict]:
     compiled = CryticCompile(standard, solc=str(solc_shim()), solc_working_dir=str(ROOT))
     slither = Slither(compiled)
     for detector in all_detectors.__dict__.values():
-        if isinstance(detector, type) and issubclass(detector, AbstractDetector) and detector.IMPACT in SERIOUS:
+        if isinstance(detector, type) and issubclass(detector, AbstractDetector) and getattr(detector, "IMPACT", None) in SERIOUS:
             slither.register_detector(detector)
     out = []
     for result_list in slither.run_detectors():

@@ -76,7 +76,11 @@ class RpcProxy:
                     return {"jsonrpc": "2.0", "id": rid, "result": False}
                 if method == "net_version":
                     return {"jsonrpc": "2.0", "id": rid, "result": str(self.gw.chain_id)}
-                response = self._embedded_fn(method, params if isinstance(params, list) else [params])
+                args = params if isinstance(params, list) else [params]
+                if method in ("eth_call", "eth_estimateGas") and args and isinstance(args[0], dict):
+                    # like geth and anvil, a call or a gas estimate does not check the sender's nonce (eth-tester does)
+                    args = [{k: v for k, v in args[0].items() if k != "nonce"}, *args[1:]]
+                response = self._embedded_fn(method, args)
             except Exception as exc:  # noqa: BLE001 - any node error becomes a JSON-RPC error object
                 data = _revert_data(exc)
                 if data is not None or type(exc).__name__ == "TransactionFailed":
@@ -101,7 +105,7 @@ def _camel(key: str) -> str:
 
 def _to_rpc_json(value: Any) -> Any:
     """eth-tester's Python values -> JSON-RPC wire values (quantities and data as 0x-hex)."""
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, (bool, float)) or value is None:  # floats: eth_feeHistory's gasUsedRatio
         return value
     if isinstance(value, int):
         return hex(value)

@@ -264,7 +264,7 @@ class TrainingManager:
     def _close(self, tr: TrainingRow, ups: list[UploadRow]) -> None:
         t0 = time.perf_counter()
         spec, plan = self.spec_of(tr.omega)
-        prev = self.store.get_global(tr.round_id, tr.g)
+        prev = self._global_row(tr.round_id, tr.g)
         prev_state = decode_state(read_model(prev.path, prev.hash), spec, prev.hash)
         order = {a: j for j, a in enumerate(tr.stations)}
         caps = self.station_caps(tr.round_id)
@@ -303,7 +303,7 @@ class TrainingManager:
         self._notify()
         if evidence:
             log.warning("round %d: global round %d: integrity evidence recorded: %s", tr.round_id, tr.g + 1, evidence)
-        if done:
+        if result is not None:
             log.info("round %d: training done: final model %s, accuracy %s bps, scores %s; the winner may finalize",
                      tr.round_id, h[:12], result["achieved_acc_bps"], result["scores"])
 
@@ -436,7 +436,7 @@ class TrainingManager:
         if any(u.station == station for u in self.store.uploads(rid, tr.g)):
             return {"status": "wait", "reason": f"already uploaded for global round {tr.g}"}
         spec, plan = self.spec_of(tr.omega)
-        g = self.store.get_global(rid, tr.g)
+        g = self._global_row(rid, tr.g)
         self._record_cap(rid, station, samples)
         return {
             "status": "train", "round_id": rid, "global_round": tr.g, "global_model_hash": g.hash,
@@ -539,7 +539,7 @@ class TrainingManager:
         if not 0 <= g < tr.t:
             raise ApiError(404, f"no global round {g} in round {rid} (t = {tr.t})")
         if station is None:
-            row = self.store.get_global(rid, g)
+            row = self._global_row(rid, g)
             return read_model(row.path, row.hash), row.hash
         station = checksum(station, "station")
         up = next((u for u in self.store.uploads(rid, g) if u.station == station), None)
@@ -555,8 +555,15 @@ class TrainingManager:
         tr = self.store.get_training(rid)
         if tr is None or tr.status != "done":
             raise ApiError(409, f"round {rid} has no final model yet")
-        row = self.store.get_global(rid, tr.t)
+        row = self._global_row(rid, tr.t)
         return read_model(row.path, row.hash), row.hash
+
+    def _global_row(self, rid: int, g: int) -> GlobalRow:
+        """The stored global model g of round `rid` (written before the round moved past it)."""
+        row = self.store.get_global(rid, g)
+        if row is None:
+            raise ApiError(409, f"round {rid}: global model {g} is not stored on this coordinator")
+        return row
 
     def training_view(self, rid: int) -> dict[str, Any]:
         self._known_round(rid)

@@ -58,14 +58,16 @@ export class Chain {
     let tx;
     for (let attempt = 0; ; attempt++) {
       try {
-        // a dev key takes its nonce from the node's latest state; on a "nonce too low" answer (nothing was
-        // sent) it asks again and retries, at most twice
+        // A dev key asks the node for its nonce before every transaction, with a raw request: ethers' own
+        // getTransactionCount answers identical requests from a 250-ms cache, so a transaction sent right after
+        // the previous one confirmed reused its nonce (the embedded chain then refused the gas estimate, shown
+        // as "rejected without a reason"). On a "nonce too low" answer (nothing was sent) it retries, at most twice.
         const overrides = { value };
-        if (this.mode === "dev" && attempt > 0) overrides.nonce = await this.read.getTransactionCount(this.signer.address, "latest");
+        if (this.mode === "dev") overrides.nonce = await this.freshNonce(attempt > 0 ? "latest" : "pending");
         tx = await c[fn](...args, overrides);
         break;
       } catch (err) {
-        const nonce = err && (err.code === "NONCE_EXPIRED" || /nonce (too low|has already been used)/i.test(String(err.message)));
+        const nonce = err && (err.code === "NONCE_EXPIRED" || /nonce (too low|has already been used)|invalid transaction nonce/i.test(String(err.message)));
         if (this.mode === "dev" && nonce && attempt < 2) {
           await new Promise((r) => setTimeout(r, 700));
           continue;
@@ -82,6 +84,11 @@ export class Chain {
     }
     if (!receipt || receipt.status !== 1) throw Object.assign(userError(`${fn} failed in block ${receipt && receipt.blockNumber}`), { txHash: tx.hash });
     return receipt;
+  }
+
+  /** The signer's next nonce from the node itself (JsonRpcProvider.send is never answered from a cache). */
+  async freshNonce(blockTag = "pending") {
+    return Number(BigInt(await this.read.send("eth_getTransactionCount", [this.signer.address, blockTag])));
   }
 
   /** The round's claim commitment, from the contract's pure helper (one definition of the encoding). */

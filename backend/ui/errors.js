@@ -122,6 +122,12 @@ export function humanError(err, iface) {
   if (code === "REPLACEMENT_UNDERPRICED" || /replacement (fee|transaction) (too low|underpriced)/i.test(msg)) return { text: "a transaction of this account is still pending; wait for it to confirm", code: "REPLACEMENT_UNDERPRICED" };
   if (code === "NUMERIC_FAULT" || /overflow|out of range|NUMERIC_FAULT/i.test(msg)) return { text: "a number is too large for the field it goes into", code: "NUMERIC_FAULT" };
   if (code === "NETWORK_ERROR" || /Failed to fetch|NetworkError|ECONNREFUSED/i.test(msg)) return { text: "the coordinator cannot be reached; retrying", code: "NETWORK_ERROR" };
+  // ethers turns every error of eth_call / eth_estimateGas into CALL_EXCEPTION; one that is not a revert (the
+  // node refused the request itself: a bad nonce, a malformed field) is shown with the node's own words
+  const rpcErr = err && err.info && err.info.error;
+  if (code === "CALL_EXCEPTION" && rpcErr && rpcErr.code !== 3 && rpcErr.message && !/revert/i.test(String(rpcErr.message))) {
+    return { text: `the chain node refused the request: ${String(rpcErr.message).slice(0, 200)}`, code: "RPC_ERROR" };
+  }
   if (code === "CALL_EXCEPTION" || /missing revert data|could not coalesce/i.test(msg)) return { text: "the chain rejected the transaction without a reason (often: the account holds no ETH on this chain, or the contract address is wrong)", code: "CALL_EXCEPTION" };
   if (code === "TIMEOUT") return { text: "the chain did not answer in time; the transaction may still confirm", code };
   return { text: msg.replace(/\s*\(\w+=[^)]*version=6[^)]*\)/, "") || "unknown error", code: code || null };

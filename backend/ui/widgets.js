@@ -51,12 +51,14 @@ export async function runAction(button, msgEl, label, fn) {
     },
     warn: (list) => warnFirst(msgEl, list),
     hash: null,
+    doneText: null,
   };
   try {
     const out = await fn(ctx);
     if (out === CANCELLED) return undefined;
     const hash = out && out.hash ? out.hash : ctx.hash;
-    const done = `${esc(label)}: confirmed${out && out.blockNumber ? ` in block ${out.blockNumber}` : ""}${hash ? ` ${txLink(hash)}` : ""}`;
+    // an action that sends no transaction (ctx.doneText set) says what it did instead of "confirmed"
+    const done = ctx.doneText || `${esc(label)}: confirmed${out && out.blockNumber ? ` in block ${out.blockNumber}` : ""}${hash ? ` ${txLink(hash)}` : ""}`;
     say(msgEl, "pending", `${done} — updating the page…`);
     await refreshAfter(); // the page shows the new state before the action counts as done
     say(msgEl, "ok", done);

@@ -17,8 +17,7 @@ from web3 import Web3
 
 from hcfl.chain.client import ContractRevert
 from hcfl.chain.edge_payouts import EdgePayoutsClient
-from hcfl.edge.client_side import (PayError, PayInfo, claim_payout, cost_params, expected_payout, fetch_proof,
-                                   seal_and_reveal, verify_rule)
+from hcfl.edge.client_side import PayError, PayInfo, claim_payout, cost_params, expected_payout, fetch_proof, seal_and_reveal, verify_rule
 
 log = logging.getLogger("hcfl.edge_client.pay")
 

@@ -85,16 +85,16 @@ class Market(BaseModel):
         """values[owner][proposal] and costs[station][proposal], claimed truthfully."""
         quality = [min(1.0, budget / (len(t) * full_quality_samples)) for t in self.targets]
         values = [
-            [int(round(q * sum(row[l] for l in t))) for t, q in zip(self.targets, quality)] for row in self.owner_values
+            [int(round(q * sum(row[lab] for lab in t))) for t, q in zip(self.targets, quality)] for row in self.owner_values
         ]
-        costs = [[sum(row[l] for l in t) for t in self.targets] for row in self.station_costs]
+        costs = [[sum(row[lab] for lab in t) for t in self.targets] for row in self.station_costs]
         return values, costs
 
 
 def draw_market(config: CooperationConfig, num_classes: int, rng: np.random.Generator) -> Market:
     lo, hi = config.intersection_size
     common = sorted(rng.choice(num_classes, size=int(rng.integers(lo, hi + 1)), replace=False).tolist())
-    rest = [l for l in range(num_classes) if l not in common]
+    rest = [lab for lab in range(num_classes) if lab not in common]
     targets = []
     for _ in range(config.owners):
         extra = rng.choice(rest, size=int(rng.integers(1, len(rest) + 1)), replace=False).tolist()
@@ -103,7 +103,7 @@ def draw_market(config: CooperationConfig, num_classes: int, rng: np.random.Gene
     common = sorted(set.intersection(*(set(t) for t in targets)))
     vlo, vhi = config.owner_value_range
     clo, chi = config.station_cost_range
-    values = [[int(rng.integers(vlo, vhi + 1)) if l in t else 0 for l in range(num_classes)] for t in targets]
+    values = [[int(rng.integers(vlo, vhi + 1)) if lab in t else 0 for lab in range(num_classes)] for t in targets]
     costs = [[int(rng.integers(clo, chi + 1)) for _ in range(num_classes)] for _ in range(config.stations)]
     return Market(intersection=common, targets=targets, owner_values=values, station_costs=costs)
 
@@ -134,7 +134,7 @@ def _train_target(
     data: Dataset, target: list[int], budget: int, intersection_mask: int, config: CooperationConfig
 ) -> list[float]:
     mask = mask_from_labels(target)
-    pool = torch.nonzero(torch.tensor([(mask >> int(l)) & 1 for l in data.train.y.tolist()]), as_tuple=True)[0]
+    pool = torch.nonzero(torch.tensor([(mask >> int(lab)) & 1 for lab in data.train.y.tolist()]), as_tuple=True)[0]
     rng = np.random.default_rng(derive_seed(config.seed, mask))
     chosen = np.sort(rng.choice(pool.numpy(), size=budget, replace=False))
     train = data.train.subset(torch.from_numpy(chosen))
@@ -181,7 +181,7 @@ def _trial(config: CooperationConfig, data: Dataset) -> dict[str, Any]:
     """One market draw: select, train every distinct proposal, return the curves."""
     market = draw_market(config, data.num_classes, np.random.default_rng(config.seed))
     counts = data.train.label_counts(data.num_classes)
-    budget = min([config.budget] + [sum(counts[l] for l in t) for t in market.targets])
+    budget = min([config.budget] + [sum(counts[lab] for lab in t) for t in market.targets])
     values, costs = market.claims(budget, config.full_quality_samples)
     selection = select_target(values, costs)
     winner = selection.selected

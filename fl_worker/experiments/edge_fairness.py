@@ -46,7 +46,8 @@ LAM = 0.01
 log = logging.getLogger(__name__)
 
 
-def _local_sgd(W: np.ndarray, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, epochs: int = 5, batch: int = 20, lr: float = 0.5) -> np.ndarray:
+def _local_sgd(W: np.ndarray, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, epochs: int = 5, batch: int = 20,
+               lr: float = 0.5) -> np.ndarray:
     W = W.copy()
     for _ in range(epochs):
         order = rng.permutation(len(y))

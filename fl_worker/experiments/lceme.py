@@ -157,7 +157,8 @@ def run_experiment(
         "experiment": NAME,
         "seed": seed,
         "quick": quick,
-        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}" + (f" --dataset {dataset}" if dataset != "digits" else "") + (f" --lr {lr}" if lr != LR else ""),
+        "command": COMMAND + (" --quick" if quick else "") + f" --seed {seed}"
+        + (f" --dataset {dataset}" if dataset != "digits" else "") + (f" --lr {lr}" if lr != LR else ""),
         "setup": {"clients": N_CLIENTS, "heterogeneity_degree": DEGREE, "lr": lr, "l2": LAM, "H": 1,
                   "default_batch": DEFAULT_D, "misreporting_clients": N_MISREPORT, "model": "softmax regression"},
         "training": training,
@@ -178,7 +179,9 @@ def _plot(out_dir: Path, r: dict[str, Any]) -> Path:
     plt = pyplot()
     fig, ax = plt.subplots(2, 3, figsize=(14, 8))
     res = r["training"]["results"]
-    for a, (kind, xs, label) in zip(ax[0], (("batch", BATCHES, "mini-batch size D"), ("shirkers", SHIRKERS, "shirking clients (e=0)"), ("gamma", GAMMAS, f"gamma of {N_MISREPORT} clients"))):
+    sweeps = (("batch", BATCHES, "mini-batch size D"), ("shirkers", SHIRKERS, "shirking clients (e=0)"),
+              ("gamma", GAMMAS, f"gamma of {N_MISREPORT} clients"))
+    for a, (kind, xs, label) in zip(ax[0], sweeps):
         a.plot(xs, [res[kind][str(x)]["train_loss"] for x in xs], "-o", label="training loss (clean labels)")
         a.plot(xs, [res[kind][str(x)]["test_loss"] for x in xs], "--s", label="test loss")
         a.set_xlabel(label)

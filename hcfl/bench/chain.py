@@ -4,7 +4,8 @@
    every `--block-time` seconds (interval mining, 30M block gas limit, base fee 0: no fee market). A fresh HCFLCore
    (contract v2) gets one campaign with enough rounds in the Committing phase (a long commit deadline) with up
    to 200 funded participants each (every participant its own key; one commitment per participant per round,
-   so the keys join several rounds; v2 has no participant cap, 200 per round is the bench's choice). For each generation rate r the bench sends
+   so the keys join several rounds; v2 has no participant cap, 200 per round is the bench's choice).
+   For each generation rate r the bench sends
    `commit(roundId, claims_commitment(...))` transactions, each signed locally by its participant
    through `hcfl.chain.client.Participant.transact(..., gas=COMMIT_GAS, wait=False)`, on a fixed
    schedule (transaction i at t0 + i/r) for a window of `--window` seconds (at most `--max-tx`
@@ -211,7 +212,8 @@ def _machine() -> str:
 class _Throughput:
     """A deployment with `rounds` rounds in Committing, `n_keys` participants each: a pool of commit slots."""
 
-    def __init__(self, chain: Chain, n_keys: int, rounds: int, progress: bool, block_time: float = 1.0, namespace: str = "hcfl-bench-chain") -> None:
+    def __init__(self, chain: Chain, n_keys: int, rounds: int, progress: bool, block_time: float = 1.0,
+                 namespace: str = "hcfl-bench-chain") -> None:
         self.chain = chain
         self.w3 = chain.w3
         self.progress = progress
@@ -685,7 +687,7 @@ def summary_lines(res: ChainBench) -> list[str]:
     if res.rates:
         tracked = [r for r in res.rates if r.rate and r.tx_per_block_median >= 0.8 * r.rate * res.block_time]
         top = max(res.rates, key=lambda r: r.tx_per_block_max)
-        upto = f"up to {max(r.rate for r in tracked):g} tx/s" if tracked else "at no rate tried"
+        upto = f"up to {max(r.rate or 0.0 for r in tracked):g} tx/s" if tracked else "at no rate tried"
         out.append(f"Block time {res.block_time:g} s: the chain includes what is generated (median tx/block ≥ 80% of "
                    f"rate × block time) {upto}, so transactions per block ≈ rate × block time; most in one block at a paced rate: "
                    f"{top.tx_per_block_max} ({top.rate:g} tx/s, mean {top.tx_per_block_mean:.1f}). The paper's private "
@@ -734,7 +736,7 @@ def plot(res: ChainBench, out_dir: Path) -> Path:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    xs = [r.rate for r in res.rates]
+    xs = [r.rate or 0.0 for r in res.rates]
     ax.plot(xs, [r.tx_per_block_mean for r in res.rates], "o-", label=f"HCFL on anvil ({res.block_time:g} s blocks), mean")
     ax.plot(xs, [r.tx_per_block_max for r in res.rates], "s--", alpha=0.7, label="HCFL on anvil, max")
     px, py = zip(*PAPER_FIG6)

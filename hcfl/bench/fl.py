@@ -52,9 +52,9 @@ def _maxrss_mib() -> float:
 
 def measure(config: BenchConfig) -> dict[str, Any]:
     """Run one configuration in the current process and return its row."""
+    from fl_worker.aggregate import weighted_average
     from fl_worker.data import load_digits
     from fl_worker.hfl import HFLConfig, StationTrainer, aggregate_stations, station_datasets
-    from fl_worker.aggregate import weighted_average
     from fl_worker.local import TrainConfig, set_deterministic
     from fl_worker.models import ModelSpec, build_model, state_of
     from fl_worker.partition import partition_iid

@@ -29,6 +29,14 @@ _REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
 from hcfl.chain.compile import artifact
 from hcfl.chain.provider import TX_GAS_CAP
 
+try:  # the embedded chain's own revert exception
+    from eth_tester.exceptions import TransactionFailed as _TesterFailed
+except ImportError:  # pragma: no cover - eth-tester is a pinned dependency
+    class _TesterFailed(Exception):  # type: ignore[no-redef]
+        pass
+
+_REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
+
 log = logging.getLogger(__name__)
 
 
@@ -162,6 +170,8 @@ class ContractClient:
     """One deployed contract, any ABI: calls with custom-error decoding, decoded events, balance, chain id and a
     nonce book for its signers. The typed clients (contract v2's `hcfl.chain.v2.client.CoreClient` transport,
     EdgePayouts) build on it."""
+
+    deploy_receipt: Any  # set by the typed clients' deploy()
 
     def __init__(self, w3: Web3, address: str, abi: list[dict[str, Any]]) -> None:
         self.w3 = w3

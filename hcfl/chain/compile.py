@@ -55,7 +55,8 @@ def compile_all(force: bool = False) -> dict[str, dict[str, Any]]:
             "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
             "viaIR": VIA_IR,
             "evmVersion": EVM_VERSION,
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object", "devdoc", "userdoc"]}},
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object",
+                                             "devdoc", "userdoc"]}},
         },
     }
     log.info("compiling %d Solidity sources with solc-js %s", len(std_input["sources"]), toolchain.solc_js_version())

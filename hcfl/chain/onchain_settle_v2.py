@@ -274,7 +274,7 @@ def _train_and_vote(s: V2Session, tx: _Sender, who: dict[str, ParticipantV2], cr
     assert core.state(rid) == Phase.FINISHED, core.state(rid)
     leaves = {leaf.station: (leaf.score, leaf.prefix_before) for leaf in (tr.scores.leaves if tr.scores else [])}
     contribution = (tree is not None and not tr.objections and tr.scores is not None and tr.scores.total > 0)
-    final = []
+    final: list[tuple[Any, str, tuple[Any, ...], int]] = []
     for p in rnd.participants:
         addr = who[p.id].address
         if p.role == "owner":

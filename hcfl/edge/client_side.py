@@ -208,9 +208,8 @@ def fetch_proof(http: Any, rid: int, address: str) -> dict[str, Any] | None:
 def claim_payout(contract: EdgePayoutsClient, account: LocalAccount, station: str, key: bytes, amount: int,
                  proof: list[str]) -> str:
     """Claims `amount` with `proof` after checking the proof against the root posted on chain; tx hash."""
-    from hcfl.merkle import leaf_hash, verify
-
     from hcfl.chain.edge_payouts import LEAF_TYPES
+    from hcfl.merkle import leaf_hash, verify
 
     posted = contract.payout(station, key)
     if posted.root == bytes(32):

@@ -20,8 +20,8 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hcfl.edge import claims as claims_mod, ifedcrowd, lceme
-from hcfl.edge import settle
+from hcfl.edge import claims as claims_mod
+from hcfl.edge import ifedcrowd, lceme, settle
 from hcfl.edge.rule import EdgeRewardRule, ShapleyParams
 
 MAX_CLIENTS = 4096

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hcfl.edge import baselines, ifedcrowd, lceme, shapley as shapley_mod
+from hcfl.edge import baselines, ifedcrowd, lceme
+from hcfl.edge import shapley as shapley_mod
 from hcfl.edge.payout import EdgePayout, allocate
 from hcfl.edge.rule import EdgeRewardRule, IFedCrowdParams, LcemeParams, ShapleyParams
 

@@ -45,7 +45,8 @@ class ShapleyResult(BaseModel):
 
 class _Memo:
     def __init__(self, v: Utility) -> None:
-        self.v, self.cache = v, {}
+        self.v = v
+        self.cache: dict[frozenset[int], float] = {}
 
     def __call__(self, s: frozenset[int]) -> float:
         if s not in self.cache:

@@ -58,7 +58,7 @@ def lceme_utility(s: lceme.LcemeSystem, truth: list[lceme.LcemeClient], k: int, 
     best = -np.inf
     for e in (0, 1):
         res = minimize_scalar(
-            lambda d: -lceme.client_payoff(s, claims, k, D, e, d, 1.0, true_cost=truth[k]),
+            lambda d: -lceme.client_payoff(s, claims, k, D, e, d, 1.0, true_cost=truth[k]),  # noqa: B023 - called within this iteration
             bounds=(1e-3 * D[k], 100 * D[k]), method="bounded", options={"xatol": 1e-9 * D[k]},
         )
         best = max(best, -float(res.fun), lceme.client_payoff(s, claims, k, D, e, D[k], 1.0, true_cost=truth[k]))

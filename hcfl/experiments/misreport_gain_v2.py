@@ -55,7 +55,7 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 11) -> 
             continue
         for label, pay, share in variants():
             def utility(claims: list[int]) -> Fraction:
-                return expected_utility(settle_one(with_claims(rnd, p["id"], claims), pay, share), p["id"], truth)
+                return expected_utility(settle_one(with_claims(rnd, p["id"], claims), pay, share), p["id"], truth)  # noqa: B023 - called within this iteration
 
             honest = utility(truth)
             best = max(utility([int(v * f) for v in truth]) for f in GRID)

@@ -37,7 +37,8 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 13) -> 
     n = 60 if quick else 400
     rng = random.Random(seed)
     rows: dict[str, dict[str, Any]] = {}
-    stats = {f"{p} / {s}": {"owner": [], "station": [], "selected": 0, "worst": 0, "welfare": []} for p, s in _variants()}
+    stats: dict[str, dict[str, Any]] = {
+        f"{p} / {s}": {"owner": [], "station": [], "selected": 0, "worst": 0, "welfare": []} for p, s in _variants()}
     for _ in tqdm(range(n), desc=NAME, unit="round", leave=False):
         rnd = random_round(rng)
         truth = {p["id"]: p["claims"] for p in rnd["participants"]}

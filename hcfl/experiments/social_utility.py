@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from hcfl.experiments._common import save_figure, GWEI, add_standard_arguments, gwei, log_written, pyplot, write_json
+from hcfl.experiments._common import GWEI, add_standard_arguments, gwei, log_written, pyplot, save_figure, write_json
 from hcfl.mechanism import Instance, settle
 
 NAME = "social-utility"
@@ -79,10 +79,10 @@ def run_experiment(
         ]
 
         def total_value(y: frozenset[int]) -> int:
-            return sum(v for vals in owner_label_value for label, v in vals.items() if label in y)
+            return sum(v for vals in owner_label_value for label, v in vals.items() if label in y)  # noqa: B023 - called within this iteration
 
         def total_cost(y: frozenset[int]) -> int:
-            return sum(row[label] for row in station_label_cost for label in y)
+            return sum(row[label] for row in station_label_cost for label in y)  # noqa: B023 - called within this iteration
 
         def social(y: frozenset[int] | None) -> float:
             if not y:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def _one_run(clients: list[ifc.ClientCost], rng: np.random.Generator) -> dict[st
     }
 
 
-def _sweep(label: str, xs: list[float], make, runs: int, seed: int) -> dict[str, Any]:
+def _sweep(label: str, xs: Sequence[float], make, runs: int, seed: int) -> dict[str, Any]:
     """Common random numbers: run j draws the same uniforms (and Random's rates) at every x."""
     per_run: list[list[dict[str, dict[str, float]]]] = []
     for x in tqdm(xs, desc=f"{NAME} {label}", leave=False):
@@ -133,7 +134,8 @@ def run_experiment(out_dir: str | Path, quick: bool = False, seed: int = 0) -> d
 
 
 def _markdown(sweeps: dict[str, Any]) -> str:
-    lines = ["| sweep | x | r1* | r2* | U iFedCrowd | U Random | U MAX | worker u iFedCrowd | worker u MAX |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| sweep | x | r1* | r2* | U iFedCrowd | U Random | U MAX | worker u iFedCrowd | worker u MAX |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in sweeps.items():
         m = s["mean"]
         for j, x in enumerate(s["x"]):

@@ -29,7 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from hcfl.experiments._common import save_figure, GWEI, add_standard_arguments, gwei, log_written, pyplot, write_json
+from hcfl.experiments._common import GWEI, add_standard_arguments, gwei, log_written, pyplot, save_figure, write_json
 from hcfl.mechanism import Instance, settle
 from hcfl.mechanism.utility import true_utility
 

@@ -30,8 +30,9 @@ def round_outcome(ledger: Ledger, round_id: int, names: Mapping[str, str] | None
     name = (lambda a: names.get(a, a)) if names else (lambda a: a)  # noqa: E731
     k = r.k
     revealed = [p for p in r.participants if p.revealed]
-    sum_b = [sum(p.claims[m] for p in revealed if p.role == Role.OWNER) for m in range(k)]  # type: ignore[index]
-    sum_k = [sum(p.claims[m] for p in revealed if p.role == Role.STATION) for m in range(k)]  # type: ignore[index]
+    claims = {p.address: p.claims or () for p in revealed}  # a revealed participant has its capped claims
+    sum_b = [sum(claims[p.address][m] for p in revealed if p.role == Role.OWNER) for m in range(k)]
+    sum_k = [sum(claims[p.address][m] for p in revealed if p.role == Role.STATION) for m in range(k)]
     s = r.settlement
     out: dict[str, Any] = {"round_id": round_id, "campaign_id": r.campaign_id, "k": k,
                            "payment_rule": PaymentRule(cfg.payment_rule).slug,

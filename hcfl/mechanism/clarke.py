@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-def first_argmax(surplus: Sequence[int]) -> int | None:
+def first_argmax(surplus: Sequence[float]) -> int | None:
     """First maximal option over (0, ..., K-1, none), with S(none) = 0; None stands for "none"."""
     best = max(surplus)
     return surplus.index(best) if best >= 0 else None

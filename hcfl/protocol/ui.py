@@ -43,7 +43,8 @@ def _config_fields() -> list[dict[str, Any]]:
     for name, field in CampaignConfig.model_fields.items():
         default = field.default
         kind = ("duration" if name.endswith("_duration") else "bps" if name.endswith("_bps")
-                else "enum" if isinstance(default, IntEnum) else "wei" if name.startswith(("min_", "max_price", "vote_deposit", "non_reveal_penalty_floor"))
+                else "enum" if isinstance(default, IntEnum)
+                else "wei" if name.startswith(("min_", "max_price", "vote_deposit", "non_reveal_penalty_floor"))
                 else "count")
         out.append({"key": _solidity_field(name), "name": name, "label": _words(name.replace("_bps", "").replace("_duration", "")),
                     "kind": kind, "default": str(int(default))})

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from coord_helpers import ThreadServer
 from web3 import Web3
 
 from backend.app import Coordinator, Settings, create_app
-from coord_helpers import ThreadServer
 from hcfl.chain.v2.client import CoreClient
 
 

@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+from coord_helpers import PLAN, SPEC, fund, personal_sign
 from eth_account import Account
 from fastapi.testclient import TestClient
 
@@ -154,6 +155,15 @@ def test_rpc_pass_through(live):
     data = live.client.contract.encode_abi("getRound", [10**9])
     err = call("eth_call", [{"to": live.contract, "data": data}, "latest"])["error"]
     assert err["code"] == 3 and live.client.errors.decode(err["data"]).error == "UnknownRound"
+    # what wallets ask: the "pending" tag, fee history (gasUsedRatio is a JSON number), and a gas estimate that
+    # carries a nonce (not checked, as on geth and anvil)
+    assert int(call("eth_getTransactionCount", [live.funder.address, "pending"])["result"], 16) >= 1
+    assert call("eth_getBlockByNumber", ["pending", False])["result"]["number"].startswith("0x")
+    assert call("eth_call", [{"to": live.contract, "data": "0x"}, "pending"]).keys() >= {"id"}
+    fees = call("eth_feeHistory", ["0x1", "latest", []])["result"]
+    assert all(isinstance(x, (int, float)) for x in fees["gasUsedRatio"]) and fees["baseFeePerGas"][0].startswith("0x")
+    est = call("eth_estimateGas", [{"from": live.funder.address, "to": live.funder.address, "nonce": "0x0"}])
+    assert int(est["result"], 16) == 21000, est
     bad = call("eth_getBalance", ["nope", "latest"])
     assert "error" in bad and bad["id"] == 1
     assert "error" in call("eth_sendRawTransaction", ["0xdeadbeef"])

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from coord_helpers import PLAN, ROOT, SPEC, fund, kill, start_coordinator
 from eth_account import Account
 from web3 import Web3
 
-from coord_helpers import PLAN, ROOT, SPEC, fund, kill, start_coordinator
 from hcfl.chain.v2.client import CoreClient
 from hcfl.protocol import CampaignConfig, Role
 

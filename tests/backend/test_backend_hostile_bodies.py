@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from coord_helpers import kill, start_coordinator
 
 from backend.limits import JSON_MAX_DEPTH, json_depth
-from coord_helpers import kill, start_coordinator
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 import torch
+from coord_helpers import Station, make_round
 
 from backend.manifest_audit import audit_manifests, check_round
 from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES

@@ -7,10 +7,10 @@ import time
 
 import httpx
 import pytest
-
 from coord_helpers import Station, get_global, kill, make_round, start_coordinator, wait_phase
-from hcfl.chain.v2.client import CoreClient
+
 from hcfl.chain.provider import anvil_key, spawn_anvil
+from hcfl.chain.v2.client import CoreClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 

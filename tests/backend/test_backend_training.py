@@ -8,9 +8,9 @@ import time
 import httpx
 import pytest
 import torch
+from coord_helpers import Station, get_global, make_round, personal_sign, run_stations, wait_phase
 from eth_account import Account
 
-from coord_helpers import Station, get_global, make_round, personal_sign, run_stations, wait_phase
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.wire import encode_state, state_hash
 from hcfl.protocol import download_message, new_salt, update_message

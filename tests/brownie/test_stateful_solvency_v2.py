@@ -45,7 +45,7 @@ import brownie
 import pytest
 from brownie import chain, web3
 from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 from hypothesis import HealthCheck, Verbosity, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -671,7 +671,6 @@ class SolvencyV2(RuleBasedStateMachine):
           bond=st.sampled_from(["min-1", "min", "more"]), t=st.integers(1, 3))
     def propose(self, i: int, who: int, price: str, bond: str, t: int) -> None:
         r = self.round_(i)
-        cfg = self.cfg(r)
         a = self.member(r, who, lambda p: p.role == OWNER) or self.acct(who).address
         self._propose(r, a, price, bond, t)
 
@@ -950,7 +949,7 @@ class SolvencyV2(RuleBasedStateMachine):
         elif ph == FINISHED:
             todo = [a for a, p in r.parts.items()
                     if not p.settled or (r.selected and not p.final and not (p.role == STATION and p.rewarded))]
-            for n, a in enumerate(todo[:3]):
+            for n, _a in enumerate(todo[:3]):
                 env.claim(r, todo[(j + n) % len(todo)], self.acct(seed + n))
             env.withdraw(self.acct(seed))
             jump = False

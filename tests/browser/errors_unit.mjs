@@ -19,6 +19,8 @@ out.phase = humanError(revert("WrongPhase", [3, 6]), iface).text;
 out.deposit = humanError(revert("DepositTooSmall", [10n ** 15n, 10n ** 16n]), iface).text;
 out.nonce = humanError(Object.assign(new Error("nonce has already been used"), { code: "NONCE_EXPIRED" }), iface).text;
 out.coalesce = humanError(new Error("could not coalesce error (error={ }, code=UNKNOWN_ERROR, version=6.17.0)"), iface).text;
+out.rpcRefused = humanError(Object.assign(new Error("missing revert data"), { code: "CALL_EXCEPTION", data: null, info: { error: { code: -32602, message: "ValidationError: Invalid transaction nonce: Expected 1, but got 0" } } }), iface).text;
+out.noReason = humanError(Object.assign(new Error("missing revert data"), { code: "CALL_EXCEPTION", data: "0x", info: { error: { code: 3, message: "execution reverted", data: "0x" } } }), iface).text;
 out.numeric = humanError(Object.assign(new Error("overflow (code=NUMERIC_FAULT, version=6.17.0)"), { code: "NUMERIC_FAULT" }), iface).text;
 out.wei = String(toWei("1.5", "gwei"));
 out.eth = fmtWeiText(123456789012345678n);

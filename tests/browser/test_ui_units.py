@@ -66,6 +66,9 @@ def test_human_errors_amounts_and_salt_backup(tmp_path):
     assert out["deposit"] == "the deposit 0.001 ETH is below this campaign's minimum of 0.01 ETH"
     for k in ("nonce", "coalesce", "numeric"):
         assert "version=" not in out[k] and "coalesce" not in out[k] and "NUMERIC_FAULT" not in out[k], out[k]
+    # a node's own refusal of a gas estimate (not a revert) is shown in its words, a real revert without data is not
+    assert out["rpcRefused"] == "the chain node refused the request: ValidationError: Invalid transaction nonce: Expected 1, but got 0"
+    assert "without a reason" in out["noReason"]
     assert out["wei"] == "1500000000" and out["eth"] == "0.123456… ETH"
     assert out["empty"] == "deposit is empty: type an amount" and "at most 9 decimals" in out["decimals"]
     assert out["missing"] is None and out["imported"] == 1 and out["found"] == "0x" + "11" * 32 and out["again"] == 0

@@ -23,6 +23,15 @@ let page;
 const errors = [];
 const phase = (p) => page.waitForSelector(`#round-phase[data-phase='${p}']`, { timeout: T });
 const ok = (sel) => page.waitForSelector(`${sel}[data-kind='ok']`, { timeout: T, state: "attached" });
+// a role's screen at desktop width and on a 390-px phone
+const shots = async (name) => {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: `${SHOTS}/${name}-390px.png`, fullPage: true });
+  await page.setViewportSize({ width: 1360, height: 900 });
+  await page.waitForTimeout(300);
+};
 try {
   const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   page = await ctx.newPage();
@@ -90,6 +99,7 @@ try {
   await page.waitForFunction(() => document.querySelector("#o-claims-status")?.textContent.startsWith("committed"), null, { timeout: T });
   const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("hcfl:salts:")).flatMap((k) => JSON.parse(localStorage.getItem(k))));
   log("committed", { stored });
+  await ok("#o-claims-msg");
   await page.screenshot({ path: `${SHOTS}/03-committed.png`, fullPage: true });
 
   // export the salt, lose it (storage cleared), reload: the page says so; import at the reveal
@@ -132,6 +142,8 @@ try {
   log("trained", { points: Number(points), chartH, pageW });
 
   // finalize: the winner is warned that the result is below its promise, then signs
+  await page.waitForSelector("#o-finalize:not([hidden])", { timeout: T });
+  await shots("04c-winner-finalize");
   await page.click("#o-finalize", { timeout: T });
   await page.waitForSelector("#o-finalize-msg .warning", { timeout: T });
   const warning = await page.textContent("#o-finalize-msg .warning");
@@ -150,8 +162,11 @@ try {
     await page.waitForSelector("#me", { timeout: T });
   };
   await signIn(OWNER_B_KEY);
+  // the winner's finalize and download messages went with the winner
+  const staleAfterSwitch = await page.$$eval(".msg", (ms) => ms.filter((m) => m.textContent.trim()).map((m) => m.id));
   await phase("VoteCommitting");
   await page.waitForSelector("#o-vote-commit:not([hidden])", { timeout: T });
+  await shots("09-voter");
   await page.check("input[name=o-vote][value='0']");
   await page.click("#o-vote-commit");
   await page.waitForSelector("#o-vote-msg .warning", { timeout: T });
@@ -162,7 +177,7 @@ try {
   await page.click("#o-vote-reveal", { timeout: T });
   await ok("#o-vote-msg");
   await page.waitForFunction(() => document.querySelector("#o-vote-state")?.textContent.startsWith("revealed"), null, { timeout: T });
-  log("voted", { voteWarning, state: await page.textContent("#o-vote-state") });
+  log("voted", { voteWarning, state: await page.textContent("#o-vote-state"), staleAfterSwitch });
   await signIn(KEY);
 
   await phase("Finished");
@@ -172,7 +187,7 @@ try {
   await page.click("#o-withdraw", { timeout: T });
   await ok("#o-payout-msg");
   await page.waitForFunction(() => document.querySelector("#o-credit")?.textContent === "0 ETH", null, { timeout: T });
-  await page.screenshot({ path: `${SHOTS}/05-owner-finished.png`, fullPage: true });
+  await shots("05-owner-finished");
   log("withdrawn", { credit });
 
   // a station's screen (its reports and reward), signed in with the station's key
@@ -184,7 +199,7 @@ try {
   await page.click("#s-claim", { timeout: T }); // the station claims its deposit back and its reward
   await ok("#s-payout-msg");
   const stationCredit = await page.textContent("#s-credit");
-  await page.screenshot({ path: `${SHOTS}/06-station.png`, fullPage: true });
+  await shots("06-station");
   await page.click("#s-withdraw", { timeout: T });
   await ok("#s-payout-msg");
   await page.waitForSelector("#s-reward-table tbody tr", { timeout: T });

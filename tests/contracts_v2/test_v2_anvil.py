@@ -3,7 +3,8 @@ the heaviest transactions the contract accepts (K = 20 reveal, settle and claim)
 from __future__ import annotations
 
 import pytest
-from v2_helpers import ETH, V2, NAMES, cfg, salt_of
+from v2_helpers import ETH, NAMES, V2, cfg, salt_of
+from web3.exceptions import Web3RPCError
 
 from hcfl.bench.gas import _ensure_anvil_on_path
 from hcfl.chain.accounts import funded_accounts
@@ -24,7 +25,7 @@ def test_anvil_rejects_a_transaction_above_the_cap(chain) -> None:
     w3, f = chain.w3, chain.funder
     tx = {"from": f.address, "to": f.address, "value": 0, "gas": TX_GAS_CAP + 1, "gasPrice": w3.eth.gas_price,
           "nonce": w3.eth.get_transaction_count(f.address), "chainId": w3.eth.chain_id}
-    with pytest.raises(Exception):
+    with pytest.raises(Web3RPCError):
         w3.eth.send_raw_transaction(f.sign_transaction(tx).raw_transaction)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
-from v2_helpers import CFG, ETH, V2, cfg, expect_revert, salt_of, spec
+from v2_helpers import ETH, V2, cfg, expect_revert, salt_of, spec
 
 from hcfl.chain.client import ContractRevert
 from hcfl.merkle import MerkleTree

@@ -8,6 +8,9 @@ from hcfl.merkle import MerkleTree
 from test_v2_defects import finish_training, rewards
 from v2_helpers import ETH, V2, cfg, expect_revert
 
+from hcfl.chain.v2.types import Phase, ShareRule
+from hcfl.merkle import MerkleTree
+
 LEAF = ["address", "uint256", "uint256"]
 YEAR = 365 * 24 * 3600
 

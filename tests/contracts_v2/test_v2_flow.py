@@ -11,7 +11,7 @@ def test_full_round_posted_stake(v: V2) -> None:
     deposits = {"o1": 2 * ETH, "o2": 3 * ETH, "s1": ETH, "s2": ETH}
     rid = v.round_to_reveal(cid, deposits, [("o1", ETH)],
                             {"o1": [2 * ETH], "o2": [2 * ETH], "s1": [ETH // 10], "s2": [ETH // 5]})
-    receipt = v.settle(rid)
+    v.settle(rid)
     r = v.core.round(rid)
     assert r.selected and r.star == 0 and r.payment == ETH and r.escrow == ETH
     assert v.core.state(rid) == Phase.TRAINING

@@ -2,9 +2,8 @@
 on-chain commitment helpers equal hcfl/protocol/commitments.py."""
 from __future__ import annotations
 
-import pytest
 from eth_utils import keccak
-from v2_helpers import ETH, V2, cfg, expect_revert, salt_of
+from v2_helpers import ETH, V2, cfg, salt_of
 
 from hcfl.protocol import commitments
 from hcfl.chain.compile import artifact

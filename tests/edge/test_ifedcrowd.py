@@ -121,7 +121,7 @@ def test_eq25_sign_error():
     """Paper error 1: Eq. (25) prints +alpha*T; U is not concave in r1 when alpha*T > n(r1 + 2 gamma T)."""
     clients = HOMOGENEOUS
     for alpha, r1 in ((80, 4.5), (80, 6.0), (200, 4.5), (300, 5.0)):
-        num = _numeric_d2(lambda r: ifc._u1(r, clients, alpha), r1)
+        num = _numeric_d2(lambda r: ifc._u1(r, clients, alpha), r1)  # noqa: B023 - called within this iteration
         assert num == pytest.approx(ifc.d2U_dr1_corrected(r1, clients, alpha), rel=1e-4)
     # with alpha = 200 the true curvature is positive; the printed formula claims it is negative
     assert _numeric_d2(lambda r: ifc._u1(r, clients, 200), 4.5) > 0

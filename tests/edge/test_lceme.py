@@ -146,7 +146,7 @@ def test_optimal_assignment(seed, H):
     for i, c in enumerate(clients):
         lb = lceme.lower_bound(s, c)
         assert D[i] >= lb
-        num = minimize_scalar(lambda d: lceme.server_objective(s, [c], [d]), bounds=(lb, 100 * D[i] + 10),
+        num = minimize_scalar(lambda d: lceme.server_objective(s, [c], [d]), bounds=(lb, 100 * D[i] + 10),  # noqa: B023 - called within this iteration
                               method="bounded", options={"xatol": 1e-9 * D[i]}).x
         assert num == pytest.approx(D[i], rel=1e-4)
         if lceme.unconstrained_optimum(s, c) > lb:

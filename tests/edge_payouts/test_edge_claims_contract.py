@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import given, settings, strategies as st
-
 from ep_helpers import KEY, KEY2, RULE, WINDOW, Env, assert_reverts
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hcfl.edge.claims import edge_claim_commitment
 
 COMMIT, REVEAL = 600, 300

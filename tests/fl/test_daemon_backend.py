@@ -15,8 +15,8 @@ import pytest
 
 from backend.health import wait_until_serving
 from hcfl.chain.accounts import funded_accounts
-from hcfl.chain.v2.client import CoreClient as HCFLClient
 from hcfl.chain.provider import Chain, spawn_anvil
+from hcfl.chain.v2.client import CoreClient as HCFLClient
 
 from fl_worker.plan import omega
 

@@ -4,12 +4,12 @@ import time
 
 import torch
 
+from fl_worker.data import mask_from_labels
 from fl_worker.hfl import HFLConfig, StationTrainer, aggregate_stations, run_hfl, station_datasets
 from fl_worker.local import TrainConfig, evaluate
 from fl_worker.models import ModelSpec, build_model, state_of
 from fl_worker.partition import partition_dirichlet, partition_iid
 from fl_worker.wire import decode_state, state_hash
-from fl_worker.data import mask_from_labels
 
 
 def _stations(data, stations=3, clients=3, seed=0, alpha=None):

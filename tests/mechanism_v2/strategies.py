@@ -49,7 +49,7 @@ def rounds(draw, cfg: dict[str, Any], scale: int = 1, statuses: bool = True, max
             owner_ids.append(f"p{i}")
     proposals = []
     if owner_ids:
-        for m in range(k):
+        for _m in range(k):
             proposals.append({"proposer": draw(st.sampled_from(owner_ids)),
                               "price": draw(st.integers(0, 60)) * scale if cfg["max_price"] > 60 * scale
                               else draw(st.integers(0, cfg["max_price"])),

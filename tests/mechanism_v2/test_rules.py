@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 from eth_abi import encode
-from pydantic import ValidationError
 from eth_hash.auto import keccak
+from pydantic import ValidationError
 
 from hcfl.mechanism.v2 import cumfloor, non_reveal_penalty, salt_seed, shares
 from tests.mechanism_v2.helpers import conserved, one, owner, prop, run, station

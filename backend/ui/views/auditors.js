@@ -25,7 +25,7 @@ export function renderAuditors(el) {
     ctx.step("replaying every event…");
     await loadAudit(true);
     if (auditError) throw auditError;
-    say(el.querySelector("#a-rerun-msg"), "ok", `audit re-run at ${new Date().toLocaleTimeString()}: ${esc(verdict(audit).text)}`);
+    ctx.doneText = `audit re-run at ${new Date().toLocaleTimeString()}: ${esc(verdict(audit).text)}`;
     return undefined;
   });
 }
@@ -76,7 +76,7 @@ function auditHtml(rep) {
 }
 
 const TIME_ARGS = /^(joinEnd|proposeEnd|commitEnd|revealEnd|closedAt|settledAt)$/;
-const AMOUNT_ARGS = /deposit|amount|bond|tax|payment|penalty|share|reward|forfeited|Discount|Bonus|price|refund|newBalance|delta|weight|minBond|maxPrice|Floor|toWinner/i;
+const AMOUNT_ARGS = /deposit|amount|bond|tax|payment|penalty|share|reward|forfeited|Discount|Bonus|price|refund|newBalance|delta|weight|minBond|maxPrice|Floor|toWinner|^prefix$/i;
 
 function argText(ev, k, v) {
   if (k === "role") return ROLES[Number(v)] ? ROLES[Number(v)].label : v;

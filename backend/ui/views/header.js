@@ -25,6 +25,7 @@ export function renderWallet() {
       <span>balance <b id="my-balance">—</b></span><button id="disconnect" class="ghost">switch signer</button></div>`;
     el.querySelector("#disconnect").onclick = () => {
       c.disconnect();
+      clearMessages(); // the previous signer's confirmations and errors are not the next one's
       sessionStorage.removeItem("hcfl:devkey");
       renderWallet();
       refresh();
@@ -65,6 +66,14 @@ export function renderWallet() {
     renderWallet();
     refresh();
   };
+}
+
+/** Empties every action message (on a change of signer). */
+function clearMessages() {
+  for (const m of document.querySelectorAll(".msg")) {
+    m.innerHTML = "";
+    m.dataset.kind = "";
+  }
 }
 
 export function renderRoundBar() {

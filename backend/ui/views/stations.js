@@ -53,6 +53,10 @@ function daemonHelp(r, mine) {
       seen = `<p class="err" id="s-no-daemon">no daemon seen: no daemon of this station has asked the coordinator for its task, and it has not reported any global round. Start the daemon now or its reward is forfeited.</p>`;
     }
   }
+  if (r && (inPhase("VoteCommitting") || inPhase("VoteRevealing") || inPhase("Finished"))) {
+    const reported = mineRow && mineRow.reported > 0 ? ` Your daemon reported ${mineRow.reported} global round(s) on chain.` : "";
+    return `<p id="s-daemon-done">Training of round ${r.id} is over: its daemon can be stopped.${esc(reported)}</p>`;
+  }
   return `<p>Training runs in your own process, with your key (the coordinator never holds it). Save this station's private key in <code>station.key</code>, then run:</p>
     <pre class="cmd" id="s-daemon-cmd">${esc(cmd)}</pre>
     <p class="muted">With edge devices in your cell use <code>--edge --edge-flower 0.0.0.0:9091 --edge-http 0.0.0.0:9090</code> instead of <code>--data</code>; edge devices join your station with <code>hcfl edge-client --station http://YOUR-STATION:9090 --key device.key --data ./data</code>.</p>${seen}`;

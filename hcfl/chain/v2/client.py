@@ -24,6 +24,7 @@ from web3.contract import Contract
 
 from hcfl.protocol import commitments
 from hcfl.chain.client import (
+    _REVERTS,
     ChainEvent,
     ErrorDecoder,
     Signer,
@@ -31,6 +32,7 @@ from hcfl.chain.client import (
     deploy_contract,
     _REVERTS,
     _abi_types,
+    _NonceBook,
     _revert_data,
 )
 from hcfl.chain.compile import artifact, link
@@ -80,6 +82,7 @@ class CoreClient:
             if e.get("type") == "event"
         }
         self.deploy_gas: dict[str, int] = {}
+        self.libraries: dict[str, str] = {}  # set by deploy(): library name -> address
 
     # ------------------------------------------------------------ deployment
     @classmethod

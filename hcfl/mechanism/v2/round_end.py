@@ -80,7 +80,7 @@ def finish_round(st: Settled) -> RoundResult:
     if m_star is not None and tr is None:
         raise RoundEndError(f"proposal {m_star} was selected: the round needs a training outcome")
     station_share = dict(st.station_share)
-    split_rule = cfg.station_share_rule
+    split_rule: str = cfg.station_share_rule
     leftover = 0
     reward: dict[str, int] = {}
     forfeit: dict[str, int] = {}
