@@ -21,13 +21,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from hcfl.chain.v2.client import CoreClient
-from hcfl.protocol import CreditReason, PaymentRule, PoolKind, Role
 from hcfl.ledger.bridge import reference_config, reference_round
 from hcfl.ledger.fetch import LedgerFetcher
 from hcfl.ledger.outcome import diff_round, round_outcome
 from hcfl.ledger.records import Ledger, RoundRecord
 from hcfl.mechanism.v2.round_end import RoundEndError, finish_round
 from hcfl.mechanism.v2.settle import salt_seed, settle_round
+from hcfl.protocol import CreditReason, PaymentRule, PoolKind, Role
 
 # participant keys that only become final with the round's end claim (bond, vote, slash, reward)
 _FINAL_KEYS = ("bond_credit", "slash_share", "vote_forfeit", "credit")

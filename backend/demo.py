@@ -39,7 +39,8 @@ from backend.health import wait_until_serving
 from hcfl.chain.accounts import derive_key, fund
 from hcfl.chain.client import ContractRevert
 from hcfl.chain.provider import Chain, anvil_key, spawn_anvil
-from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
+from hcfl.chain.v2.client import CoreClient
+from hcfl.chain.v2.client import ParticipantV2 as Participant
 from hcfl.protocol import CampaignConfig, PaymentRule, ProposalSpec, Role, ShareRule, download_message, new_salt, sign
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class Demo:
             workdir = Path(self._tmp.name)
         assert workdir is not None
         self.workdir: Path = workdir
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.procs: list[Any] = []  # subprocess.Popen, or demo_procs.Worker (forked)
         self.anvil: Chain | None = None
         self.base = ""
         self.names = [*OWNER_CLAIMS, *STATION_CLAIMS]

@@ -109,4 +109,4 @@ def stop_server() -> None:
 
     server = forkserver._forkserver
     if getattr(server, "_forkserver_pid", None) is not None:
-        server._stop()
+        server._stop()  # type: ignore[attr-defined]

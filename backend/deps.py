@@ -5,7 +5,8 @@ reader, and the one check of a signed download request (model downloads and audi
 from dataclasses import dataclass
 from typing import Annotated, Callable
 
-from fastapi import Depends, Header, Path as PathParam, Request
+from fastapi import Depends, Header, Request
+from fastapi import Path as PathParam
 
 from backend.auth import checksum, require_signature
 from backend.coordinator import Coordinator

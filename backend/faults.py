@@ -142,6 +142,7 @@ class JsonErrors:
             component = classify(exc)
             if component is None:
                 log.error("%s %s failed", scope.get("method"), path, exc_info=exc)
+                body: dict[str, Any]
                 status, body = 500, {"detail": f"internal error ({type(exc).__name__}); see the coordinator's log"}
             else:
                 log.warning("%s is down (%s %s)", component, scope.get("method"), path, exc_info=exc)

@@ -46,6 +46,8 @@ class ChainGateway:
         self._ledger: Ledger | None = None
         self._ledger_block = -1
         self._head_time = 0
+        self._events: list[ChainEvent] = []  # the event cache of events(): blocks below _events_next
+        self._events_next = 0
         # the read routes may use a snapshot up to `max_age` seconds old (0: check the head on every read); while
         # one thread refreshes it (under the chain lock), they read the current snapshot (backend/read_views.py)
         self.max_age = 0.0
@@ -201,9 +203,7 @@ class ChainGateway:
         """All contract events (optionally one round's), from a cache that only fetches new blocks."""
         with self.lock:
             latest = int(self.chain.w3.eth.block_number)
-            if latest + 1 < getattr(self, "_events_next", 0):  # the chain went back (dev-node revert)
-                self._events, self._events_next = [], 0
-            if not hasattr(self, "_events"):
+            if latest + 1 < self._events_next:  # the chain went back (dev-node revert)
                 self._events, self._events_next = [], 0
             if latest >= self._events_next:
                 self._events.extend(self.core.events(from_block=self._events_next, to_block=latest))

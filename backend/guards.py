@@ -27,7 +27,9 @@ def open_state(settings: Any, gw: Any) -> tuple[Store, Watchdog]:
         open_checked(settings.db)
         store = Store(settings.db, settings.data_dir, namespace=f"{gw.chain_id}:{gw.address}")
     except (DatabaseFault, sqlite3.DatabaseError) as exc:
-        raise SystemExit(f"hcfl serve: {exc if isinstance(exc, DatabaseFault) else f'the database {settings.db} cannot be opened ({exc}); restore it from a backup or start with a fresh --db'}") from None
+        reason = exc if isinstance(exc, DatabaseFault) else (
+            f"the database {settings.db} cannot be opened ({exc}); restore it from a backup or start with a fresh --db")
+        raise SystemExit(f"hcfl serve: {reason}") from None
     holder = instance_id()
     lease: DbLease | None = None
     beacon: ChainBeacon | None = None

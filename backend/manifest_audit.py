@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES
 from hcfl.merkle import MerkleTree
+from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES
 
 
 class ManifestFinding(BaseModel):

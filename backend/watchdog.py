@@ -103,8 +103,9 @@ class Watchdog:
         return 200, {"ok": True, **body}
 
     def close(self) -> None:
-        if getattr(self, "_thread", None) is not None:
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
             self._stop.set()
-            self._thread.join(timeout=35)
+            thread.join(timeout=35)
         if self.lease is not None:
             self.lease.release()

@@ -48,11 +48,10 @@ from fl_worker.data.base import Split
 from fl_worker.edge_pay import EdgePayConfig
 from fl_worker.hfl import StationConfig, StationResult, StationTrainer
 from fl_worker.local import TrainConfig, set_deterministic
-from fl_worker.plan import TrainingPlan as SharedTrainingPlan
-from fl_worker.plan import omega as omega_of
 from fl_worker.models import ModelSpec, build_model
 from fl_worker.partition import PartitionConfig, partition
 from fl_worker.plan import TrainingPlan as SharedTrainingPlan
+from fl_worker.plan import omega as omega_of
 from fl_worker.wire import WireFormatError, decode_state, state_hash
 from hcfl.protocol import download_message, sign, update_message
 

@@ -15,7 +15,8 @@ hcfl.chain.edge_payouts.round_key(core, rid) = bytes32(rid)):
    than the upload rejects the update), its last state (for Shapley coalitions).
 3. `settle(core, rid, rounds)` -- after the round: the inputs of the EdgeSettlement; then, once the
    station's HCFLCore reward is final (claimed on HCFLCore by its operator; with `claim_reward` the paymaster
-   claims it itself when the round is Finished and no score proof is needed; up to `reward_timeout`), the amounts split exactly that reward (hcfl.edge.round_settle.compute), postPayouts
+   claims it itself when the round is Finished and no score proof is needed; up to `reward_timeout`), the amounts split exactly that
+    reward (hcfl.edge.round_settle.compute), postPayouts
    funded with it (EdgePayouts checks msg.value == the reward), the station's own leaf (what the rule
    returns to it) claimed, the settlement published (file + GET /edge/pay/{rid}/settlement) and every
    client's proof served (GET /edge/pay/{rid}/proof/ADDR).
@@ -258,7 +259,7 @@ class EdgePaymaster:
                 completion_time=round(sum(s.seconds) / len(s.seconds), 6) if s.seconds else 0.0,
                 upload_time=s.upload_time, newest_sample_time=s.newest_sample_time))
         claims = self.contract.revealed_claims(self.account.address, key) if self.needs_claims() else {}
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] | None = {}
         if self.config.rule.name == "lceme":
             extra = None
         reward = self.wait_reward(core, rid)

@@ -7,7 +7,7 @@ put integer buffers into the state dict; GroupNorm keeps every entry a float par
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Literal
+from typing import Callable, Literal
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator

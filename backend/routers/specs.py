@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Path as PathParam
+from fastapi import APIRouter
+from fastapi import Path as PathParam
 
 from backend import schemas
 from backend.deps import OMEGA_PATTERN, StoreDep

@@ -4,7 +4,8 @@ mine a block once the wall clock passed a deadline (phases follow block timestam
 v2 derives phases from timestamps, so the driver sends only what needs a transaction: `settle` once the
 reveal deadline passed. With `fast_forward` on a dev chain it moves the clock to the current phase's deadline
 once everybody expected has acted (Joining/Proposing: `expect_joins` participants / `expect_proposals`
-proposals, or else at least one owner and one station / one proposal and no new one for `quiet` seconds; Committing: every member committed; Revealing: every committer revealed;
+proposals, or else at least one owner and one station / one proposal and no new one for `quiet` seconds; Committing: every member
+committed; Revealing: every committer revealed;
 VoteCommitting/VoteRevealing: every eligible voter committed/revealed). Training closes by itself on chain
 (finalized and every station reported) and is never fast-forwarded.
 """
@@ -132,8 +133,8 @@ class DeadlineDriver:
             winner = r.winner
             with self.gw.lock:
                 voters = [a for a in r.revealed_owners if a != winner and self.gw.core.vote_weight(r.round_id, a) > 0]
-            committed = {v.voter: v for v in r.votes}
+            voted = {v.voter for v in r.votes}
             if phase == Phase.VOTE_COMMITTING:
-                return all(a in committed for a in voters)
+                return all(a in voted for a in voters)
             return all(v.revealed for v in r.votes)
         return False

@@ -165,6 +165,12 @@ class TrainingManager:
             self._specs[omega] = (spec, plan)
         return self._specs[omega]
 
+    def _require_spec(self, omega: str) -> tuple[ModelSpec, TrainingPlan]:
+        got = self.spec_of(omega)
+        if got is None:
+            raise ApiError(409, f"the model spec and training plan of ω {omega} are not stored on this coordinator")
+        return got
+
     # ------------------------------------------------------------ the worker's step
     # the worker reads the chain at most this often; an upload's wake closes from the store alone (the upload
     # itself was checked against the chain's phase), so the close does not queue behind the embedded chain
@@ -197,12 +203,12 @@ class TrainingManager:
         for rid in range(count):
             if rid in self._skip:
                 continue
-            tr = self.store.get_training(rid)
-            if tr is not None and tr.status != "training":
+            row = self.store.get_training(rid)
+            if row is not None and row.status != "training":
                 self._skip.add(rid)
                 continue
             phase = self._phase(rid)
-            if tr is None:
+            if row is None:
                 if phase == Phase.TRAINING:
                     self._open(rid, self.gw.record(rid))
                 elif phase == Phase.FINISHED:
@@ -210,10 +216,10 @@ class TrainingManager:
                 continue
             if phase != Phase.TRAINING:
                 with self.lock:
-                    log.warning("round %d left Training on chain at global round %d/%d; training stops", rid, tr.g, tr.t)
+                    log.warning("round %d left Training on chain at global round %d/%d; training stops", rid, row.g, row.t)
                     self.store.set_status(rid, "abandoned")
                 continue
-            self._maybe_close(tr)
+            self._maybe_close(row)
 
     def _open(self, rid: int, record) -> None:
         proposal = record.selected_proposal
@@ -263,7 +269,7 @@ class TrainingManager:
 
     def _close(self, tr: TrainingRow, ups: list[UploadRow]) -> None:
         t0 = time.perf_counter()
-        spec, plan = self.spec_of(tr.omega)
+        spec, plan = self._require_spec(tr.omega)
         prev = self._global_row(tr.round_id, tr.g)
         prev_state = decode_state(read_model(prev.path, prev.hash), spec, prev.hash)
         order = {a: j for j, a in enumerate(tr.stations)}
@@ -435,7 +441,7 @@ class TrainingManager:
             return {"status": "done"}
         if any(u.station == station for u in self.store.uploads(rid, tr.g)):
             return {"status": "wait", "reason": f"already uploaded for global round {tr.g}"}
-        spec, plan = self.spec_of(tr.omega)
+        spec, plan = self._require_spec(tr.omega)
         g = self._global_row(rid, tr.g)
         self._record_cap(rid, station, samples)
         return {
@@ -495,7 +501,7 @@ class TrainingManager:
             raise ApiError(409, f"global round {g} is not the current one ({tr.g})")
         if any(u.station == station for u in self.store.uploads(rid, g)):
             raise ApiError(409, f"{station} already uploaded for global round {g}")
-        spec, _plan = self.spec_of(tr.omega)
+        spec, _plan = self._require_spec(tr.omega)
         try:
             decode_state(body, spec, max_bytes=MAX_MODEL_BYTES)
         except WireFormatError as exc:

@@ -33,8 +33,8 @@ from torch import Tensor
 
 from fl_worker.aggregate import weighted_average
 from fl_worker.edge.protocol import EdgeLeaf, build_tree, make_proof
-from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 from fl_worker.models import ModelSpec
+from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 log = logging.getLogger("hcfl.cell")

@@ -25,8 +25,8 @@ from eth_account.signers.local import LocalAccount
 
 from fl_worker.edge.data import EdgeDataError, RawData, fit_to_spec
 from fl_worker.edge.protocol import InclusionProof
-from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 from fl_worker.models import ModelSpec
+from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 log = logging.getLogger("hcfl.edge_client")

@@ -51,10 +51,11 @@ from typing import Any
 from eth_utils import keccak
 from tqdm import tqdm
 
+from hcfl.bench.gas import _ensure_anvil_on_path
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.provider import BLOCK_GAS_LIMIT, Chain, spawn_anvil
-from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
-from hcfl.bench.gas import _ensure_anvil_on_path
+from hcfl.chain.v2.client import CoreClient as HCFLClient
+from hcfl.chain.v2.client import ParticipantV2 as Participant
 from hcfl.protocol import MAX_DURATION, CampaignConfig, ProposalSpec, Role, claims_commitment, new_salt
 
 log = logging.getLogger(__name__)

@@ -190,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["rounds"] = args.rounds
     edge_rows: list[dict[str, Any]] = []
     if args.edge != "no":
-        from hcfl.bench.fl_edge import EDGE_GRID, markdown_table as edge_table, measure_edge
+        from hcfl.bench.fl_edge import EDGE_GRID, measure_edge
+        from hcfl.bench.fl_edge import markdown_table as edge_table
 
         edge_rows = [measure_edge(case, rounds=1 if args.quick else args.rounds) for case in EDGE_GRID]
         print("edge tier: one global round in-process (bare compute) vs over Flower with real hcfl edge-client "

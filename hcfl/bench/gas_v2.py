@@ -25,10 +25,9 @@ from tqdm import tqdm
 
 from hcfl.bench.fast_send import FastSender, Tx
 from hcfl.chain.accounts import derive_key, fund
-from hcfl.protocol import claims_commitment
 from hcfl.chain.provider import Chain, spawn_anvil
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
-from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role, claims_commitment
 
 log = logging.getLogger(__name__)
 

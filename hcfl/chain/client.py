@@ -24,10 +24,10 @@ except ImportError:  # pragma: no cover - eth-tester is a pinned dependency
     class _TesterFailed(Exception):  # type: ignore[no-redef]
         pass
 
-_REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
+from hcfl.chain.compile import artifact  # noqa: E402 - after the optional eth-tester import above
+from hcfl.chain.provider import TX_GAS_CAP  # noqa: E402
 
-from hcfl.chain.compile import artifact
-from hcfl.chain.provider import TX_GAS_CAP
+_REVERTS = (ContractCustomError, ContractLogicError, _TesterFailed)
 
 try:  # the embedded chain's own revert exception
     from eth_tester.exceptions import TransactionFailed as _TesterFailed

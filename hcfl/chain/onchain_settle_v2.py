@@ -22,15 +22,14 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from hcfl.chain.accounts import funded_keys
-from hcfl.protocol import commitments
 from hcfl.chain.provider import Chain, connect
 from hcfl.chain.v2.client import CoreClient, ParticipantV2
-from hcfl.protocol import Phase, Role
 from hcfl.ledger.bridge import chain_config
 from hcfl.ledger.fetch import LedgerFetcher
 from hcfl.ledger.outcome import campaign_outcome
 from hcfl.mechanism.v2.models import Campaign, Round
 from hcfl.merkle import MerkleTree
+from hcfl.protocol import Phase, Role, commitments
 
 log = logging.getLogger(__name__)
 

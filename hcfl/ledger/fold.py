@@ -17,7 +17,6 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from hcfl.chain.client import ChainEvent
-from hcfl.protocol import CampaignConfig, CreditReason, PoolKind, Role
 from hcfl.ledger.records import (
     SWEEP_ROUND,
     AccountFlow,
@@ -36,6 +35,7 @@ from hcfl.ledger.records import (
     VoteRecord,
     frozen_map,
 )
+from hcfl.protocol import CampaignConfig, CreditReason, PoolKind, Role
 
 
 class LedgerError(ValueError):

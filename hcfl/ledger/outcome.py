@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hcfl.protocol import CreditReason, PaymentRule, PoolKind, Role
 from hcfl.ledger.records import Ledger, RoundRecord
+from hcfl.protocol import CreditReason, PaymentRule, PoolKind, Role
 
 # RoundResult keys the chain can show (the differential test compares exactly these)
 ROUND_KEYS = ("k", "payment_rule", "seed", "sum_values", "sum_costs", "surplus", "eligible", "selected", "unfunded",

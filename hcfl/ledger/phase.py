@@ -3,8 +3,8 @@ ledger's snapshot). It follows HCFLStorage.state() (contracts/modules/HCFLStorag
 tests/ledger/test_phase.py compares the two at every deadline of several rounds."""
 from __future__ import annotations
 
-from hcfl.protocol import Phase
 from hcfl.ledger.records import Ledger
+from hcfl.protocol import Phase
 
 
 def phase(ledger: Ledger, round_id: int, now: int) -> Phase:

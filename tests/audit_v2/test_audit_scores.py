@@ -25,11 +25,11 @@ from coord_helpers import Station, ThreadServer, make_round, personal_sign, run_
 
 from backend.app import Coordinator, Settings, create_app  # noqa: E402
 from backend.audit_scores import audit_round_scores  # noqa: E402
-from hcfl.protocol.leaves import score_tree  # noqa: E402
 from hcfl.chain.v2.client import CoreClient  # noqa: E402
-from hcfl.protocol import CampaignConfig, ShareRule, download_message  # noqa: E402
 from hcfl.cli import main as hcfl_main  # noqa: E402
 from hcfl.ledger.fetch import LedgerFetcher  # noqa: E402
+from hcfl.protocol import CampaignConfig, ShareRule, download_message  # noqa: E402
+from hcfl.protocol.leaves import score_tree  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -157,8 +157,8 @@ def test_norm_clipped_update_is_reproducible_from_the_manifest_evidence():
     very tensors the coordinator aggregated and scored."""
     import torch
 
-    from fl_worker.strategy import clip_update, screen_updates
     from fl_worker.hfl import StationResult
+    from fl_worker.strategy import clip_update, screen_updates
 
     g = torch.Generator().manual_seed(0)
     prev = {"w": torch.randn(4, 3, generator=g), "b": torch.randn(3, generator=g)}

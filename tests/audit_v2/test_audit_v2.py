@@ -13,10 +13,10 @@ from eth_utils import to_checksum_address
 
 from backend.audit_v2 import audit_v2, format_report_v2
 from hcfl.chain.onchain_settle_v2 import V2Session, settle_campaign_on_chain
-from hcfl.protocol import Phase, ProposalSpec, Role
 from hcfl.ledger.fetch import LedgerFetcher
 from hcfl.ledger.records import ParticipantSettlement
 from hcfl.mechanism.v2 import Campaign
+from hcfl.protocol import Phase, ProposalSpec, Role
 
 S = ["0x" + f"{i:064x}" for i in range(1, 20)]
 

@@ -20,7 +20,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from backend.health import wait_until_serving
-from hcfl.chain.v2.client import CoreClient, ParticipantV2 as Participant
+from hcfl.chain.v2.client import CoreClient
+from hcfl.chain.v2.client import ParticipantV2 as Participant
 from hcfl.protocol import CampaignConfig, ProposalSpec, Role, download_message, new_salt, sign, update_message
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,6 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from backend.app import Settings, create_app
-from coord_helpers import PLAN, SPEC, fund, personal_sign
 from hcfl.protocol import CampaignConfig, Role, download_message, update_message
 
 LONG = CampaignConfig(join_duration=3600, propose_duration=3600, commit_duration=3600, reveal_duration=3600,

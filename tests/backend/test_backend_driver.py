@@ -8,10 +8,9 @@ import time
 from backend.gateway import ChainGateway
 from backend.services.deadlines import DeadlineDriver
 from hcfl.chain.accounts import funded_accounts
-from hcfl.protocol import new_salt
 from hcfl.chain.provider import embedded
 from hcfl.chain.v2.client import CoreClient
-from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role, new_salt
 
 HOUR = 3600
 LONG = CampaignConfig(join_duration=HOUR, propose_duration=HOUR, commit_duration=HOUR, reveal_duration=HOUR,

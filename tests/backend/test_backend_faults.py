@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from coord_helpers import ROOT, Station, free_port, get_global, kill, make_round, start_coordinator
+
 from hcfl.chain.provider import anvil_key, spawn_anvil
 from hcfl.chain.v2.client import CoreClient
 

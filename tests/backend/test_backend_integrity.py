@@ -13,11 +13,10 @@ import torch
 from coord_helpers import Station, make_round
 
 from backend.manifest_audit import audit_manifests, check_round
-from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES
-from fl_worker.strategy import screen_updates
-from coord_helpers import Station, make_round
 from fl_worker.hfl import StationResult
+from fl_worker.strategy import screen_updates
 from hcfl.merkle import MerkleTree
+from hcfl.protocol.leaves import MANIFEST_LEAF_TYPES
 
 pytestmark = pytest.mark.slow
 

@@ -5,11 +5,11 @@ stored under an ω it does not hash to is refused by the coordinator and by ever
 from __future__ import annotations
 
 import httpx
+from coord_helpers import PLAN, SPEC, fund, wait_phase
 from eth_account import Account
 
 from backend.services.training import TrainingManager
 from backend.store import Store
-from coord_helpers import PLAN, SPEC, fund, wait_phase
 from fl_worker.models import ModelSpec
 from fl_worker.plan import TrainingPlan, omega
 from hcfl.protocol import CampaignConfig, ProposalSpec, Role, model_commitment

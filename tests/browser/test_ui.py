@@ -28,10 +28,9 @@ import httpx
 import pytest
 
 from backend.health import wait_until_serving
-from hcfl.protocol import commitments
 from hcfl.chain.provider import anvil_key, spawn_anvil
 from hcfl.chain.v2.client import CoreClient
-from hcfl.protocol import Phase, Role
+from hcfl.protocol import Phase, Role, commitments
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("HCFL_CHROMIUM", "/usr/bin/chromium"))

@@ -8,7 +8,6 @@ import pytest
 from eth_utils import keccak
 from v2_helpers import ETH, V2, cfg, expect_revert, salt_of, spec
 
-from hcfl.chain.client import ContractRevert
 from hcfl.merkle import MerkleTree
 from hcfl.protocol import MAX_DURATION, PaymentRule, Phase, Role, ShareRule
 

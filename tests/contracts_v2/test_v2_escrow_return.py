@@ -3,13 +3,11 @@ station's claim (a contribution tree with a gap) or, after the 365-day claim win
 tree that leaves a station out, or a station that never claims)."""
 from __future__ import annotations
 
-from hcfl.protocol import Phase, ShareRule
-from hcfl.merkle import MerkleTree
 from test_v2_defects import finish_training, rewards
 from v2_helpers import ETH, V2, cfg, expect_revert
 
-from hcfl.chain.v2.types import Phase, ShareRule
 from hcfl.merkle import MerkleTree
+from hcfl.protocol import Phase, ShareRule
 
 LEAF = ["address", "uint256", "uint256"]
 YEAR = 365 * 24 * 3600

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from v2_helpers import ETH, V2, cfg, salt_of
 
-from hcfl.protocol import Phase, Role, ShareRule
+from hcfl.protocol import Phase, Role
 
 
 def test_full_round_posted_stake(v: V2) -> None:

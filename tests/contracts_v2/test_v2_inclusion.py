@@ -6,12 +6,12 @@ pool. A station the root shortchanges contests it; the owners' punishment vote d
 from __future__ import annotations
 
 from eth_utils import keccak
-
-from backend.audit_v2 import audit_v2, format_report_v2
-from hcfl.protocol import Phase
-from hcfl.inclusion import inclusion_tree
 from test_v2_defects import rewards
 from v2_helpers import ETH, V2, cfg, expect_revert, salt_of
+
+from backend.audit_v2 import audit_v2, format_report_v2
+from hcfl.inclusion import inclusion_tree
+from hcfl.protocol import Phase
 
 T = 3
 

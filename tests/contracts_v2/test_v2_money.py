@@ -5,9 +5,8 @@ from __future__ import annotations
 from eth_utils import keccak
 from v2_helpers import ETH, V2, cfg, salt_of
 
-from hcfl.protocol import commitments
 from hcfl.chain.compile import artifact
-from hcfl.protocol import Phase, Role
+from hcfl.protocol import Phase, Role, commitments
 
 MIN = 10**15
 

@@ -10,11 +10,6 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-from web3 import Web3
-
-from hcfl.chain import commitments
-from hcfl.chain.client import ContractClient, Signer, deploy_contract
-from hcfl.chain.compile import artifact
 from v1_types import (  # noqa: E402 - tests/contracts_v2 is on sys.path (conftest)
     Accounting,
     ParticipantView,
@@ -25,6 +20,11 @@ from v1_types import (  # noqa: E402 - tests/contracts_v2 is on sys.path (confte
     RoundConfig,
     RoundView,
 )
+from web3 import Web3
+
+from hcfl.chain import commitments
+from hcfl.chain.client import ContractClient, Signer, deploy_contract
+from hcfl.chain.compile import artifact
 
 CONTRACT_NAME = "HCFLCrowdfund"
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from eth_utils import keccak
-
-from hcfl.chain.client import TxFailed, _revert_data, _REVERTS
-from hcfl.protocol import claims_commitment, vote_commitment
 from v1_client import HCFLClient, Participant  # tests/contracts_v2 is on sys.path (conftest)
 from v1_types import Role, RoundConfig
+
+from hcfl.chain.client import _REVERTS, TxFailed, _revert_data
+from hcfl.protocol import claims_commitment, vote_commitment
 
 D = 10_000  # default phase duration (s): long enough that wall-clock drift never matters
 CFG = RoundConfig(join_duration=D, propose_duration=D, commit_duration=D, reveal_duration=D, train_duration=D,

@@ -1,5 +1,6 @@
 """Sealed edge cost claims on EdgePayouts (commitCostClaim / revealCostClaim): windows of the core round
-(commit until its commit deadline, reveal in its reveal window, as the stations' own claims), wrong salt, late reveal, binding to (station, round key, client), the on-chain
+(commit until its commit deadline, reveal in its reveal window, as the stations' own claims), wrong salt, late reveal, binding to
+(station, round key, client), the on-chain
 commitment equal to hcfl.edge.claims, payouts only after the reveal window; embedded chain and anvil."""
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ def test_rule_must_come_from_a_station_before_training_and_never_change(w) -> No
 def test_funding_must_equal_the_final_reward_once(w) -> None:
     chain, v, edge, p = w
     rid, key = _round_to_training(v, p)
-    s1, s2 = p["s1"], p["s2"]
+    s1 = p["s1"]
     clients = {p[c].address: i + 1 for i, c in enumerate(("c1", "c2", "c3"))}
     tree0 = PayoutTree.build(allocate(10**15, clients))
     _finish(v, rid)
@@ -140,7 +140,7 @@ def test_funding_must_equal_the_final_reward_once(w) -> None:
     assert tree.total == sr.reward
     # fund less, or more, than the reward: refused
     for value in (sr.reward - 1, sr.reward // 2, sr.reward + 1):
-        _reverts(lambda: s1.transact("postPayouts", key, tree.root, WINDOW, value=value), "FundingNotReward",
+        _reverts(lambda: s1.transact("postPayouts", key, tree.root, WINDOW, value=value), "FundingNotReward",  # noqa: B023 - called at once
                  (value, sr.reward))
     # an account that is not a station of the round cannot announce (NotAStation), so it cannot post
     _reverts(lambda: p["x"].transact("postPayouts", key, tree.root, WINDOW, value=1), "RuleNotAnnounced",

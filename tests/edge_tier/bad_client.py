@@ -17,9 +17,9 @@ from flwr.client import Client  # noqa: E402
 from flwr.common import Code, FitIns, FitRes, Parameters, Status  # noqa: E402
 from flwr.compat.client.app import start_client  # noqa: E402
 
-from hcfl.protocol import edge_update_message, sign  # noqa: E402
 from fl_worker.models import ModelSpec  # noqa: E402
 from fl_worker.wire import decode_state, encode_state, state_hash  # noqa: E402
+from hcfl.protocol import edge_update_message, sign  # noqa: E402
 
 mode, address, keyfile = sys.argv[1:4]
 account = Account.from_key(open(keyfile).read().strip())

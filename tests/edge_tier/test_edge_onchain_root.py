@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fl.daemon_driver import setup_training_round
 
 from fl_worker.edge.protocol import build_tree
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.provider import spawn_anvil
 from hcfl.chain.v2.client import CoreClient
-from fl.daemon_driver import setup_training_round
 
 from .conftest import SPEC, initial_state, wait_for, write_digits, write_key
 

@@ -22,9 +22,9 @@ from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.edge_payouts import EdgePayoutsClient, audit_settlement, round_key
 from hcfl.chain.provider import connect
 from hcfl.chain.v2.client import CoreClient
-from hcfl.protocol import Phase, Role
 from hcfl.edge.round_settle import EdgeSettlement
 from hcfl.edge.rule import EdgeRewardRule
+from hcfl.protocol import Phase, Role
 
 from .conftest import SPEC, write_digits
 

@@ -18,16 +18,15 @@ import httpx
 from eth_utils import to_checksum_address
 
 from fl_worker.daemon import TrainingPlan
-from fl_worker.plan import omega
-from hcfl.protocol import recover_signer, update_message
 from fl_worker.hfl import StationResult, aggregate_stations
 from fl_worker.models import ModelSpec, build_model, state_of
+from fl_worker.plan import omega
 from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 from hcfl.chain.client import ContractRevert
-from hcfl.protocol import new_salt
 from hcfl.chain.provider import Chain
-from hcfl.chain.v2.client import CoreClient as HCFLClient, ParticipantV2 as Participant
-from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
+from hcfl.chain.v2.client import CoreClient as HCFLClient
+from hcfl.chain.v2.client import ParticipantV2 as Participant
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role, new_salt, recover_signer, update_message
 
 log = logging.getLogger(__name__)
 

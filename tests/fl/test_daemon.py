@@ -16,13 +16,13 @@ import httpx
 import pytest
 
 from fl_worker.daemon import TrainingPlan
-from hcfl.protocol import sign, update_message
 from fl_worker.models import ModelSpec
 from fl_worker.wire import state_hash
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.provider import Chain, spawn_anvil
 from hcfl.chain.v2.client import CoreClient as HCFLClient
 from hcfl.chain.v2.client import ParticipantV2 as Participant
+from hcfl.protocol import sign, update_message
 
 from .daemon_driver import Driver, setup_training_round
 

@@ -14,11 +14,10 @@ import httpx
 import pytest
 
 from backend.health import wait_until_serving
+from fl_worker.plan import omega
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.provider import Chain, spawn_anvil
 from hcfl.chain.v2.client import CoreClient as HCFLClient
-
-from fl_worker.plan import omega
 
 from .daemon_driver import setup_training_round
 from .test_daemon import MASK, PLAN, SPEC, Daemon, free_port

@@ -4,8 +4,8 @@ import json
 
 import torch
 
-from hcfl.bench import fl as bench
 from fl_worker.experiments.cooperation import run_experiment, select_target
+from hcfl.bench import fl as bench
 
 
 def test_selection_follows_first_max_rule():

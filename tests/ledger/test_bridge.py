@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import random
 
-from hcfl.protocol import CampaignConfig as ChainConfig
 from hcfl.ledger.bridge import chain_config, reference_config
 from hcfl.mechanism.v2 import CampaignConfig
+from hcfl.protocol import CampaignConfig as ChainConfig
 
 
 def test_config_round_trip() -> None:

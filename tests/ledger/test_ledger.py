@@ -9,10 +9,10 @@ import pytest
 
 from hcfl.chain.client import ChainEvent
 from hcfl.chain.onchain_settle_v2 import V2Session, settle_campaign_on_chain
-from hcfl.protocol import CreditReason, Role
 from hcfl.ledger import LedgerError, LedgerFetcher, LedgerState, fold, snapshot
 from hcfl.ledger.outcome import campaign_outcome
 from hcfl.mechanism.v2 import Campaign
+from hcfl.protocol import CreditReason, Role
 
 S = ["0x" + f"{i:064x}" for i in range(1, 10)]
 CAMPAIGN = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from hcfl.chain.onchain_settle_v2 import V2Session
-from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 from hcfl.ledger import LedgerFetcher
 from hcfl.ledger.phase import phase
+from hcfl.protocol import CampaignConfig, Phase, ProposalSpec, Role
 
 D = 100
 CFG = CampaignConfig(join_duration=D, propose_duration=D, commit_duration=D, reveal_duration=D, train_duration=D,

@@ -22,18 +22,15 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
-from hcfl.protocol import commitments
 from hcfl.chain.client import (
     _REVERTS,
     ChainEvent,
     ErrorDecoder,
     Signer,
-    _NonceBook,
-    deploy_contract,
-    _REVERTS,
     _abi_types,
     _NonceBook,
     _revert_data,
+    deploy_contract,
 )
 from hcfl.chain.compile import artifact, link
 from hcfl.protocol import (
@@ -49,6 +46,7 @@ from hcfl.protocol import (
     Settlement,
     Sums,
     VoteView,
+    commitments,
 )
 
 log = logging.getLogger(__name__)

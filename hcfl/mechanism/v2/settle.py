@@ -12,11 +12,11 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from hcfl.protocol import commitments
 from hcfl.mechanism.clarke import first_argmax, value_at
 from hcfl.mechanism.models import BPS
 from hcfl.mechanism.v2.cumfloor import effective, shares
 from hcfl.mechanism.v2.models import CampaignConfig, Participant, Round
+from hcfl.protocol import commitments
 
 NEG_INF = -math.inf
 
