@@ -1109,6 +1109,7 @@ def build_world(env: Chain) -> None:
         ok(core.commitVote, r3.rid, vote_commitment(r3.rid, a[voter].address, punish, salt), sender=a[voter],
            value=c3["voteDeposit"])
         r3.parts[a[voter].address].vote = (punish, salt)
+    ok(core.contestInclusion, r3.rid, sender=a[7])  # station 7 contests: the vote decides how it is paid
     goto(r3.rid, VOTE_REVEAL)
     # campaign 2's round: settled, parked in Training (one station reported one of two global rounds)
     r2 = round_to(2, a[0], {2: 2 * E, 5: E}, {6: E, 7: E, 8: E}, [(2, E // 2), (5, E // 4)], {2, 5, 6, 7, 8}, t=2)
