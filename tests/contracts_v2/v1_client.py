@@ -22,9 +22,9 @@ from v1_types import (  # noqa: E402 - tests/contracts_v2 is on sys.path (confte
 )
 from web3 import Web3
 
-from hcfl.protocol import commitments
 from hcfl.chain.client import ContractClient, Signer, deploy_contract
 from hcfl.chain.compile import artifact
+from hcfl.protocol import commitments
 
 CONTRACT_NAME = "HCFLCrowdfund"
 
