@@ -243,7 +243,7 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert res.returncode == 0, f"{res.stdout}\n{res.stderr}\ncoordinator log:\n{coord_log}"
     assert others.error is None, others.error
     for step in ("signer", "typed-kept", "round-opened", "stale-cleared", "proposed", "committed", "salt-lost", "revealed",
-                 "settled", "trained", "finalized", "model", "voted", "withdrawn", "stations", "audit", "done"):
+                 "settled", "trained", "finalized", "model", "contested", "voted", "withdrawn", "stations", "audit", "done"):
         assert step in by, list(by)
     assert by["signer"]["address"] == browser_key.address
     assert any(anvil_key(1).address[:6] in o for o in by["signer"]["offered"])  # anvil's dev keys on anvil
@@ -319,6 +319,14 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert "included in 2 of 2" in by["stations"]["includedText"] and "not proven" in by["stations"]["provenBefore"]
     assert "inclusion proven (2 of 2 rounds)" in by["stations"]["claimMsg"] and "claim: confirmed" in by["stations"]["claimMsg"]
     assert "paid for 2 of 2" in by["stations"]["provenAfter"]
+    # it contested the root through the page (warned that the owners' vote decides); the vote kept the result, so
+    # it was paid for its proven leaf
+    contested = [e for e in core.events(round_id=0) if e.name == "InclusionContested"]
+    assert [e.args["station"] for e in contested] == [st0]
+    assert chain.w3.eth.get_transaction(contested[0].tx_hash)["from"] == st0
+    assert core.inclusion_of(0, st0)[3] is True
+    assert "punishment vote decides" in by["contested"]["contestWarning"] and "confirmed" in by["contested"]["contestMsg"]
+    assert "punish the winner" in by["contested"]["contestNote"] and by["contested"]["contestBoxHidden"] is True
     assert by["stations"]["reports"] == 4
     assert by["stations"]["stationCredit"] == "0.11 ETH" and by["stations"]["after"] == "0 ETH"  # deposit + reward, withdrawn
     assert "verified" in by["audit"]["overall"] and "RoundSettled" in by["audit"]["events"]

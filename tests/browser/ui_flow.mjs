@@ -164,6 +164,22 @@ try {
     await page.click("#use-dev-key");
     await page.waitForSelector("#me", { timeout: T });
   };
+  // station 0 contests the inclusion root from its screen (warned that the owners' vote decides), before the vote
+  await signIn(STATION_KEY);
+  await page.click("#tab-stations");
+  await page.waitForSelector("#s-contest:not([hidden])", { timeout: T });
+  await page.waitForSelector("#s-contest-box:not([hidden])", { timeout: T });
+  const contestNote = await page.textContent("#s-contest-warning");
+  await page.click("#s-contest");
+  await page.waitForSelector("#s-contest-msg .warning", { timeout: T });
+  const contestWarning = await page.textContent("#s-contest-msg .warning");
+  await page.click("#s-contest-msg .warn-continue");
+  await ok("#s-contest-msg");
+  await page.waitForSelector("#s-contested", { timeout: T, state: "attached" });
+  const contestBoxHidden = await page.$eval("#s-contest-box", (b) => b.hidden);
+  await page.screenshot({ path: `${SHOTS}/06b-station-contested.png`, fullPage: true });
+  log("contested", { contestNote, contestWarning, contestMsg: await page.textContent("#s-contest-msg"), contestBoxHidden });
+  await page.click("#tab-owners");
   await signIn(OWNER_B_KEY);
   // the winner's finalize and download messages went with the winner
   const staleAfterSwitch = await page.$$eval(".msg", (ms) => ms.filter((m) => m.textContent.trim()).map((m) => m.id));
@@ -206,7 +222,7 @@ try {
   await page.click("#s-claim", { timeout: T }); // the station proves its inclusion, claims its deposit back and its reward
   await ok("#s-payout-msg");
   const claimMsg = await page.textContent("#s-payout-msg");
-  await page.waitForFunction(() => /proven on chain/.test(document.querySelector("#s-proven")?.textContent || ""), null, { timeout: T });
+  await page.waitForSelector("#s-proven.ok", { timeout: T, state: "attached" });
   const provenAfter = await page.textContent("#s-proven");
   const stationCredit = await page.textContent("#s-credit");
   await shots("06-station");
