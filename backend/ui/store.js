@@ -80,7 +80,8 @@ function plain(v) {
 
 async function loadLogs() {
   const c = state.chain;
-  const head = await c.read.getBlockNumber();
+  // a raw request: ethers answers getBlockNumber from a cache, so a refresh right after a receipt missed its events
+  const head = Number(BigInt(await c.read.send("eth_blockNumber", [])));
   if (head < state.logsTo) {
     state.logs = []; // the chain went back (a revert of a dev chain): read again
     state.logsTo = -1;
