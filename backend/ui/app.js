@@ -1,5 +1,5 @@
 // Entry point: loads the chain info, builds the views once and refreshes them every 2 s. Import graph
-// (no cycles): app -> views/* -> {widgets, salts, errors} -> store -> {generated/protocol, util}.
+// (no cycles): app -> views/* -> {widgets, salts, errors, inclusion} -> store -> {generated/protocol, util}.
 import { Chain } from "./chain.js";
 import { refresh, state, subscribe } from "./store.js";
 import { api, esc, short } from "./util.js";

@@ -7,7 +7,9 @@ const phase = (i) => (PHASES[Number(i)] ? PHASES[Number(i)].label : `phase ${i}`
 const role = (i) => (ROLES[Number(i)] ? ROLES[Number(i)].label : `role ${i}`);
 const DURATION_NAMES = ["join", "propose", "commit", "reveal", "train", "vote commit", "vote reveal"];
 
-/** Custom error name -> (args) => sentence. Unknown names fall back to "Name(args)". */
+/** Custom error name -> (args) => sentence. Unknown names fall back to "Name(args)". The names and arguments come
+ *  from the contract's ABI (decodeRevert); tests/browser/test_ui_units.py checks that every custom error of the
+ *  HCFLCore ABI has a sentence here and that no name here is missing from the ABI. */
 const CUSTOM = {
   UnknownCampaign: (a) => `campaign ${a[0]} does not exist`,
   UnknownRound: (a) => `round ${a[0]} does not exist`,
@@ -35,6 +37,8 @@ const CUSTOM = {
   AccuracyOutOfRange: (a) => `the promised accuracy ${Number(a[0]) / 100} % is above 100 %`,
   EmptyLabelSet: () => "choose at least one target label",
   AlreadyCommitted: () => "this account already committed in this round (its salt is kept for the reveal)",
+  ZeroCommitment: () => "the commitment is zero (nothing sealed); commit again from this page",
+  ReentrantCall: () => "the contract refused a nested call into itself (reentrancy guard)",
   NotCommitted: () => "this account did not commit in this round, so there is nothing to reveal",
   AlreadyRevealed: () => "this account already revealed",
   ClaimCountMismatch: (a) => `the reveal has ${a[1]} claims but the round has ${a[0]} proposals`,
@@ -51,12 +55,16 @@ const CUSTOM = {
   VoteNotCommitted: () => "this account did not commit a vote",
   VoteAlreadyRevealed: () => "this vote was already revealed",
   NothingToClaim: () => "nothing to claim for this account now",
-  ProofRequired: () => "this station's reward needs its contribution score proof (claim with score)",
+  ProofRequired: () => "this station's reward needs a proof first: its inclusion in the aggregates (the winner recorded an inclusion root; “Claim” proves the leaf from the coordinator before claiming) or, under the contribution rule, its score proof",
   InvalidProof: () => "the contribution score proof does not match the winner's scores root",
   NothingToWithdraw: () => "nothing to withdraw: the credit is 0",
   TransferFailed: () => "the transfer to this account failed",
   NoSurplus: () => "there is no surplus to sweep",
   NothingToSweep: (a) => `round ${a[0]} has no unclaimed escrow to sweep`,
+  InclusionAlreadyRecorded: () => "the winner already recorded this round's inclusion root (it is recorded once)",
+  NoInclusionRoot: () => "no inclusion root: the winner has not recorded one for this round (or the root sent is zero), so there is nothing to prove or contest; stations are paid for their reported rounds",
+  InclusionAlreadyProven: () => "this station's inclusion leaf is already proven on chain; claim now",
+  AlreadyContested: () => "this station already contested the inclusion root; the owners' punishment vote decides",
   EscrowClaimWindowOpen: (a) => `the stations may still claim their rewards until ${new Date(Number(a[0]) * 1000).toLocaleString()} (chain time)`,
 };
 
@@ -85,6 +93,9 @@ export function decodeRevert(iface, err) {
   }
   return null;
 }
+
+/** The custom error names that have a sentence (for the ABI check). */
+export const HUMAN_ERROR_NAMES = Object.keys(CUSTOM);
 
 export function customMessage(name, args) {
   const f = CUSTOM[name];

@@ -1,6 +1,7 @@
 // The page's state and how it is loaded: the chain (through /rpc) is the source of truth for campaigns,
 // rounds, phases and positions; the coordinator adds training progress and the audit. Views subscribe and
 // get `update(state)` after every refresh; the store never touches the DOM (no import of views or widgets).
+import { ZeroAddress, ZeroHash } from "ethers";
 import { PHASES, ROLES } from "./generated/protocol.js";
 import { api, same } from "./util.js";
 
@@ -79,7 +80,8 @@ function plain(v) {
 
 async function loadLogs() {
   const c = state.chain;
-  const head = await c.read.getBlockNumber();
+  // a raw request: ethers answers getBlockNumber from a cache, so a refresh right after a receipt missed its events
+  const head = Number(BigInt(await c.read.send("eth_blockNumber", [])));
   if (head < state.logsTo) {
     state.logs = []; // the chain went back (a revert of a dev chain): read again
     state.logsTo = -1;
@@ -136,6 +138,8 @@ function fromEvents(rid, data) {
     else if (e.name === "TrainingReported" && get(a.station)) { get(a.station).reported += 1; get(a.station).reports.push(e); }
     else if (e.name === "ParticipantSettled" && get(a.account)) get(a.account).settlement = a;
     else if (e.name === "StationRewarded" && get(a.station)) get(a.station).reward = a;
+    else if (e.name === "InclusionProven" && get(a.station)) get(a.station).included = Number(a.includedRounds);
+    else if (e.name === "InclusionContested" && get(a.station)) get(a.station).contested = true;
     else if (e.name === "Proposed") proposals.push({ index: Number(a.proposalId), proposer: a.proposer, specHash: a.specHash, uri: a.uri, archId: Number(a.archId), promisedAccBps: Number(a.promisedAccBps), globalRounds: Number(a.globalRounds), labelMask: a.labelMask, bond: a.bond, price: a.price });
   }
   proposals.sort((x, y) => x.index - y.index);
@@ -157,6 +161,9 @@ async function loadRound(rid) {
   const winner = data.selected && ev.proposals[Number(data.star)] ? ev.proposals[Number(data.star)] : null;
   const round = { id: rid, data, phase: Number(phase), campaign, cfg: campaign && campaign.cfg, ...ev, winner };
   round.phaseEnd = campaign ? phaseEnd(data, campaign.cfg, round.phase) : null;
+  // rewards only for included work: the inclusion root the winner recorded (zero: none; then stations are paid
+  // by their reported rounds)
+  round.inclusionRoot = data.selected ? String((await c.inclusionOf(rid, ZeroAddress))[0]) : ZeroHash;
   return round;
 }
 
@@ -175,6 +182,10 @@ async function loadMine(round) {
   }
   if (round.data.settled && round.data.selected) {
     [out.voteWeight, out.vote] = await Promise.all([c.voteWeight(round.id, a).catch(() => 0n), c.getVote(round.id, a).then(plain).catch(() => null)]);
+  }
+  if (round.data.selected && out.role === ROLE.Station) {
+    const [root, proven, includedRounds, contested] = await c.inclusionOf(round.id, a);
+    out.inclusion = { root: String(root), proven: !!proven, includedRounds: Number(includedRounds), contested: !!contested };
   }
   out.proposals = round.proposals.filter((x) => same(x.proposer, a));
   out.isWinner = !!round.winner && same(round.winner.proposer, a);

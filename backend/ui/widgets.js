@@ -12,7 +12,7 @@ export function say(el, kind, html) {
   el.innerHTML = html || "";
 }
 
-function txLink(hash) {
+export function txLink(hash) {
   return `<code class="tx" title="${esc(hash)}" data-tx="${esc(hash)}">${esc(hash.slice(0, 10))}…${esc(hash.slice(-6))}</code>`;
 }
 

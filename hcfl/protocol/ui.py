@@ -15,7 +15,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from hcfl.protocol import bounds, enums, messages
+from hcfl.inclusion import INCLUSION_LEAF_TYPES
+from hcfl.protocol import bounds, enums, leaves, messages
 from hcfl.protocol.structs import CampaignConfig
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "backend" / "ui" / "generated" / "protocol.js"
@@ -82,6 +83,8 @@ def tables() -> dict[str, Any]:
         "CONFIG_FIELDS": _config_fields(),
         # dev keys are public test keys of local dev chains; the coordinator pays gas with index 0
         "DEV_KEYS": _dev_keys(),
+        # Merkle leaf layouts the page verifies proofs of (backend/ui/inclusion.js, hcfl/merkle.py's scheme)
+        "LEAF_TYPES": {"inclusion": list(INCLUSION_LEAF_TYPES), "score": list(leaves.SCORE_LEAF_TYPES)},
     }
 
 

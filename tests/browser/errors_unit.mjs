@@ -6,7 +6,7 @@ import { Interface } from "ethers";
 
 const abi = JSON.parse(readFileSync(process.argv[2], "utf8"));
 globalThis.localStorage = { _m: new Map(), getItem(k) { return this._m.has(k) ? this._m.get(k) : null; }, setItem(k, v) { this._m.set(k, String(v)); }, removeItem(k) { this._m.delete(k); } };
-const { humanError } = await import("../../backend/ui/errors.js");
+const { humanError, HUMAN_ERROR_NAMES } = await import("../../backend/ui/errors.js");
 const { toWei, fmtWeiText } = await import("../../backend/ui/util.js");
 const { state } = await import("../../backend/ui/store.js");
 const salts = await import("../../backend/ui/salts.js");
@@ -22,6 +22,12 @@ out.coalesce = humanError(new Error("could not coalesce error (error={ }, code=U
 out.rpcRefused = humanError(Object.assign(new Error("missing revert data"), { code: "CALL_EXCEPTION", data: null, info: { error: { code: -32602, message: "ValidationError: Invalid transaction nonce: Expected 1, but got 0" } } }), iface).text;
 out.noReason = humanError(Object.assign(new Error("missing revert data"), { code: "CALL_EXCEPTION", data: "0x", info: { error: { code: 3, message: "execution reverted", data: "0x" } } }), iface).text;
 out.numeric = humanError(Object.assign(new Error("overflow (code=NUMERIC_FAULT, version=6.17.0)"), { code: "NUMERIC_FAULT" }), iface).text;
+// every custom error of the ABI has a sentence, and no sentence names an error the ABI lacks
+const abiErrors = abi.filter((x) => x.type === "error").map((x) => x.name);
+out.withoutSentence = abiErrors.filter((n) => !HUMAN_ERROR_NAMES.includes(n));
+out.notInAbi = HUMAN_ERROR_NAMES.filter((n) => !abiErrors.includes(n));
+out.inclusion = Object.fromEntries(["ProofRequired", "NoInclusionRoot", "InclusionAlreadyRecorded", "InclusionAlreadyProven", "AlreadyContested"]
+  .map((n) => [n, humanError(revert(n, []), iface)]));
 out.wei = String(toWei("1.5", "gwei"));
 out.eth = fmtWeiText(123456789012345678n);
 try {

@@ -117,6 +117,7 @@ class Others(threading.Thread):
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.rid = 0
+        self.base = ""
         self.opened = threading.Event()
 
     def people(self):
@@ -172,8 +173,17 @@ class Others(threading.Thread):
                 cfg = self.core.campaign(view.campaign_id).cfg
                 self._jump(view.train_closed_at + cfg.vote_commit_duration + cfg.vote_reveal_duration)
         elif view.phase == Phase.FINISHED:
-            for p in (self.stations[1], self.owner):  # station 0 claims in the browser
-                self.once(f"claim:{p.address}", lambda p=p: p.claim(rid, p.address))
+            for p in (self.stations[1], self.owner):  # station 0 proves and claims in the browser
+                self.once(f"claim:{p.address}", lambda p=p: self._claim(rid, p))
+
+    def _claim(self, rid: int, p) -> None:
+        """Station 1 proves its inclusion leaf (the coordinator's proof) when the winner recorded a root, then claims."""
+        root, proven, _, _ = self.core.inclusion_of(rid, p.address)
+        if p is not self.owner and int.from_bytes(root, "big") and not proven:
+            result = httpx.get(f"{self.base}/api/rounds/{rid}/training", timeout=30).json()["result"]
+            leaf = next(x for x in result["inclusion_leaves"] if x["station"] == p.address)
+            p.prove_inclusion(rid, int(leaf["included_rounds"]), [bytes.fromhex(x[2:]) for x in leaf["proof"]])
+        p.claim(rid, p.address)
 
 
 @pytest.fixture
@@ -199,6 +209,7 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     core = CoreClient(chain.w3, contract)
     browser_key = anvil_key(1)
     others = Others(chain, core, browser_key.address)
+    others.base = base
     others.start()
     daemons = []
 
@@ -232,7 +243,7 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert res.returncode == 0, f"{res.stdout}\n{res.stderr}\ncoordinator log:\n{coord_log}"
     assert others.error is None, others.error
     for step in ("signer", "typed-kept", "round-opened", "stale-cleared", "proposed", "committed", "salt-lost", "revealed",
-                 "settled", "trained", "finalized", "model", "voted", "withdrawn", "stations", "audit", "done"):
+                 "settled", "trained", "finalized", "model", "contested", "voted", "withdrawn", "stations", "audit", "done"):
         assert step in by, list(by)
     assert by["signer"]["address"] == browser_key.address
     assert any(anvil_key(1).address[:6] in o for o in by["signer"]["offered"])  # anvil's dev keys on anvil
@@ -260,6 +271,21 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert by["trained"]["points"] == 2 and by["trained"]["chartH"] >= 150
     assert by["trained"]["pageW"] <= 400, by["trained"]  # nothing forces sideways scrolling of the page
     assert "below your promised 99.00 %" in by["finalized"]["warning"]
+    # rewards only for included work: the winner's page recorded the coordinator's roots, then finalized
+    result = httpx.get(f"{base}/api/rounds/0/training", timeout=30).json()["result"]
+    evs = core.events(round_id=0)
+    recorded = [e for e in evs if e.name == "InclusionRecorded"]
+    finalized = [e for e in evs if e.name == "TrainingFinalized"]
+    assert len(recorded) == 1 and len(finalized) == 1, [e.name for e in evs]
+    assert recorded[0].args["winner"] == browser_key.address
+    assert "0x" + bytes(recorded[0].args["inclusionRoot"]).hex() == result["inclusion_root"]
+    assert "0x" + bytes(recorded[0].args["manifestsRoot"]).hex() == result["manifests_root"]
+    assert (recorded[0].block_number, recorded[0].log_index) < (finalized[0].block_number, finalized[0].log_index)
+    assert "inclusion root recorded" in by["finalized"]["msg"] and "finalize training: confirmed" in by["finalized"]["msg"]
+    leaves = {x["station"]: x for x in result["inclusion_leaves"]}
+    assert sorted(r["station"] for r in by["finalized"]["included"]) == sorted(st.address for st in others.stations)
+    for row in by["finalized"]["included"]:  # the winner's screen shows each station's included rounds
+        assert row["included"] == f"{leaves[row['station']]['included_rounds']} / 2", row
     assert "= the model hash on chain ✓" in by["model"]["msg"]
     # owner B's vote from the browser: warned, kept, revealed; the bond went back to the winner
     assert "KEEP" in by["voted"]["voteWarning"] and "0.001 ETH" in by["voted"]["voteWarning"]
@@ -269,12 +295,38 @@ def test_v2_flow_in_the_browser(anvil_coordinator):
     assert vote.revealed and not vote.punish  # downloaded with a signed request, hash checked
     view = core.round(0)
     assert view.phase == Phase.FINISHED and view.selected and view.star == 0 and view.finalized
-    result = httpx.get(f"{base}/api/rounds/0/training", timeout=30).json()["result"]
     assert view.achieved_acc_bps == result["achieved_acc_bps"]
     assert core.participant(0, browser_key.address).claims[0] == 4 * 10**16
     assert core.credit_of(browser_key.address) == 0
     rewarded = [e for e in core.events(round_id=0) if e.name == "StationRewarded"]
     assert len(rewarded) == 2 and all(e.args["reward"] > 0 for e in rewarded)
+    # station 0 proved its leaf and claimed through the page (both transactions signed by its key in the browser)
+    st0 = others.stations[0].address
+    proven = [e for e in core.events(round_id=0) if e.name == "InclusionProven" and e.args["station"] == st0]
+    assert len(proven) == 1 and proven[0].args["includedRounds"] == leaves[st0]["included_rounds"]
+    assert chain.w3.eth.get_transaction(proven[0].tx_hash)["from"] == st0
+    mine = next(e for e in rewarded if e.args["station"] == st0)
+    assert chain.w3.eth.get_transaction(mine.tx_hash)["from"] == st0
+    _, is_proven, included_on_chain, _ = core.inclusion_of(0, st0)
+    counted = min(included_on_chain, core.participant(0, st0).reported)
+    assert is_proven and counted == leaves[st0]["included_rounds"] == 2
+    # exactly the reward the chain computes: share * min(included, reported) / t, and what the page shows
+    assert mine.args["reward"] == mine.args["share"] * counted // 2 and mine.args["forfeited"] == mine.args["share"] - mine.args["reward"]
+    assert f"{mine.args['reward']} wei" in by["stations"]["rewardCell"], by["stations"]["rewardCell"]
+    withdrawn = [e for e in core.events() if e.name == "Withdrawn" and e.args["account"] == st0]
+    settled = next(e for e in core.events(round_id=0) if e.name == "ParticipantSettled" and e.args["account"] == st0)
+    assert len(withdrawn) == 1 and withdrawn[0].args["amount"] == settled.args["refund"] + mine.args["reward"]
+    assert "included in 2 of 2" in by["stations"]["includedText"] and "not proven" in by["stations"]["provenBefore"]
+    assert "inclusion proven (2 of 2 rounds)" in by["stations"]["claimMsg"] and "claim: confirmed" in by["stations"]["claimMsg"]
+    assert "paid for 2 of 2" in by["stations"]["provenAfter"]
+    # it contested the root through the page (warned that the owners' vote decides); the vote kept the result, so
+    # it was paid for its proven leaf
+    contested = [e for e in core.events(round_id=0) if e.name == "InclusionContested"]
+    assert [e.args["station"] for e in contested] == [st0]
+    assert chain.w3.eth.get_transaction(contested[0].tx_hash)["from"] == st0
+    assert core.inclusion_of(0, st0)[3] is True
+    assert "punishment vote decides" in by["contested"]["contestWarning"] and "confirmed" in by["contested"]["contestMsg"]
+    assert "punish the winner" in by["contested"]["contestNote"] and by["contested"]["contestBoxHidden"] is True
     assert by["stations"]["reports"] == 4
     assert by["stations"]["stationCredit"] == "0.11 ETH" and by["stations"]["after"] == "0 ETH"  # deposit + reward, withdrawn
     assert "verified" in by["audit"]["overall"] and "RoundSettled" in by["audit"]["events"]

@@ -73,6 +73,31 @@ def test_human_errors_amounts_and_salt_backup(tmp_path):
     assert out["empty"] == "deposit is empty: type an amount" and "at most 9 decimals" in out["decimals"]
     assert out["missing"] is None and out["imported"] == 1 and out["found"] == "0x" + "11" * 32 and out["again"] == 0
     assert "belongs to" in out["foreign"] and "not JSON" in out["garbage"] and "malformed" in out["malformed"]
+    # every custom error of the real ABI has a sentence (decoded with the ABI, never a hand copy of the names)
+    assert out["withoutSentence"] == [] and out["notInAbi"] == [], (out["withoutSentence"], out["notInAbi"])
+    for name, h in out["inclusion"].items():  # the inclusion errors of contract v2
+        assert h["code"] == name and name not in h["text"] and len(h["text"]) > 30, (name, h)
+    assert "inclusion" in out["inclusion"]["ProofRequired"]["text"]
+
+
+@needs_node
+def test_inclusion_proofs_verify_in_the_page_as_in_python(tmp_path):
+    """backend/ui/inclusion.js accepts every leaf of hcfl.inclusion's tree against its root, and refuses a leaf
+    with another included count, another station, a tampered proof node and another root."""
+    from hcfl.inclusion import inclusion_tree
+
+    stations = ["0x" + f"{i:02x}" * 20 for i in (0x11, 0x22, 0x33)]
+    tree = inclusion_tree({stations[0]: 3, stations[1]: 0, stations[2]: 2})
+    case = tmp_path / "tree.json"
+    case.write_text(json.dumps(tree))
+    res = subprocess.run(["node", str(ROOT / "tests" / "browser" / "inclusion_unit.mjs"), str(case)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["good"] == [True, True, True], out
+    assert out["otherCount"] == [False, False, False] and out["otherStation"] == [False, False, False], out
+    assert out["tamperedNode"] == [False, False, False] and out["otherRoot"] == [False, False, False], out
+    assert out["zeroRoot"] is False
 
 
 @needs_node

@@ -149,7 +149,10 @@ try {
   const warning = await page.textContent("#o-finalize-msg .warning");
   await page.click("#o-finalize-msg .warn-continue");
   await ok("#o-finalize-msg");
-  log("finalized", { warning });
+  // rewards only for included work: the page recorded the coordinator's inclusion root before finalizing
+  await page.waitForFunction(() => /inclusion root on chain/.test(document.querySelector("#o-inclusion-head")?.textContent || ""), null, { timeout: T });
+  const included = await page.$$eval("#o-inclusion-table tbody tr", (rows) => rows.map((r) => ({ station: r.dataset.station, included: r.querySelector(".included").textContent })));
+  log("finalized", { warning, msg: await page.textContent("#o-finalize-msg"), head: await page.textContent("#o-inclusion-head"), included });
   await page.click("#o-model-download", { timeout: T });
   await page.waitForSelector("#o-model-msg[data-kind='ok']", { timeout: T, state: "attached" });
   log("model", { msg: await page.textContent("#o-model-msg") });
@@ -161,6 +164,22 @@ try {
     await page.click("#use-dev-key");
     await page.waitForSelector("#me", { timeout: T });
   };
+  // station 0 contests the inclusion root from its screen (warned that the owners' vote decides), before the vote
+  await signIn(STATION_KEY);
+  await page.click("#tab-stations");
+  await page.waitForSelector("#s-contest:not([hidden])", { timeout: T });
+  await page.waitForSelector("#s-contest-box:not([hidden])", { timeout: T });
+  const contestNote = await page.textContent("#s-contest-warning");
+  await page.click("#s-contest");
+  await page.waitForSelector("#s-contest-msg .warning", { timeout: T });
+  const contestWarning = await page.textContent("#s-contest-msg .warning");
+  await page.click("#s-contest-msg .warn-continue");
+  await ok("#s-contest-msg");
+  await page.waitForSelector("#s-contested", { timeout: T, state: "attached" });
+  const contestBoxHidden = await page.$eval("#s-contest-box", (b) => b.hidden);
+  await page.screenshot({ path: `${SHOTS}/06b-station-contested.png`, fullPage: true });
+  log("contested", { contestNote, contestWarning, contestMsg: await page.textContent("#s-contest-msg"), contestBoxHidden });
+  await page.click("#tab-owners");
   await signIn(OWNER_B_KEY);
   // the winner's finalize and download messages went with the winner
   const staleAfterSwitch = await page.$$eval(".msg", (ms) => ms.filter((m) => m.textContent.trim()).map((m) => m.id));
@@ -196,14 +215,22 @@ try {
   await page.click("#use-dev-key");
   await page.click("#tab-stations");
   await page.waitForSelector("#s-report-table tbody tr", { timeout: T });
-  await page.click("#s-claim", { timeout: T }); // the station claims its deposit back and its reward
+  // its leaf is checked in the page against the root on chain, proven, then the reward claimed
+  await page.waitForSelector("#s-proof-check.ok", { timeout: T });
+  const includedText = await page.textContent("#s-included");
+  const provenBefore = await page.textContent("#s-proven");
+  await page.click("#s-claim", { timeout: T }); // the station proves its inclusion, claims its deposit back and its reward
   await ok("#s-payout-msg");
+  const claimMsg = await page.textContent("#s-payout-msg");
+  await page.waitForSelector("#s-proven.ok", { timeout: T, state: "attached" });
+  const provenAfter = await page.textContent("#s-proven");
   const stationCredit = await page.textContent("#s-credit");
   await shots("06-station");
   await page.click("#s-withdraw", { timeout: T });
   await ok("#s-payout-msg");
   await page.waitForSelector("#s-reward-table tbody tr", { timeout: T });
-  log("stations", { reports: await page.$$eval("#s-report-table tbody tr", (r) => r.length), stationCredit,
+  log("stations", { reports: await page.$$eval("#s-report-table tbody tr", (r) => r.length), stationCredit, includedText, provenBefore, claimMsg, provenAfter,
+    rewardCell: await page.$$eval("#s-reward-table tbody tr", (rows) => rows.map((r) => r.children[2].querySelector(".amt")?.title)),
     after: await page.textContent("#s-credit") });
 
   // auditors: verified settlement, events with names and dates, fund flows; readable at 390 px

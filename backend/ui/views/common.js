@@ -5,7 +5,8 @@ import { ROLES, SHARE_RULES } from "../generated/protocol.js";
 import { PHASE, ROLE, me, state } from "../store.js";
 import * as salts from "../salts.js";
 import { userError } from "../errors.js";
-import { CANCELLED, amountField, put, runAction, say, show, table } from "../widgets.js";
+import { CANCELLED, amountField, put, runAction, say, show, table, txLink } from "../widgets.js";
+import { isRoot, leafOf, verifyInclusion } from "../inclusion.js";
 import { esc, fmtWei, fmtWeiText, randomSalt, short, toWei } from "../util.js";
 
 const roleLabel = (id) => (ROLES[id] ? ROLES[id].label : "?");
@@ -254,16 +255,39 @@ export function bindPayout(root, p) {
   const msg = root.querySelector(`#${p}-payout-msg`);
   const claimBtn = root.querySelector(`#${p}-claim`);
   const wBtn = root.querySelector(`#${p}-withdraw`);
-  claimBtn.onclick = () => runAction(claimBtn, msg, "claim", (ctx) => {
+  claimBtn.onclick = () => runAction(claimBtn, msg, "claim", async (ctx) => {
     const r = state.round;
+    let provenBy = "";
+    const inc = state.mine && state.mine.role === ROLE.Station ? state.mine.inclusion : null;
+    if (inc && isRoot(inc.root) && !inc.proven && r.data.finalized && inPhase("Finished")) {
+      // rewards only for included work: the station's leaf (station, includedRounds) is proven before the claim
+      const leaf = leafOf(state.training && state.training.result, me());
+      if (!leaf) throw userError("the winner recorded an inclusion root, so your reward needs your inclusion proof, and the coordinator's result with it is not loaded yet; try again in a moment");
+      if (!verifyInclusion(inc.root, me(), leaf.included_rounds, leaf.proof)) {
+        throw userError(`the coordinator's inclusion proof for your station (${leaf.included_rounds} rounds) does not lead to the root on chain ${String(inc.root).slice(0, 12)}…: nothing was sent`, "ProofMismatch");
+      }
+      const n = Number(leaf.included_rounds);
+      const t = r.winner ? r.winner.globalRounds : "?";
+      const reported = Number(state.mine.participant.reported);
+      if (n < reported && !(await ctx.warn([`the aggregates included your update in ${n} of the ${reported} global rounds you reported: you are paid for ${n} of ${t}; the rest of your share goes back to the station pool`]))) return CANCELLED;
+      say(msg, "pending", `prove inclusion (1 of 2): proof checked against the root on chain in this browser ✓ (${n} of ${t} rounds); sign proveInclusion…`);
+      const rec = await state.chain.send("proveInclusion", [r.id, me(), BigInt(leaf.included_rounds), leaf.proof], 0n,
+        (hash) => say(msg, "pending", `prove inclusion (1 of 2): pending ${txLink(hash)} — waiting for confirmation…`));
+      provenBy = `inclusion proven (${n} of ${t} rounds) in block ${rec.blockNumber} ${txLink(rec.hash)} · `;
+      ctx.step("inclusion proven (1 of 2); sign the claim (2 of 2)…");
+    }
     const byContribution = r && r.cfg && SHARE_RULES[Number(r.cfg.stationShareRule)].name === "Contribution" && r.data.finalized && !r.data.objected;
     const leaf = byContribution && state.mine && state.mine.role === ROLE.Station && state.training && state.training.result
       ? (state.training.result.score_leaves || []).find((l) => l.station.toLowerCase() === me().toLowerCase()) : null;
+    let receipt;
     if (leaf && BigInt(r.data.scoresTotal) > 0n) {
       // the contribution rule: the station proves its score leaf in the winner's scores root
-      return state.chain.send("claimWithScore", [r.id, me(), BigInt(leaf.score), BigInt(leaf.prefix_before), leaf.proof], 0n, ctx.sent);
+      receipt = await state.chain.send("claimWithScore", [r.id, me(), BigInt(leaf.score), BigInt(leaf.prefix_before), leaf.proof], 0n, ctx.sent);
+    } else {
+      receipt = await state.chain.send("claim", [state.rid, me()], 0n, ctx.sent);
     }
-    return state.chain.send("claim", [state.rid, me()], 0n, ctx.sent);
+    if (provenBy) ctx.doneText = `${provenBy}claim: confirmed in block ${receipt.blockNumber} ${txLink(receipt.hash)}`;
+    return receipt;
   });
   wBtn.onclick = () =>
     runAction(wBtn, msg, "withdraw", async (ctx) => {

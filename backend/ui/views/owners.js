@@ -7,7 +7,8 @@ import { ROLE, me, state } from "../store.js";
 import * as salts from "../salts.js";
 import { userError } from "../errors.js";
 import { messageText } from "../messages.js";
-import { CANCELLED, amountField, put, runAction, say, show, table } from "../widgets.js";
+import { CANCELLED, amountField, put, runAction, say, show, table, txLink } from "../widgets.js";
+import { isRoot, leafOf } from "../inclusion.js";
 import { api, esc, fmtWei, fmtWeiText, randomSalt, same, short, toInt, toWei } from "../util.js";
 import { bindClaims, bindJoin, bindPayout, bindSettle, claimsCard, inPhase, joinCard, payoutCard, positionCard, settleButton,
   updateClaims, updateJoin, updatePayout, updatePosition, updateSettle } from "./common.js";
@@ -67,7 +68,8 @@ export function renderOwners(el) {
       <section class="card span2" id="o-training"><h3>Training</h3>
         <div class="chart-box"><canvas id="o-chart"></canvas></div>
         <div id="o-training-status" class="small"></div>
-        <div class="buttons"><button id="o-finalize">Finalize (winner signs the published result)</button></div>
+        <div id="o-inclusion" class="small"></div>
+        <div class="buttons"><button id="o-finalize">Finalize (winner records the inclusion root, then signs the published result)</button></div>
         <div class="msg" id="o-finalize-msg"></div>
         <div class="buttons"><button type="button" id="o-model-download" class="ghost">Download final model &amp; check its hash</button></div>
         <div class="msg" id="o-model-msg"></div>
@@ -156,10 +158,45 @@ function bindFinalize(el) {
       const achieved = Number(res.achieved_acc_bps);
       const warnings = [];
       if (achieved < promised) warnings.push(`the achieved accuracy ${(achieved / 100).toFixed(2)} % is below your promised ${(promised / 100).toFixed(2)} %: the owners may vote to slash your bond of ${fmtWeiText(r.winner.bond)}`);
+      // rewards only for included work: the inclusion root goes on chain before finalizing (once, while training is open)
+      const recorded = isRoot(r.inclusionRoot);
+      const fromCoordinator = isRoot(res.inclusion_root) ? String(res.inclusion_root) : null;
+      if (!recorded && !fromCoordinator) warnings.push("the coordinator's result has no inclusion root: finalized without one, every station is paid for the global rounds it reported, whether or not its update went into the aggregate");
+      if (recorded && fromCoordinator && !same(r.inclusionRoot, fromCoordinator)) warnings.push(`the inclusion root on chain (${String(r.inclusionRoot).slice(0, 12)}…) is not the coordinator's (${fromCoordinator.slice(0, 12)}…): stations cannot prove the coordinator's leaves and may contest`);
       if (!(await ctx.warn(warnings))) return CANCELLED;
       const h = (x) => (x && /^0x[0-9a-fA-F]{64}$/.test(x) ? x : ZeroHash);
-      return state.chain.send("finalizeTraining", [r.id, h(res.model_hash || res.global_model_hash), achieved, h(res.scores_root), BigInt(res.scores_total || 0), h(res.validation_hash)], 0n, ctx.sent);
+      let recordedBy = "";
+      if (!recorded && fromCoordinator) {
+        say(msg, "pending", "record inclusion root (1 of 2): sign recordInclusion…");
+        const rec = await state.chain.send("recordInclusion", [r.id, fromCoordinator, h(res.manifests_root)], 0n,
+          (hash) => say(msg, "pending", `record inclusion root (1 of 2): pending ${txLink(hash)} — waiting for confirmation…`));
+        recordedBy = `inclusion root recorded in block ${rec.blockNumber} ${txLink(rec.hash)} · `;
+        ctx.step("inclusion root recorded (1 of 2); sign finalizeTraining (2 of 2)…");
+      }
+      const receipt = await state.chain.send("finalizeTraining", [r.id, h(res.model_hash || res.global_model_hash), achieved, h(res.scores_root), BigInt(res.scores_total || 0), h(res.validation_hash)], 0n, ctx.sent);
+      ctx.doneText = `<span id="o-finalize-done">${recordedBy}finalize training: confirmed in block ${receipt.blockNumber} ${txLink(receipt.hash)}</span>`;
+      return receipt;
     });
+}
+
+/** Per revealed station: reported rounds (chain), included rounds (the coordinator's manifests), proven leaf (chain). */
+function inclusionHtml(r) {
+  const res = trainingResult();
+  const t = r.winner ? r.winner.globalRounds : "?";
+  const stations = r.people.filter((p) => p.role === ROLE.Station && p.revealed);
+  if (!stations.length) return "";
+  const recorded = isRoot(r.inclusionRoot);
+  const head = recorded
+    ? `inclusion root on chain <code title="${esc(r.inclusionRoot)}">${esc(String(r.inclusionRoot).slice(0, 12))}…</code>${res && isRoot(res.inclusion_root) && !same(res.inclusion_root, r.inclusionRoot) ? ' <span class="err">≠ the coordinator\'s</span>' : ""}: each station is paid for min(included, reported) of ${t} global rounds`
+    : res && isRoot(res.inclusion_root)
+      ? `inclusion root from the coordinator <code title="${esc(res.inclusion_root)}">${esc(String(res.inclusion_root).slice(0, 12))}…</code>: “Finalize” records it on chain first`
+      : res ? '<span class="err">the coordinator\'s result has no inclusion root: stations will be paid by their reported rounds</span>' : "included rounds: when the coordinator publishes the result";
+  const rows = stations.map((p) => {
+    const leaf = res ? leafOf(res, p.address) : null;
+    return `<tr data-station="${esc(p.address)}"><td class="addr" title="${esc(p.address)}">${esc(short(p.address))}${same(p.address, me()) ? " (you)" : ""}</td><td>${p.reported} / ${t}</td>
+      <td class="included">${leaf ? `${Number(leaf.included_rounds)} / ${t}` : "—"}</td><td>${p.included !== undefined ? `✓ ${p.included}` : recorded ? "not yet" : "—"}</td><td>${p.contested ? "contested" : ""}</td></tr>`;
+  });
+  return `<p id="o-inclusion-head">${head}</p>${table("o-inclusion-table", ["station", "reported", "included in aggregates", "proven on chain", ""], rows)}`;
 }
 
 function bindVote(el) {
@@ -252,7 +289,7 @@ function nextSteps(r, mine) {
   if (ph("Committing")) return mine.participant.committed ? "Committed. Keep your salt (export it); reveal when the reveal phase opens." : "Commit your values for the proposals (sealed).";
   if (ph("Revealing")) return mine.participant.revealed ? "Revealed. The round is settled after the reveal deadline." : mine.participant.committed ? "Reveal your values now, or you pay the non-reveal penalty." : "You did not commit: you get your whole deposit back after settlement.";
   if (ph("AwaitingSettlement")) return "Anyone may settle the round now.";
-  if (ph("Training")) return mine.isWinner ? "Your proposal won: once training is done, finalize with the published result." : "The stations train the selected model; follow the chart.";
+  if (ph("Training")) return mine.isWinner ? "Your proposal won: once training is done, finalize with the published result (the page records the coordinator's inclusion root first, so each station is paid only for the global rounds its update was in)." : "The stations train the selected model; follow the chart.";
   if (ph("VoteCommitting")) return BigInt(mine.voteWeight || 0n) > 0n ? (mine.vote && mine.vote.committed ? "Vote committed; reveal it in the vote-reveal phase." : "Check the final model and commit your vote.") : "The eligible owners vote now.";
   if (ph("VoteRevealing")) return mine.vote && mine.vote.committed && !mine.vote.revealed ? "Reveal your vote now, or you lose the vote deposit." : "Votes are being revealed.";
   if (!mine.participant.finalClaimed) return "The round is finished: claim, then withdraw.";
@@ -295,6 +332,7 @@ function updateTraining(r) {
     ${res ? ` · result: accuracy ${(Number(res.achieved_acc_bps) / 100).toFixed(2)} %, model <code>${esc(String(res.model_hash || res.global_model_hash || "").slice(0, 12))}…</code>` : ""}
     ${r.winner ? ` · winner ${esc(short(r.winner.proposer))}${state.mine && state.mine.isWinner ? " (you)" : ""}` : ""}${t && t.note ? ` · ${esc(t.note)}` : ""}
     ${state.coordError ? ` · <span class="err">coordinator: ${esc(state.coordError.message)}</span>` : ""}`);
+  put(root.querySelector("#o-inclusion"), inclusionHtml(r));
   show(root.querySelector("#o-finalize"), inPhase("Training") && !!state.mine && state.mine.isWinner && !r.data.finalized);
   // revealed (paying) owners download the final model with a signed request and check its hash
   show(root.querySelector("#o-model-download"), !!state.mine && state.mine.role === ROLE.Owner && state.mine.participant.revealed && !!r.data.finalized);

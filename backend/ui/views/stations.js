@@ -2,7 +2,8 @@
 // on-chain reports (TrainingReported), objections to the winner's scores, rewards, claim and withdraw.
 import { ROLE, me, state } from "../store.js";
 import { userError } from "../errors.js";
-import { put, runAction, show, table } from "../widgets.js";
+import { CANCELLED, put, runAction, show, table } from "../widgets.js";
+import { isRoot, leafOf, verifyInclusion } from "../inclusion.js";
 import { esc, fmtDate, fmtWei, same, short } from "../util.js";
 import { SHARE_RULES } from "../generated/protocol.js";
 import { bindClaims, bindJoin, bindPayout, bindSettle, claimsCard, inPhase, joinCard, payoutCard, positionCard, settleButton,
@@ -20,6 +21,10 @@ export function renderStations(el) {
       ${settleButton("s")}
       ${claimsCard("s", "cost")}
       ${payoutCard("s")}
+      <section class="card" id="s-inclusion-card"><h3>Included work <span class="muted small">(rewards only for global rounds whose aggregate had your update)</span></h3>
+        <div id="s-inclusion-body" class="small"></div>
+        <div id="s-contest-box"><p class="small warning" id="s-contest-warning">If the inclusion root leaves out rounds your update was in, contest it until the vote-commit deadline. Contesting sends no money and changes nothing by itself: the owners' punishment vote decides. If they punish the winner, you are paid for all the rounds you reported; if they keep the result, you are paid for the rounds in your proven leaf, as if you had not contested.</p>
+        <button id="s-contest" class="ghost">Contest inclusion</button></div><div class="msg" id="s-contest-msg"></div></section>
       <section class="card" id="s-object-card"><h3>Object to the scores</h3>
         <p class="small">Under the contribution rule the winner posts every station's score. If they are wrong, any revealed station may object until the vote-commit deadline: the stations' split then falls back to equal shares.</p>
         <button id="s-object">Object to the scores</button><div class="msg" id="s-object-msg"></div></section>
@@ -31,6 +36,14 @@ export function renderStations(el) {
   bindClaims(el, "s", "cost");
   bindPayout(el, "s");
   bindSettle(el, "s");
+  const cb = el.querySelector("#s-contest");
+  cb.onclick = () => runAction(cb, el.querySelector("#s-contest-msg"), "contest inclusion", async (ctx) => {
+    const mine = state.mine;
+    if (!mine || mine.role !== ROLE.Station || !mine.participant.revealed) throw userError("only a station that revealed its costs can contest the inclusion root");
+    if (!mine.inclusion || !isRoot(mine.inclusion.root)) throw userError("the winner has not recorded an inclusion root: there is nothing to contest (you are paid for your reported rounds)");
+    if (!(await ctx.warn(["you contest the winner's inclusion root: the owners' punishment vote decides; if they punish the winner you are paid for every global round you reported, else for the rounds in your proven leaf; a station contests once"]))) return CANCELLED;
+    return state.chain.send("contestInclusion", [state.rid], 0n, ctx.sent);
+  });
   const ob = el.querySelector("#s-object");
   ob.onclick = () => runAction(ob, el.querySelector("#s-object-msg"), "object to the scores", async (ctx) => {
     if (!state.mine || state.mine.role !== ROLE.Station || !state.mine.participant.revealed) throw userError("only a station that revealed its costs can object");
@@ -62,6 +75,31 @@ function daemonHelp(r, mine) {
     <p class="muted">With edge devices in your cell use <code>--edge --edge-flower 0.0.0.0:9091 --edge-http 0.0.0.0:9090</code> instead of <code>--data</code>; edge devices join your station with <code>hcfl edge-client --station http://YOUR-STATION:9090 --key device.key --data ./data</code>.</p>${seen}`;
 }
 
+/** "included in X of t global rounds", from the coordinator's manifests, checked against the root on chain. */
+function inclusionHtml(r, mine) {
+  const t = r.winner.globalRounds;
+  const inc = mine.inclusion || {};
+  const res = state.training && state.training.result;
+  const leaf = leafOf(res, me());
+  const reported = Number(mine.participant.reported);
+  const lines = [];
+  if (leaf) lines.push(`<p id="s-included">included in <b>${Number(leaf.included_rounds)} of ${t}</b> global rounds (the coordinator's manifests; you reported ${reported})</p>`);
+  else lines.push(`<p id="s-included" class="muted">included rounds: ${res ? "the coordinator's result lists no leaf for you" : "when the coordinator publishes the training result"} (you reported ${reported} of ${t})</p>`);
+  if (!isRoot(inc.root)) {
+    lines.push(`<p id="s-root-state" class="muted">no inclusion root on chain${r.data.finalized ? ": the winner finalized without one, so you are paid for your reported rounds" : " yet: the winner records it before finalizing"}</p>`);
+  } else {
+    const verified = leaf ? verifyInclusion(inc.root, me(), leaf.included_rounds, leaf.proof) : null;
+    lines.push(`<p id="s-root-state">inclusion root on chain <code title="${esc(inc.root)}">${esc(String(inc.root).slice(0, 12))}…</code>${verified === null ? "" : verified
+      ? ' · <span class="ok" id="s-proof-check">your proof verifies against it in this browser ✓</span>'
+      : ' · <span class="err" id="s-proof-check">the coordinator\'s proof does NOT verify against it ✗ (contest)</span>'}</p>`);
+    lines.push(inc.proven
+      ? `<p id="s-proven" class="ok">proven on chain: paid for ${Math.min(inc.includedRounds, reported)} of ${t} global rounds (min of included ${inc.includedRounds} and reported ${reported})</p>`
+      : `<p id="s-proven" class="muted">your leaf is not proven on chain yet: “Claim” proves it first (or anyone may)</p>`);
+    if (inc.contested) lines.push(`<p id="s-contested">you contested the root: the owners' punishment vote decides</p>`);
+  }
+  return lines.join("");
+}
+
 export function updateStations(st) {
   if (!root) return;
   const r = st.round;
@@ -74,6 +112,14 @@ export function updateStations(st) {
     } catch (err) {
       console.error(`stations view: ${name}: ${err && err.stack ? err.stack : err}`);
     }
+  }
+  try {
+    const isStation = !!r && !!r.winner && !!mine && mine.role === ROLE.Station && mine.participant.revealed && !!r.data.selected;
+    show(root.querySelector("#s-inclusion-card"), isStation && inPhase("Training", "VoteCommitting", "VoteRevealing", "Finished"));
+    if (isStation) put(root.querySelector("#s-inclusion-body"), inclusionHtml(r, mine));
+    show(root.querySelector("#s-contest-box"), isStation && inPhase("Training", "VoteCommitting") && !!mine.inclusion && isRoot(mine.inclusion.root) && !mine.inclusion.contested);
+  } catch (err) {
+    console.error(`stations view: inclusion: ${err && err.stack ? err.stack : err}`);
   }
   const contribution = r && r.cfg && SHARE_RULES[Number(r.cfg.stationShareRule)].name === "Contribution";
   show(root.querySelector("#s-object-card"), !!contribution && inPhase("Training", "VoteCommitting") && !!mine && mine.role === ROLE.Station && !r.data.objected);
