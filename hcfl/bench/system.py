@@ -80,7 +80,10 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from backend.demo_cli import add_workload_arguments
+
     parser.add_argument("--logs", type=Path, help="analyse the kept logs of an earlier `hcfl demo --keep DIR`")
+    add_workload_arguments(parser)  # a heavier workload than the demo's: --local-epochs E, --hidden W,W
     parser.add_argument("--json", dest="json_file", type=Path, help="also write the rows here")
 
 
@@ -91,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="hcfl-bench-system-")
         logs = Path(tmp.name)
         print(f"running `hcfl demo --keep {logs}` ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "hcfl.cli", "demo", "--keep", str(logs)], check=True,
+        from backend.demo_cli import workload_argv
+
+        subprocess.run([sys.executable, "-m", "hcfl.cli", "demo", "--keep", str(logs), *workload_argv(args)], check=True,
                        stdout=subprocess.DEVNULL)
     rows = analyse(logs)
     print(markdown_table(rows))
