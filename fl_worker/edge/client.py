@@ -193,13 +193,13 @@ class ChainRoots:
 
     def __init__(self, rpc: str, info: StationInfo, pinned_contract: str | None = None, from_block: int = 0) -> None:
         from eth_utils import to_checksum_address
-        from web3 import Web3
 
+        from hcfl.chain.provider import http_web3
         from hcfl.chain.v2.client import CoreClient
 
         if pinned_contract and to_checksum_address(pinned_contract) != to_checksum_address(info.contract):
             raise EdgeClientError(f"the station names contract {info.contract}, not the pinned {pinned_contract}")
-        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+        w3 = http_web3(rpc, 30)
         try:
             chain_id = int(w3.eth.chain_id)
             code = w3.eth.get_code(to_checksum_address(info.contract))

@@ -18,6 +18,7 @@ import pytest
 from fl.daemon_driver import setup_training_round
 
 from fl_worker.edge.protocol import build_tree
+from fl_worker.plan import TrainingPlan
 from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.provider import spawn_anvil
 from hcfl.chain.v2.client import CoreClient
@@ -35,7 +36,7 @@ def chain_round() -> Iterator[tuple]:
         core = CoreClient.deploy(chain)
         accounts = funded_accounts(chain, ["e-owner", "e-station"], 10**20, namespace="hcfl-edge-onchain-test")
         owner, station = (core.as_participant(a) for a in accounts)
-        rid = setup_training_round(chain, core, [owner], [station], SPEC, T, 0x3FF)
+        rid = setup_training_round(chain, core, [owner], [station], SPEC, TrainingPlan(), T, 0x3FF)
         yield chain, core, station, accounts[1], rid
     finally:
         chain.close()
