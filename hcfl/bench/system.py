@@ -70,7 +70,8 @@ def analyse(logs: Path) -> list[dict[str, Any]]:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    head = "| g | stations | wall s | slowest station's edge compute s | coordinator aggregation + validation s | bare compute s | added ms | ratio |"
+    head = ("| g | stations | wall s | slowest station's edge compute s | coordinator aggregation + validation s | "
+            "bare compute s | added ms | ratio |")
     out = [head, "|" + "---:|" * 8]
     for r in rows:
         out.append(f"| {r['global_round']} | {r['stations']} | {r['wall_s']:.3f} | {r['edge_compute_s']:.3f} | "
