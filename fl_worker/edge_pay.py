@@ -503,5 +503,12 @@ def linger(daemon: Any, rid: int, timeout: float) -> None:
 
 
 def _value(accuracy: Any) -> float:
-    """An observed accuracy: a float, or the result of its off-path evaluation (EdgePaymaster.observe)."""
-    return float(accuracy.result() if isinstance(accuracy, Future) else accuracy)
+    """An observed accuracy: a float, or the result of its off-path evaluation (EdgePaymaster.observe); an evaluation
+    that failed counts as 0 (logged), as it does without validation data."""
+    if not isinstance(accuracy, Future):
+        return float(accuracy)
+    try:
+        return float(accuracy.result())
+    except Exception as exc:  # noqa: BLE001 - one update's measurement; the settlement goes on
+        log.warning("an edge update's accuracy could not be evaluated (%s: %s): it counts as 0", type(exc).__name__, exc)
+        return 0.0
