@@ -107,9 +107,12 @@ class Demo:
     """Runs one demo round; `run()` returns the report. Everything it starts, it stops."""
 
     def __init__(self, chain: str = "embedded", quick: bool = False, workdir: Path | None = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True, local_epochs: int | None = None, hidden: tuple[int, ...] | None = None) -> None:
         self.chain_kind = chain
         self.quick = quick
+        # the workload (benchmarks: `hcfl bench system --local-epochs E --hidden W,W`); the defaults are the demo's
+        self.spec: dict[str, Any] = {**SPEC, "hidden": list(hidden)} if hidden else dict(SPEC)
+        self.plan: dict[str, Any] = {**PLAN, "local_epochs": int(local_epochs)} if local_epochs else dict(PLAN)
         self.progress = progress
         self.global_rounds = 2 if quick else 5
         self._tmp = tempfile.TemporaryDirectory(prefix="hcfl-demo-") if workdir is None else None
@@ -223,7 +226,7 @@ class Demo:
         r = httpx.get(f"{self.base}/api/rounds/{rid}/models/final", timeout=60,
                       headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": sign(owner, msg)})
         r.raise_for_status()
-        spec = ModelSpec(**SPEC)
+        spec = ModelSpec(**self.spec)
         state = decode_state(r.content, spec, r.headers.get("X-HCFL-Model-Hash"))
         test = load_dataset("digits", seed=PLAN["seed"]).test
         g = torch.Generator().manual_seed(sample_seed)
@@ -272,7 +275,7 @@ class Demo:
                 p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=DEPOSIT)
             step(f"campaign {cid}, round {rid}: 3 owners and 3 stations joined")
             self._wait_phase(rid, "Proposing")
-            omega = httpx.post(f"{self.base}/api/specs", json={"spec": SPEC, "training": PLAN}, timeout=30).json()["omega"]
+            omega = httpx.post(f"{self.base}/api/specs", json={"spec": self.spec, "training": self.plan}, timeout=30).json()["omega"]
             for (n, mask, acc), price in zip((("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)), PRICES):
                 people[n].propose(rid, ProposalSpec(spec_hash=bytes.fromhex(omega[2:]), uri=f"/api/specs/{omega}",
                                                     arch_id=1, promised_acc_bps=acc, global_rounds=self.global_rounds,

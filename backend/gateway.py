@@ -117,7 +117,12 @@ class ChainGateway:
         return len(self.ledger().rounds)
 
     def has_round(self, rid: int) -> bool:
-        """Is `rid` a round? A miss re-reads the head first (the round may be newer than the snapshot)."""
+        """Is `rid` a round? A round in the current snapshot is one for good (rounds are only ever added; a chain
+        that reverts below the ledger's cursor restarts it), so that needs no chain call and never waits for the
+        chain lock; anything else re-reads the head first (the round may be newer than the snapshot)."""
+        snap = self._snap
+        if snap is not None and 0 <= rid < len(snap[0].rounds):
+            return True
         if 0 <= rid < self.round_count():
             return True
         before = getattr(self._reading, "on", False)

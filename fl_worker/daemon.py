@@ -41,7 +41,6 @@ import torch
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from web3 import Web3
 
 from fl_worker.data import load_dataset
 from fl_worker.data.base import Split
@@ -266,7 +265,9 @@ class AggregatorDaemon:
 
         self._chain = self._retry("GET /api/chain", fetch)
         rpc = self.config.rpc or f"{self.config.coordinator}/rpc"
-        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": self.config.http_timeout}))
+        from hcfl.chain.provider import http_web3
+
+        w3 = http_web3(rpc, self.config.http_timeout)
         chain_id = self._retry(f"chain id from {rpc}", lambda: int(w3.eth.chain_id))
         if chain_id != self._chain.chain_id:
             raise DaemonError(f"{rpc} is chain {chain_id} but the coordinator uses chain {self._chain.chain_id}")

@@ -28,6 +28,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ class EdgePayConfig(BaseModel):
 
 @dataclass
 class _Seen:
-    accuracy: list[float] = field(default_factory=list)
+    accuracy: list[Any] = field(default_factory=list)  # floats, or futures of the off-path evaluations
     seconds: list[float] = field(default_factory=list)
     upload_time: int = 0
     newest_sample_time: int = 0
@@ -100,6 +101,9 @@ class EdgePaymaster:
         self.validation = validation  # fl_worker.data.base.Split of the station's own validation data
         self.spec = spec
         self._lock = threading.Lock()
+        # an accepted update's accuracy on the validation data is needed at settlement, not by the edge round that
+        # accepted it: it is evaluated here, one after the other, off the cell's critical path
+        self._evals = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-pay-eval")
         self._info: dict[int, dict[str, Any]] = {}
         self._settled: dict[int, EdgeSettlement] = {}
         self._trees: dict[int, PayoutTree] = {}
@@ -219,11 +223,11 @@ class EdgePaymaster:
         newest = int(newest) if isinstance(newest, (int, float)) and newest >= 0 else 0
         if newest > now + CLOCK_SKEW:
             return f"newest sample generated at {newest}, after the upload at {now}"
-        accuracy = 0.0
+        accuracy: Any = 0.0
         if self.validation is not None and self.spec is not None:
             from fl_worker.local import evaluate
 
-            accuracy = float(evaluate(state, self.validation, spec=self.spec))
+            accuracy = self._evals.submit(evaluate, state, self.validation, spec=self.spec)
         spent = metrics.get("train_seconds", 0.0)
         with self._lock:
             seen = self._seen.setdefault(rid, {}).setdefault(to_checksum_address(address), _Seen())
@@ -255,7 +259,7 @@ class EdgePaymaster:
             s = seen.get(a, _Seen())
             clients.append(ClientInputs(
                 address=a, included=a in included, samples=included.get(a, 0),
-                accuracy=round(sum(s.accuracy) / len(s.accuracy), 6) if s.accuracy else 0.0,
+                accuracy=round(sum(_value(a) for a in s.accuracy) / len(s.accuracy), 6) if s.accuracy else 0.0,
                 completion_time=round(sum(s.seconds) / len(s.seconds), 6) if s.seconds else 0.0,
                 upload_time=s.upload_time, newest_sample_time=s.newest_sample_time))
         claims = self.contract.revealed_claims(self.account.address, key) if self.needs_claims() else {}
@@ -496,3 +500,15 @@ def linger(daemon: Any, rid: int, timeout: float) -> None:
         if all(pm.contract.is_claimed(s.station, key, a) for a, v in s.amounts.items() if v > 0):
             return
         time.sleep(1.0)
+
+
+def _value(accuracy: Any) -> float:
+    """An observed accuracy: a float, or the result of its off-path evaluation (EdgePaymaster.observe); an evaluation
+    that failed counts as 0 (logged), as it does without validation data."""
+    if not isinstance(accuracy, Future):
+        return float(accuracy)
+    try:
+        return float(accuracy.result())
+    except Exception as exc:  # noqa: BLE001 - one update's measurement; the settlement goes on
+        log.warning("an edge update's accuracy could not be evaluated (%s: %s): it counts as 0", type(exc).__name__, exc)
+        return 0.0

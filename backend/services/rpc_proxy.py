@@ -64,6 +64,14 @@ class RpcProxy:
             return {"jsonrpc": "2.0", "id": payload.get("id"), "error": {"code": -32603, "message": f"node unreachable: {exc}"}}
 
     def _rpc_embedded(self, method: str, params: Any, rid: Any) -> dict[str, Any]:
+        # constants of the chain: answered without queueing behind the chain lock (web3 clients ask for the
+        # chain id before every transaction they build)
+        if method == "eth_syncing":
+            return {"jsonrpc": "2.0", "id": rid, "result": False}
+        if method == "net_version":
+            return {"jsonrpc": "2.0", "id": rid, "result": str(self.gw.chain_id)}
+        if method == "eth_chainId":
+            return {"jsonrpc": "2.0", "id": rid, "result": hex(self.gw.chain_id)}
         with self.gw.lock:
             if self._embedded_fn is None:
                 w3 = self.gw.chain.w3
@@ -72,10 +80,6 @@ class RpcProxy:
                     w3=w3, provider_request_fn=w3.provider.make_request,
                 )
             try:
-                if method == "eth_syncing":
-                    return {"jsonrpc": "2.0", "id": rid, "result": False}
-                if method == "net_version":
-                    return {"jsonrpc": "2.0", "id": rid, "result": str(self.gw.chain_id)}
                 args = params if isinstance(params, list) else [params]
                 if method in ("eth_call", "eth_estimateGas") and args and isinstance(args[0], dict):
                     # like geth and anvil, a call or a gas estimate does not check the sender's nonce (eth-tester does)

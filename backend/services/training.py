@@ -284,6 +284,7 @@ class TrainingManager:
                 evidence.append({"station": u.station, "update_hash": u.update_hash, "action": "weight-clipped",
                                  "declared_samples": int(u.samples), "cap": cap})
             results.append(StationResult(order[u.station], tr.g, state, weight, u.accuracy_bps / 10_000))
+        t_compute = time.perf_counter()
         fit = self.strategy.aggregate_fit(tr.g, results, prev_state)
         results = fit.included
         for o in fit.evidence:
@@ -292,6 +293,7 @@ class TrainingManager:
         evidence += fit.evidence
         validation = self.validation.get(plan)
         accuracy = self.strategy.evaluate(tr.g, spec, fit.state, validation, tr.label_mask)
+        compute = time.perf_counter() - t_compute  # aggregation and validation (the scores below, last round)
         data = encode_state(fit.state)
         h = state_hash(data)
         g_next = tr.g + 1
@@ -301,11 +303,13 @@ class TrainingManager:
         self._write_manifest(tr, ups, results, evidence, h)
         result = None
         if done:
+            t_scores = time.perf_counter()
             result = self._result(tr, spec, validation, results, prev_state, h, accuracy)
+            compute += time.perf_counter() - t_scores
         self.store.advance_training(tr.round_id, GlobalRow(tr.round_id, g_next, h, str(path), accuracy), done=done, result=result)
-        log.info("round %d: global round %d/%d closed: %d/%d stations, %d samples, accuracy %s, model %s (%.2fs)",
-                 tr.round_id, tr.g + 1, tr.t, len(results), len(tr.stations), sum(r.samples for r in results),
-                 "n/a" if accuracy is None else f"{accuracy:.4f}", h[:12], time.perf_counter() - t0)
+        log.info("round %d: global round %d/%d closed: %d/%d stations, %d samples, accuracy %s, model %s (%.3fs, compute "
+                 "%.3fs)", tr.round_id, tr.g + 1, tr.t, len(results), len(tr.stations), sum(r.samples for r in results),
+                 "n/a" if accuracy is None else f"{accuracy:.4f}", h[:12], time.perf_counter() - t0, compute)
         self._notify()
         if evidence:
             log.warning("round %d: global round %d: integrity evidence recorded: %s", tr.round_id, tr.g + 1, evidence)

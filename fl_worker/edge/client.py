@@ -184,17 +184,22 @@ def fetch_info(http: httpx.Client, stop: threading.Event, wait: float = 20.0) ->
 
 class ChainRoots:
     """The station's on-chain clientsRoot of (round, g): its TrainingReported event, read from the device's own
-    chain node (`--rpc`), at the contract and chain id the station names (pinned with `--contract`)."""
+    chain node (`--rpc`), at the contract and chain id the station names (pinned with `--contract`).
 
-    def __init__(self, rpc: str, info: StationInfo, pinned_contract: str | None = None) -> None:
+    The events are scanned incrementally: only blocks added since the last scan, and only when the head moved
+    (an eth_getLogs from block 0 on every poll costs the node a scan of the whole chain, and the embedded
+    chain's is quadratic in its length). `from_block`: the head before the device joined its cell (a station can
+    only report a global round that includes this device's update after the device trained in it)."""
+
+    def __init__(self, rpc: str, info: StationInfo, pinned_contract: str | None = None, from_block: int = 0) -> None:
         from eth_utils import to_checksum_address
-        from web3 import Web3
 
+        from hcfl.chain.provider import http_web3
         from hcfl.chain.v2.client import CoreClient
 
         if pinned_contract and to_checksum_address(pinned_contract) != to_checksum_address(info.contract):
             raise EdgeClientError(f"the station names contract {info.contract}, not the pinned {pinned_contract}")
-        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+        w3 = http_web3(rpc, 30)
         try:
             chain_id = int(w3.eth.chain_id)
             code = w3.eth.get_code(to_checksum_address(info.contract))
@@ -206,15 +211,25 @@ class ChainRoots:
             raise EdgeClientError(f"no contract at {info.contract} on chain {chain_id}")
         self.core = CoreClient(w3, info.contract)
         self.station = to_checksum_address(info.station)
+        self._next = max(0, from_block)  # first block not scanned yet
+        self._roots: dict[tuple[int, int], str] = {}  # (round, g) -> the clientsRoot reported on chain
 
     def root(self, round_id: int, g: int) -> str | None:
         """The clientsRoot the station reported for (round_id, g), or None while it has not reported."""
+        if (round_id, g) not in self._roots:
+            self._scan()
+        return self._roots.get((round_id, g))
+
+    def _scan(self) -> None:
+        head = int(self.core.w3.eth.block_number)
+        if head < self._next:
+            return
         logs = self.core.contract.events.TrainingReported().get_logs(
-            from_block=0, argument_filters={"roundId": round_id, "station": self.station})
+            from_block=self._next, to_block=head, argument_filters={"station": self.station})
         for entry in logs:
-            if int(entry["args"]["globalRound"]) == g:
-                return "0x" + bytes(entry["args"]["clientsRoot"]).hex()
-        return None
+            key = (int(entry["args"]["roundId"]), int(entry["args"]["globalRound"]))
+            self._roots.setdefault(key, "0x" + bytes(entry["args"]["clientsRoot"]).hex())
+        self._next = head + 1
 
 
 def fetch_committed_root(http: httpx.Client, proof: InclusionProof, info: StationInfo) -> str:
@@ -304,11 +319,23 @@ class EdgeClientProcess:
         tmp.write_text(json.dumps(self.state.as_json(), indent=1))
         tmp.replace(self.report)
 
-    def _proof_loop(self, info: StationInfo) -> None:
+    def _head_block(self) -> int:
+        """The chain's head before this device trains (where ChainRoots starts scanning); 0 when unknown."""
+        if not self.rpc:
+            return 0
+        try:
+            r = httpx.post(self.rpc, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
+                           timeout=30)
+            return int(r.json()["result"], 16)
+        except Exception as exc:  # noqa: BLE001 - scan from block 0 then
+            log.debug("head block unknown (%s): inclusion roots are looked up from block 0", exc)
+            return 0
+
+    def _proof_loop(self, info: StationInfo, from_block: int = 0) -> None:
         chain = None
         if self.rpc:
             try:
-                chain = ChainRoots(self.rpc, info, self.contract)
+                chain = ChainRoots(self.rpc, info, self.contract, from_block)
             except EdgeClientError as exc:
                 log.error("inclusion proofs cannot be checked on chain: %s", exc)
                 return
@@ -338,7 +365,7 @@ class EdgeClientProcess:
         self._write_report()
         log.info("edge client %s: %d samples (%s); station %s, round %d, Flower server %s", self.account.address,
                  len(self.raw), self.raw.source, info.station, info.round_id, self._flower_address(info))
-        threading.Thread(target=self._proof_loop, args=(info,), name="proofs", daemon=True).start()
+        threading.Thread(target=self._proof_loop, args=(info, self._head_block()), name="proofs", daemon=True).start()
         client = make_flower_client(self.account, self.raw, self.state, self.train_delay)
         while not self.stop.is_set():
             try:

@@ -23,7 +23,9 @@ log = logging.getLogger("hcfl.edge_client.pay")
 
 
 def _w3(rpc: str) -> Web3:
-    return Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+    from hcfl.chain.provider import http_web3
+
+    return http_web3(rpc, 60)
 
 
 def pay_loop(process: Any) -> None:

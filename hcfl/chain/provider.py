@@ -101,6 +101,15 @@ class Chain:
         self.close()
 
 
+def http_web3(url: str, timeout: float = 60.0) -> Web3:
+    """Web3 over an HTTP JSON-RPC endpoint that asks the node for its chain id once: web3 asks for it again before
+    every call and transaction it validates (a daemon's every report, an edge device's every check)."""
+    from web3.types import RPCEndpoint
+
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True,
+                                  cacheable_requests={RPCEndpoint("eth_chainId")}))
+
+
 def connect(chain: str = "embedded", *, funder_key: str | None = None) -> Chain:
     """Connect to `embedded`, a freshly spawned `anvil` (`anvil-7825`: with the EIP-7825 per-transaction gas
     cap enforced), or an RPC URL."""
