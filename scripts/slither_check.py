@@ -62,10 +62,21 @@ def _location(elements: list[dict]) -> str:
     return elements[0].get("name", "?") if elements else "?"
 
 
+def optimizer_runs() -> int:
+    """The project's optimizer runs, read from hcfl/chain/compile.py (this venv cannot import hcfl)."""
+    m = re.search(r"^OPTIMIZER_RUNS = (\d+)", (ROOT / "hcfl" / "chain" / "compile.py").read_text(), re.M)
+    if m is None:
+        raise SystemExit("OPTIMIZER_RUNS not found in hcfl/chain/compile.py")
+    return int(m.group(1))
+
+
 def findings() -> list[dict]:
     standard = SolcStandardJson()
     standard.add_source_files(sources())
-    standard.to_dict()["settings"]["viaIR"] = True
+    settings = standard.to_dict()["settings"]
+    settings["viaIR"] = True
+    # via-IR without the optimizer cannot move variables out of the stack (stack too deep in SealedClaims' reveal)
+    settings["optimizer"] = {"enabled": True, "runs": optimizer_runs()}
     compiled = CryticCompile(standard, solc=str(solc_shim()), solc_working_dir=str(ROOT))
     slither = Slither(compiled)
     for detector in all_detectors.__dict__.values():
