@@ -65,27 +65,21 @@ class RpcProxy:
         except (httpx.HTTPError, ValueError) as exc:
             return {"jsonrpc": "2.0", "id": payload.get("id"), "error": {"code": -32603, "message": f"node unreachable: {exc}"}}
 
-    def _embedded(self, method: str, args: Any) -> Any:
-        """One request to the embedded chain through web3's eth-tester middleware (the caller holds the lock)."""
-        if self._embedded_fn is None:
-            w3 = self.gw.chain.w3
-            self._embedded_fn = combine_middleware(
-                middleware=(default_transaction_fields_middleware, ethereum_tester_middleware),
-                w3=w3, provider_request_fn=w3.provider.make_request,
-            )
-        return self._embedded_fn(method, args)
-
     def _fetch_logs(self, start: int, end: int) -> list[dict[str, Any]]:
-        response = self._embedded("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end)}])
+        """Logs of blocks start..end from the embedded chain (the caller holds the lock)."""
+        assert self._embedded_fn is not None
+        response = self._embedded_fn("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end)}])
         if "error" in response:
             raise RuntimeError(f"eth_getLogs {start}..{end}: {response['error']}")
         return list(_to_rpc_json(response.get("result")))
 
     def _block_hash(self, number: int) -> str:
-        return str(_to_rpc_json(self._embedded("eth_getBlockByNumber", [hex(number), False])["result"])["hash"])
+        assert self._embedded_fn is not None
+        return str(_to_rpc_json(self._embedded_fn("eth_getBlockByNumber", [hex(number), False])["result"])["hash"])
 
     def _rpc_embedded(self, method: str, params: Any, rid: Any) -> dict[str, Any]:
-        # constants of the chain: no need to queue behind the chain lock
+        # constants of the chain: answered without queueing behind the chain lock (web3 clients ask for the
+        # chain id before every transaction they build)
         if method == "eth_syncing":
             return {"jsonrpc": "2.0", "id": rid, "result": False}
         if method == "net_version":
@@ -93,6 +87,12 @@ class RpcProxy:
         if method == "eth_chainId":
             return {"jsonrpc": "2.0", "id": rid, "result": hex(self.gw.chain_id)}
         with self.gw.lock:
+            if self._embedded_fn is None:
+                w3 = self.gw.chain.w3
+                self._embedded_fn = combine_middleware(
+                    middleware=(default_transaction_fields_middleware, ethereum_tester_middleware),
+                    w3=w3, provider_request_fn=w3.provider.make_request,
+                )
             try:
                 args = params if isinstance(params, list) else [params]
                 if method == "eth_getLogs":
@@ -102,7 +102,7 @@ class RpcProxy:
                 if method in ("eth_call", "eth_estimateGas") and args and isinstance(args[0], dict):
                     # like geth and anvil, a call or a gas estimate does not check the sender's nonce (eth-tester does)
                     args = [{k: v for k, v in args[0].items() if k != "nonce"}, *args[1:]]
-                response = self._embedded(method, args)
+                response = self._embedded_fn(method, args)
             except Exception as exc:  # noqa: BLE001 - any node error becomes a JSON-RPC error object
                 data = _revert_data(exc)
                 if data is not None or type(exc).__name__ == "TransactionFailed":
