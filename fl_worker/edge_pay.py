@@ -49,7 +49,7 @@ log = logging.getLogger("hcfl.edge_pay")
 CLOCK_SKEW = 5  # seconds a client's newest-sample timestamp may lie ahead of the station's clock
 
 
-OPERATOR_GRACE = 3.0  # seconds between seeing the reward claimed by the operator and signing with the same key
+OPERATOR_GRACE = 3.0  # at most this long from the operator's claim to signing with the same key (less once it withdrew)
 
 
 def _operator_grace(client: Any, station: str) -> None:
