@@ -267,13 +267,14 @@ class Demo:
 
             cid = people["owner-1"].create_campaign(CAMPAIGN)
             rid = people["owner-1"].open_round(cid)
-            # the stations' daemons and edge devices start now: they wait for Training, so the chain phases (which
-            # the coordinator ends as soon as everybody expected acted) never wait for them
-            self._start_cells(rid, keys)
-            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             for n, p in people.items():
                 p.join(rid, Role.OWNER if n in OWNER_CLAIMS else Role.STATION, deposit=DEPOSIT)
             step(f"campaign {cid}, round {rid}: 3 owners and 3 stations joined")
+            # the stations' daemons and edge devices start now (after their stations joined: a daemon asking for
+            # work of a round its station is not in exits): they wait for Training, so the chain phases (which
+            # the coordinator ends as soon as everybody expected acted) never wait for them
+            self._start_cells(rid, keys)
+            step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Proposing")
             omega = httpx.post(f"{self.base}/api/specs", json={"spec": self.spec, "training": self.plan}, timeout=30).json()["omega"]
             for (n, mask, acc), price in zip((("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)), PRICES):

@@ -83,7 +83,7 @@ def collect(w3: Any, contract: str, rid: int, edge: dict[str, dict[str, Any]], w
         if len(settlements) >= len(stations) and all(
                 c.is_claimed(s.station, bytes.fromhex(s.round_key[2:]), a) for s, a in paid):
             break
-        time.sleep(1.0)
+        time.sleep(0.25)
     claims = {(ev.args["station"], ev.args["client"]): ev for ev in c.events() if ev.name == "Claimed"}
     by_addr = {s.station: s for s in settlements}
     rows = []

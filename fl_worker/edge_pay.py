@@ -50,7 +50,17 @@ log = logging.getLogger("hcfl.edge_pay")
 CLOCK_SKEW = 5  # seconds a client's newest-sample timestamp may lie ahead of the station's clock
 
 
-OPERATOR_GRACE = 3.0  # seconds between seeing the reward claimed by the operator and signing with the same key
+OPERATOR_GRACE = 3.0  # at most this long from the operator's claim to signing with the same key (less once it withdrew)
+
+
+def _operator_grace(client: Any, station: str) -> None:
+    """After the operator's claim: wait until it withdrew (the station's HCFLCore credit is 0, so it has nothing
+    more to send with this key), at most OPERATOR_GRACE seconds, before the paymaster signs with the same key."""
+    end = time.monotonic() + OPERATOR_GRACE
+    while time.monotonic() < end:
+        if client.credit_of(station) == 0:
+            return
+        time.sleep(0.2)
 
 
 def _retry(send: Any, attempts: int = 4) -> Any:
@@ -316,12 +326,12 @@ class EdgePaymaster:
         logged = False
         while True:
             sr = self.contract.station_reward(me, key)
+            client = CoreClient(self.w3, to_checksum_address(core))
             if sr.final:
                 log.info("round %d: the station's HCFLCore reward is final: %d wei", rid, sr.reward)
                 if tried is False and logged:
-                    time.sleep(OPERATOR_GRACE)  # its operator claimed with the same key and may withdraw next
+                    _operator_grace(client, me)  # its operator claimed with the same key and may withdraw next
                 return sr.reward
-            client = CoreClient(self.w3, to_checksum_address(core))
             if self.config.claim_reward and not tried and client.state(rid) == Phase.FINISHED:
                 tried = True
                 try:
@@ -335,7 +345,7 @@ class EdgePaymaster:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"round {rid}: the station's HCFLCore reward was not final within "
                                    f"{self.config.reward_timeout:g} s; edge payouts not posted")
-            time.sleep(1.0)
+            time.sleep(0.5)
 
     def _seed_block(self, core: str, rid: int) -> int | str:
         """The block whose hash picks xi: the one in which HCFLCore closed the round's training (its

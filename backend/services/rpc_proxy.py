@@ -10,6 +10,7 @@ from web3.middleware import combine_middleware
 from web3.providers.eth_tester.middleware import default_transaction_fields_middleware, ethereum_tester_middleware
 
 from backend.gateway import ChainGateway
+from backend.services.log_cache import LogCache
 from hcfl.chain.client import _revert_data
 
 # JSON-RPC methods the browser and the daemons may call through POST /rpc
@@ -30,6 +31,7 @@ class RpcProxy:
         self.gw = gw
         self._http: httpx.Client | None = None
         self._embedded_fn: Callable[[str, Any], Any] | None = None
+        self._logs = LogCache(self._fetch_logs, self._block_hash)  # eth_getLogs on the embedded chain
 
     def close(self) -> None:
         if self._http is not None:
@@ -63,6 +65,18 @@ class RpcProxy:
         except (httpx.HTTPError, ValueError) as exc:
             return {"jsonrpc": "2.0", "id": payload.get("id"), "error": {"code": -32603, "message": f"node unreachable: {exc}"}}
 
+    def _fetch_logs(self, start: int, end: int) -> list[dict[str, Any]]:
+        """Logs of blocks start..end from the embedded chain (the caller holds the lock)."""
+        assert self._embedded_fn is not None
+        response = self._embedded_fn("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end)}])
+        if "error" in response:
+            raise RuntimeError(f"eth_getLogs {start}..{end}: {response['error']}")
+        return list(_to_rpc_json(response.get("result")))
+
+    def _block_hash(self, number: int) -> str:
+        assert self._embedded_fn is not None
+        return str(_to_rpc_json(self._embedded_fn("eth_getBlockByNumber", [hex(number), False])["result"])["hash"])
+
     def _rpc_embedded(self, method: str, params: Any, rid: Any) -> dict[str, Any]:
         # constants of the chain: answered without queueing behind the chain lock (web3 clients ask for the
         # chain id before every transaction they build)
@@ -81,6 +95,10 @@ class RpcProxy:
                 )
             try:
                 args = params if isinstance(params, list) else [params]
+                if method == "eth_getLogs":
+                    cached = self._logs.answer(args, int(self.gw.chain.w3.eth.block_number))
+                    if cached is not None:
+                        return {"jsonrpc": "2.0", "id": rid, "result": cached}
                 if method in ("eth_call", "eth_estimateGas") and args and isinstance(args[0], dict):
                     # like geth and anvil, a call or a gas estimate does not check the sender's nonce (eth-tester does)
                     args = [{k: v for k, v in args[0].items() if k != "nonce"}, *args[1:]]

@@ -40,7 +40,7 @@ def pay_loop(process: Any) -> None:
             continue
         if r.status_code == 404 and "pays no edge rewards" in r.text:
             process.state.paying = False  # training need not wait for terms that never come
-            stop.wait(5)
+            stop.wait(1)  # a station that pays attaches its paymaster once it reached the coordinator, after its cell opened
             continue
         if r.status_code != 200:
             continue
@@ -90,7 +90,7 @@ def _one_round(process: Any, w3: Web3, info: PayInfo, record: dict[str, Any]) ->
     log.info("round %d: expected payout %d wei (%s)", info.round_id, wei, how)
     process._write_report()
     got = None
-    while not process.stop.wait(1.0):
+    while not process.stop.wait(0.5):
         try:
             got = fetch_proof(process.http, info.round_id, account.address)
         except httpx.TransportError as exc:  # a busy or restarting station: ask again
