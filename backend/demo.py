@@ -18,7 +18,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from hcfl.chain.client import ContractRevert
 from hcfl.chain.provider import Chain, anvil_key, spawn_anvil
 from hcfl.chain.v2.client import CoreClient
 from hcfl.chain.v2.client import ParticipantV2 as Participant
+from hcfl.net import free_port
 from hcfl.protocol import CampaignConfig, PaymentRule, ProposalSpec, Role, ShareRule, download_message, new_salt, sign
 
 log = logging.getLogger(__name__)
@@ -97,12 +97,6 @@ class DemoReport:
         return dict(self.__dict__)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Demo:
     """Runs one demo round; `run()` returns the report. Everything it starts, it stops."""
 
@@ -150,7 +144,7 @@ class Demo:
         return proc
 
     def _start_coordinator(self) -> None:
-        port = _free_port()
+        port = free_port()
         chain_arg = "embedded"
         if self.chain_kind == "anvil":
             self.anvil = spawn_anvil()
@@ -402,10 +396,10 @@ class Demo:
             path = keydir / f"{n}.key"
             path.write_text(keys[n].key.hex())
             path.chmod(0o600)
-            http = f"127.0.0.1:{_free_port()}"
+            http = f"127.0.0.1:{free_port()}"
             self._spawn(["aggregator", "--coordinator", self.base, "--key", str(path), "--round", str(rid),
                          "--rpc", self.rpc_url, "--poll", "0.5", "--max-backoff", "5", "--edge",
-                         "--edge-flower", f"127.0.0.1:{_free_port()}", "--edge-http", http,
+                         "--edge-flower", f"127.0.0.1:{free_port()}", "--edge-http", http,
                          "--min-edge-clients", str(EDGE_CLIENTS), "--edge-timeout", "60",
                          *demo_edge_pay.daemon_args(self.edge_payouts, j, self.workdir)], f"aggregator-{n}.log",
                         forked=self.forked)

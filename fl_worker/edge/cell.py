@@ -34,6 +34,7 @@ from torch import Tensor
 from fl_worker.aggregate import weighted_average
 from fl_worker.edge.protocol import EdgeLeaf, build_tree, make_proof
 from fl_worker.models import ModelSpec
+from hcfl.net import free_port
 from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
@@ -115,7 +116,7 @@ class EdgeCell:
         self.clients = SimpleClientManager()
         host, port = _split(self.config.flower)
         if port == 0:
-            port = _free_port(host)
+            port = free_port(host)
         self._grpc = start_grpc_server(client_manager=self.clients, server_address=f"{host}:{port}")
         self.flower_address = f"{host}:{port}"
         hhost, hport = _split(self.config.http)
@@ -386,9 +387,3 @@ def _split(address: str) -> tuple[str, int]:
     return (host or "127.0.0.1").strip("[]"), int(port)
 
 
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])

@@ -36,7 +36,6 @@ import math
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,7 @@ from hcfl.chain.accounts import funded_accounts
 from hcfl.chain.provider import BLOCK_GAS_LIMIT, Chain, spawn_anvil
 from hcfl.chain.v2.client import CoreClient as HCFLClient
 from hcfl.chain.v2.client import ParticipantV2 as Participant
+from hcfl.net import free_port
 from hcfl.protocol import MAX_DURATION, CampaignConfig, ProposalSpec, Role, claims_commitment, new_salt
 
 log = logging.getLogger(__name__)
@@ -186,12 +186,6 @@ def _percentile(values: Sequence[float], q: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def paper_tx_per_block(rate: float) -> float | None:
@@ -456,7 +450,7 @@ class Coordinator:
     """`hcfl serve` as a subprocess on a free loopback port; stops on exit."""
 
     def __init__(self, rpc_url: str, contract: str, workdir: Path, startup_s: float = 90.0) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "coordinator.log"
         cmd = _hcfl_command() + [

@@ -128,7 +128,8 @@ def _setup_chain(rounds: int, participants: int, block_time: float) -> tuple[Any
 def run_bench(rounds: int = 4, participants: int = 10, concurrency: int = 16, seconds: float = 5.0,
               block_time: float = 1.0, workdir: Path | None = None) -> dict[str, Any]:
     from backend.health import wait_until_serving
-    from hcfl.bench.chain import _free_port, _hcfl_command
+    from hcfl.bench.chain import _hcfl_command
+    from hcfl.net import free_port
 
     t0 = time.perf_counter()
     chain, client, rids = _setup_chain(rounds, participants, block_time)
@@ -136,7 +137,7 @@ def run_bench(rounds: int = 4, participants: int = 10, concurrency: int = 16, se
     work = Path(tmp.name) if tmp else workdir
     assert work is not None
     work.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     log_path = work / "coordinator.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
     env = dict(os.environ, PATH=f"{Path(__file__).resolve().parents[2] / 'node_modules' / '.bin'}{os.pathsep}"

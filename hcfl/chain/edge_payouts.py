@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from eth_account import Account
@@ -205,10 +206,16 @@ class EdgePayoutsClient(ContractClient):
         """The HCFLCore whose station rewards this deployment pays out."""
         return to_checksum_address(self.call("core"))
 
+    @cached_property
+    def core_client(self) -> ContractClient:
+        """The bound HCFLCore (immutable in EdgePayouts, so looked up once): read by `station_reward`, sent to by
+        `EdgeParty.keep_reward`."""
+        return ContractClient(self.w3, self.core, artifact("HCFLCore")["abi"])
+
     def station_reward(self, station: str, key: bytes) -> StationRewardView:
         """HCFLCore.stationReward(uint256(key), station), read from the bound core."""
-        core = self.w3.eth.contract(address=self.core, abi=artifact("HCFLCore")["abi"])
-        out = core.functions.stationReward(int.from_bytes(key, "big"), to_checksum_address(station)).call()
+        out = self.core_client.contract.functions.stationReward(int.from_bytes(key, "big"),
+                                                                to_checksum_address(station)).call()
         return StationRewardView(int(out[0]), int(out[1]), bool(out[2]), bool(out[3]), int(out[4]))
 
     def rule(self, station: str, key: bytes) -> RuleView:
@@ -257,8 +264,7 @@ class EdgeParty(Signer):
     def keep_reward(self, key: bytes) -> Any:
         """Asks the bound core to keep this station's credited reward for round `key` (HCFLCore.keepRewardRecord),
         which postPayouts must fund: send it with the rule, before the station's reward claim."""
-        core = ContractClient(self.client.w3, self.client.core, artifact("HCFLCore")["abi"])
-        return Signer(core, self.account).transact("keepRewardRecord", int.from_bytes(key, "big"))
+        return Signer(self.client.core_client, self.account).transact("keepRewardRecord", int.from_bytes(key, "big"))
 
     def commit_cost_claim(self, station: str, key: bytes, commitment: bytes) -> Any:
         return self.transact("commitCostClaim", to_checksum_address(station), key, commitment)

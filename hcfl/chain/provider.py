@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from hcfl.chain import toolchain
+from hcfl.net import free_port
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +137,6 @@ def embedded(num_accounts: int = 4) -> Chain:
     return Chain(kind="embedded", w3=w3, funder=funder, _tester=tester)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def anvil_key(index: int = 0) -> LocalAccount:
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
@@ -153,7 +147,7 @@ def spawn_anvil(port: int | None = None, *, block_time: float | None = None, ext
     """Start anvil on loopback and wait until it answers; `close()` stops it. `tx_gas_limit`: enforce the
     EIP-7825 per-transaction cap of 16,777,216 gas (--enable-tx-gas-limit); `gas_limit`: the block gas limit
     (benchmarks raise it to pack thousands of transactions into one block)."""
-    port = port or _free_port()
+    port = port or free_port()
     cmd = [
         str(toolchain.anvil_binary()),
         "--host", "127.0.0.1",
