@@ -65,7 +65,7 @@ class Coordinator:
     views: ReadViews = field(init=False)
 
     def __post_init__(self) -> None:
-        self.formatter = EventFormatter(self.gw.client.abi)
+        self.formatter = EventFormatter(self.gw.core.abi)
         self.rpc = RpcProxy(self.gw)
         self.views = ReadViews(self.gw, self.store)
         if self.watchdog is None:

@@ -38,7 +38,6 @@ class ChainGateway:
     def __init__(self, chain: Chain, core: CoreClient, gas_payer: LocalAccount, from_block: int = 0) -> None:
         self.chain = chain
         self.core = core
-        self.client = core  # the typed client (abi, address, calls)
         self.lock = threading.RLock()
         self.payer: ParticipantV2 = core.as_participant(gas_payer)
         self.chain_id = core.chain_id

@@ -23,4 +23,4 @@ def health(coord: Coord) -> Any:
 @router.get("/chain", response_model=schemas.ChainOut)
 def chain_info(gw: Gateway) -> schemas.ChainOut:
     return schemas.ChainOut(chain_id=gw.chain_id, contract=gw.address, rpc="/rpc", kind=gw.chain.kind,
-                            abi=gw.client.abi)
+                            abi=gw.core.abi)
