@@ -101,14 +101,15 @@ class Demo:
     """Runs one demo round; `run()` returns the report. Everything it starts, it stops."""
 
     def __init__(self, chain: str = "embedded", quick: bool = False, workdir: Path | None = None,
-                 progress: bool = True, local_epochs: int | None = None, hidden: tuple[int, ...] | None = None) -> None:
+                 progress: bool = True, local_epochs: int | None = None, hidden: tuple[int, ...] | None = None,
+                 global_rounds: int | None = None) -> None:
         self.chain_kind = chain
         self.quick = quick
         # the workload (benchmarks: `hcfl bench system --local-epochs E --hidden W,W`); the defaults are the demo's
         self.spec: dict[str, Any] = {**SPEC, "hidden": list(hidden)} if hidden else dict(SPEC)
         self.plan: dict[str, Any] = {**PLAN, "local_epochs": int(local_epochs)} if local_epochs else dict(PLAN)
         self.progress = progress
-        self.global_rounds = 2 if quick else 5
+        self.global_rounds = global_rounds or (2 if quick else 5)
         self._tmp = tempfile.TemporaryDirectory(prefix="hcfl-demo-") if workdir is None else None
         if workdir is not None:
             # a fresh folder each run: a coordinator database from an earlier run on a fresh embedded chain

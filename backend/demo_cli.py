@@ -28,11 +28,19 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
     """The training workload (the demo's by default): `hcfl demo` and `hcfl bench system` take the same options."""
     p.add_argument("--local-epochs", type=_epochs, metavar="E", help="local epochs per edge round (default 2, at most 100)")
     p.add_argument("--hidden", type=_widths, metavar="W[,W...]", help="the MLP's hidden layer widths (default 64)")
+    p.add_argument("--global-rounds", type=_global_rounds, metavar="T",
+                   help="global rounds t of the proposal (default 5, 2 with --quick; at most 100)")
 
 
 def _epochs(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 100:
         raise argparse.ArgumentTypeError(f"{text!r}: local epochs must be a whole number within 1..100")
+    return int(text)
+
+
+def _global_rounds(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: global rounds must be a whole number within 1..100")
     return int(text)
 
 
@@ -43,6 +51,8 @@ def workload_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--local-epochs", str(args.local_epochs)]
     if getattr(args, "hidden", None):
         argv += ["--hidden", ",".join(str(w) for w in args.hidden)]
+    if getattr(args, "global_rounds", None):
+        argv += ["--global-rounds", str(args.global_rounds)]
     return argv
 
 
@@ -60,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     from backend.demo import Demo, render, save_plot
 
     workdir = args.keep.resolve() if args.keep else None
-    demo = Demo(chain=args.chain, quick=args.quick, workdir=workdir, local_epochs=args.local_epochs, hidden=args.hidden)
+    demo = Demo(chain=args.chain, quick=args.quick, workdir=workdir, local_epochs=args.local_epochs, hidden=args.hidden,
+                global_rounds=args.global_rounds)
     demo.forked = not args.spawn
     report = demo.run()
     print(render(report))

@@ -194,10 +194,14 @@ class AggregatorDaemon:
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phase")
         self._download_signatures: dict[int, str] = {}  # round -> signed download_message (the same every g)
         self._views: dict[int, _RoundView] = {}
+        self._report_gas: dict[int, int] = {}  # round -> gas limit for its next reports (see _report)
+        self._phase_checked: dict[int, float] = {}  # round -> when its phase was last read (monotonic)
         self._own_data: Any = None  # silo mode: fl_worker.edge.data.RawData
         self.last_cell_round: Any = None
 
     # ------------------------------------------------------------------ signals
+    PHASE_CHECK_AGE_S = 2.0  # a global round's task is checked against a phase read at most this old
+
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -500,9 +504,15 @@ class AggregatorDaemon:
             raise RejectedModel(f"task is for round {rid}, not {self.round_id}")
         cached = self._views.get(rid)
         phase_check = None
-        if cached is not None:  # fixed from Training on: only the phase is read again, beside the work
+        if cached is not None:
+            # fixed from Training on: only the phase is read again, beside the work, and at most every
+            # PHASE_CHECK_AGE_S (the coordinator and the contract refuse work outside Training on their own; this
+            # check spares the station a wasted global round)
             view = cached
-            phase_check = self._checks.submit(self._round_view, rid)
+            now = time.monotonic()
+            if now - self._phase_checked.get(rid, -1e9) >= self.PHASE_CHECK_AGE_S:
+                self._phase_checked[rid] = now
+                phase_check = self._checks.submit(self._round_view, rid)
         else:
             view = self._round_view(rid)
         self._check_task(task, view)
@@ -744,7 +754,7 @@ class AggregatorDaemon:
             attempts += 1
             try:
                 receipt = self._participant.report_training(rid, g, bytes.fromhex(update_hash[2:]), samples, accuracy_bps,
-                                                            bytes.fromhex(clients_root[2:]))
+                                                            bytes.fromhex(clients_root[2:]), gas=self._report_gas.get(rid))
             except ContractRevert as exc:
                 if exc.error == "AlreadyReported":
                     log.info("round %d g=%d: already reported on chain", rid, g)
@@ -754,13 +764,19 @@ class AggregatorDaemon:
             except Exception as exc:
                 if _is_network_error(exc):
                     raise
-                # e.g. 'nonce too low' when the key was used elsewhere: re-read the nonce and try again
+                # e.g. 'nonce too low' when the key was used elsewhere: re-read the nonce and try again; out of gas
+                # with the remembered limit: estimate again
                 self._client.nonces.forget(self.address)
+                self._report_gas.pop(rid, None)
                 if attempts >= 3:
                     log.error("round %d g=%d: reportTraining failed %d times (%s: %s); giving up on it", rid, g,
                               attempts, type(exc).__name__, _short(exc))
                     return f"failed:{type(exc).__name__}"
                 raise _Transient(f"reportTraining: {type(exc).__name__}: {_short(exc)}") from exc
+            # the next reports of this round skip the gas estimate (a chain call that executes the transaction
+            # again; on the embedded chain, in the coordinator's process): 1.5 x this one's gas use covers the
+            # refunds (at most 1/5 of it) and the 63/64 rule; out of gas, the retry above estimates again
+            self._report_gas.setdefault(rid, int(receipt["gasUsed"]) * 3 // 2 + 20_000)
             return "0x" + bytes(receipt["transactionHash"]).hex()
 
         return self._retry(f"reportTraining({rid}, {g})", send)

@@ -140,7 +140,9 @@ def build_model(spec: ModelSpec) -> nn.Module:
     """The spec's model with its initial weights: a pure function of the spec (for a given torch
     version). The global RNG is forked so callers' random streams are untouched."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.init_seed)
+        # the CPU generator only: torch.manual_seed also queues a CUDA seeding with a formatted stack trace on
+        # every call (milliseconds in a deep daemon thread); CPU initialisation draws the same stream either way
+        torch.default_generator.manual_seed(spec.init_seed)
         model = ARCHITECTURES[spec.arch](spec)
     return model
 

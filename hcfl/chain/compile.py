@@ -37,14 +37,22 @@ def sources_digest() -> str:
     return h.hexdigest()
 
 
+# digest of the sources -> their artifacts, as this process read or compiled them: a client built per request (an
+# edge device's chain check, a paymaster's reward estimate) would otherwise parse every artifact file again
+_LOADED: dict[str, dict[str, dict[str, Any]]] = {}
+
+
 def compile_all(force: bool = False) -> dict[str, dict[str, Any]]:
     """Compile every contract (cached by a digest of the sources); returns name -> artifact."""
     index = ARTIFACTS_DIR / "index.json"
     digest = sources_digest()
+    if not force and digest in _LOADED:
+        return _LOADED[digest]
     if not force and index.exists():
         cached = json.loads(index.read_text())
         if cached.get("digest") == digest:
-            return {n: json.loads((ARTIFACTS_DIR / f"{n}.json").read_text()) for n in cached["contracts"]}
+            _LOADED[digest] = {n: json.loads((ARTIFACTS_DIR / f"{n}.json").read_text()) for n in cached["contracts"]}
+            return _LOADED[digest]
     import solcx  # imported lazily: only compiling needs it
 
     shim = toolchain.install_shim()
@@ -86,6 +94,7 @@ def compile_all(force: bool = False) -> dict[str, dict[str, Any]]:
     for name, art in artifacts.items():
         (ARTIFACTS_DIR / f"{name}.json").write_text(json.dumps(art))
     index.write_text(json.dumps({"digest": digest, "contracts": sorted(artifacts)}))
+    _LOADED[digest] = artifacts
     return artifacts
 
 

@@ -126,11 +126,14 @@ def connect(chain: str = "embedded", *, funder_key: str | None = None) -> Chain:
 
 def embedded(num_accounts: int = 4) -> Chain:
     from eth_tester import EthereumTester, PyEVMBackend
+
+    from hcfl.chain import gas_estimate
     from web3 import EthereumTesterProvider
 
     params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": BLOCK_GAS_LIMIT})
     state = PyEVMBackend.generate_genesis_state(num_accounts=num_accounts)
     backend = PyEVMBackend(genesis_parameters=params, genesis_state=state)
+    gas_estimate.install(backend)  # geth's estimate in 4-6 executions, not py-evm's ~13
     tester = EthereumTester(backend)
     w3 = Web3(EthereumTesterProvider(tester))
     funder = Account.from_key(backend.account_keys[0].to_bytes())
