@@ -194,7 +194,7 @@ class AggregatorDaemon:
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phase")
         self._download_signatures: dict[int, str] = {}  # round -> signed download_message (the same every g)
         self._views: dict[int, _RoundView] = {}
-        self._report_gas: dict[int, int] = {}  # round -> gas limit for its next reports (see _report)
+        self._report_tx: dict[int, _ReportTx] = {}  # round -> how its next reports are sent (see _report)
         self._phase_checked: dict[int, float] = {}  # round -> when its phase was last read (monotonic)
         self._own_data: Any = None  # silo mode: fl_worker.edge.data.RawData
         self.last_cell_round: Any = None
@@ -753,8 +753,10 @@ class AggregatorDaemon:
             nonlocal attempts
             attempts += 1
             try:
+                known = self._report_tx.get(rid)
+                send_with = known.send_with() if known is not None else {}
                 receipt = self._participant.report_training(rid, g, bytes.fromhex(update_hash[2:]), samples, accuracy_bps,
-                                                            bytes.fromhex(clients_root[2:]), gas=self._report_gas.get(rid))
+                                                            bytes.fromhex(clients_root[2:]), **send_with)
             except ContractRevert as exc:
                 if exc.error == "AlreadyReported":
                     log.info("round %d g=%d: already reported on chain", rid, g)
@@ -764,22 +766,52 @@ class AggregatorDaemon:
             except Exception as exc:
                 if _is_network_error(exc):
                     raise
-                # e.g. 'nonce too low' when the key was used elsewhere: re-read the nonce and try again; out of gas
-                # with the remembered limit: estimate again
+                # e.g. 'nonce too low' when the key was used elsewhere, or out of gas with the remembered limit: re-read
+                # the nonce, the gas price and the estimate, and try again
                 self._client.nonces.forget(self.address)
-                self._report_gas.pop(rid, None)
+                self._report_tx.pop(rid, None)
                 if attempts >= 3:
                     log.error("round %d g=%d: reportTraining failed %d times (%s: %s); giving up on it", rid, g,
                               attempts, type(exc).__name__, _short(exc))
                     return f"failed:{type(exc).__name__}"
                 raise _Transient(f"reportTraining: {type(exc).__name__}: {_short(exc)}") from exc
-            # the next reports of this round skip the gas estimate (a chain call that executes the transaction
-            # again; on the embedded chain, in the coordinator's process): 1.5 x this one's gas use covers the
-            # refunds (at most 1/5 of it) and the 63/64 rule; out of gas, the retry above estimates again
-            self._report_gas.setdefault(rid, int(receipt["gasUsed"]) * 3 // 2 + 20_000)
+            self._report_tx[rid] = _ReportTx.after(receipt, known)
             return "0x" + bytes(receipt["transactionHash"]).hex()
 
         return self._retry(f"reportTraining({rid}, {g})", send)
+
+
+@dataclass
+class _ReportTx:
+    """How a round's later reports are sent: a report asks the node for its gas estimate (on the embedded chain the
+    transaction runs again in the coordinator's process), gas price and nonce, then waits for its receipt; reports 2..t
+    of the round reuse what the first one learned. 1.5 x its gas use covers the refunds (at most 1/5 of it) and the
+    63/64 rule; the gas price is reused for at most PRICE_AGE_S (within one block on a public chain); the nonce
+    continues the client's local count. A failed send forgets all of it (the retry asks the node again)."""
+
+    gas: int
+    gas_price: int
+    priced_at: float
+
+    PRICE_AGE_S = 2.0
+
+    @classmethod
+    def after(cls, receipt: Any, before: "_ReportTx | None" = None) -> "_ReportTx":
+        """What the report of `receipt` taught (`before`: what it was sent with, if anything)."""
+        gas = int(receipt["gasUsed"]) * 3 // 2 + 20_000
+        if before is None:
+            return cls(gas, int(receipt["effectiveGasPrice"]), time.monotonic())
+        if before.price_fresh():
+            return cls(max(gas, before.gas), before.gas_price, before.priced_at)
+        return cls(max(gas, before.gas), int(receipt["effectiveGasPrice"]), time.monotonic())
+
+    def price_fresh(self) -> bool:
+        return time.monotonic() - self.priced_at <= self.PRICE_AGE_S
+
+    def send_with(self) -> dict[str, Any]:
+        if self.price_fresh():
+            return {"gas": self.gas, "gas_price": self.gas_price, "fresh_nonce": False}
+        return {"gas": self.gas, "fresh_nonce": False}
 
 
 # ============================================================================ data

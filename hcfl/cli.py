@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 # subcommand -> module exposing `register(subparsers)`; the module adds its parser and sets `func`.
@@ -20,6 +21,14 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "backend.demo_cli",
     "audit": "backend.audit_cli",
 }
+
+# The running system's processes (coordinator, station daemons, edge devices, and the demo that starts them all)
+# touch small tensors from many threads. Under OpenMP, torch.set_num_threads binds only the calling thread: every
+# other thread that runs a tensor op (a Flower worker, a paymaster's evaluation, an upload handler) gets its own team
+# of OpenMP workers, which spin-wait after each op. On the demo's two cores that spinning was two thirds of each
+# station daemon's CPU. So these processes default to one OpenMP thread (set before torch is imported; an
+# OMP_NUM_THREADS the user set wins).
+ONE_OPENMP_THREAD = frozenset({"serve", "aggregator", "edge-client", "demo"})
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -46,6 +55,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
+    if first in ONE_OPENMP_THREAD:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
     parser = build_parser(only=first if first in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     logging.basicConfig(

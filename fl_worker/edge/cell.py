@@ -34,6 +34,7 @@ from torch import Tensor
 from fl_worker.aggregate import weighted_average
 from fl_worker.edge.protocol import EdgeLeaf, build_tree, make_proof
 from fl_worker.models import ModelSpec
+from hcfl.merkle import MerkleTree
 from hcfl.net import free_port
 from hcfl.protocol import edge_root_message, edge_update_message, recover_signer, sign
 
@@ -81,6 +82,7 @@ class CellRound:
     seconds_critical_compute: float = 0.0  # sum over edge rounds of the slowest accepted client's training time
     bytes_down: int = 0
     bytes_up: int = 0
+    tree: MerkleTree | None = None  # over `leaves` (build_tree), kept for the proofs the clients ask for
 
     def manifest(self) -> dict[str, Any]:
         return {"round_id": self.round_id, "global_round": self.global_round, "root": self.root,
@@ -262,14 +264,15 @@ class EdgeCell:
             with self._cond:
                 self._current = None
         leaves = sorted(included.values(), key=lambda leaf: leaf.address.lower())
-        root = "0x" + build_tree(leaves).root.hex()
+        tree = build_tree(leaves)
+        root = "0x" + tree.root.hex()
         samples = sum(leaf.samples for leaf in leaves)
 
         signature = sign(self.account, edge_root_message(chain_id, contract, self.account.address, round_id, g,
                                                                 root, samples))
         total = sum(n for _, n in accuracy.values()) or 1
         result = CellRound(round_id, g, state, samples, sum(a * n for a, n in accuracy.values()) / total, leaves, root,
-                           signature, rejected, sorted(self.known - set(included)), t_flower, critical, down, up)
+                           signature, rejected, sorted(self.known - set(included)), t_flower, critical, down, up, tree)
         with self._cond:
             self._rounds[(round_id, g)] = result
         return result
@@ -365,7 +368,7 @@ def _handler(cell: EdgeCell) -> type[BaseHTTPRequestHandler]:
                 if found is None:
                     self._send(409, {"detail": "no manifest for this round (yet)"})
                     return
-                hit = make_proof(build_tree(found.leaves), found.leaves, address)
+                hit = make_proof(found.tree or build_tree(found.leaves), found.leaves, address)
                 if hit is None:
                     self._send(404, {"detail": f"{to_checksum_address(address)} is not included in g={g}"})
                     return

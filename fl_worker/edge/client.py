@@ -251,6 +251,12 @@ def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: I
                     chain: ChainRoots | None = None) -> bool:
     """Ask the station for the proof of (round, g); True once the answer is final (included or not). With
     `chain`, the proof must lead to the clientsRoot the station reported ON CHAIN (not final until it did)."""
+    on_chain = None
+    if chain is not None:
+        # the on-chain root first: until the station reported (g), asking it for the proof is wasted work on both ends
+        on_chain = chain.root(item.round_id, item.global_round)
+        if on_chain is None:
+            return False
     r = http.get(f"/edge/proofs/{item.round_id}/{item.global_round}/{address}")
     if r.status_code == 409:  # not closed yet
         return False
@@ -265,10 +271,7 @@ def check_inclusion(http: httpx.Client, info: StationInfo, address: str, item: I
     if proof.leaf.address != address or (proof.round_id, proof.global_round) != (item.round_id, item.global_round):
         item.included, item.detail = False, "the station served a proof for another leaf"
         return True
-    if chain is not None:
-        on_chain = chain.root(item.round_id, item.global_round)
-        if on_chain is None:  # the station has not reported this global round yet
-            return False
+    if on_chain is not None:
         root, where = on_chain, "the on-chain clientsRoot"
         item.on_chain = True
     else:

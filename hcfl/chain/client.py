@@ -233,12 +233,16 @@ class Signer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.address})"
 
-    def transact(self, fn: str, *args: Any, value: int = 0, gas: int | None = None, wait: bool = True) -> Any:
-        """Sign and send a call to `fn`; returns the receipt (or the tx hash with wait=False)."""
+    def transact(self, fn: str, *args: Any, value: int = 0, gas: int | None = None, wait: bool = True,
+                 gas_price: int | None = None, fresh_nonce: bool | None = None) -> Any:
+        """Sign and send a call to `fn`; returns the receipt (or the tx hash with wait=False). `gas`, `gas_price`:
+        given, the node is not asked; `fresh_nonce` (default: `wait`): read the nonce from the node, else continue
+        this client's local count."""
         c = self.client
         w3 = c.w3
         call = getattr(c.contract.functions, fn)(*args)
-        tx: dict[str, Any] = {"from": self.address, "value": int(value), "chainId": c.chain_id, "gasPrice": w3.eth.gas_price}
+        tx: dict[str, Any] = {"from": self.address, "value": int(value), "chainId": c.chain_id,
+                              "gasPrice": w3.eth.gas_price if gas_price is None else int(gas_price)}
         if gas is None:
             try:
                 gas = int(call.estimate_gas({"from": self.address, "value": int(value)}) * 1.25) + 10_000
@@ -246,7 +250,7 @@ class Signer:
                 raise c.errors.decode(_revert_data(exc)) from exc
             gas = min(gas, 30_000_000)
         tx["gas"] = gas
-        tx["nonce"] = c.nonces.take(w3, self.address, fresh=wait)
+        tx["nonce"] = c.nonces.take(w3, self.address, fresh=wait if fresh_nonce is None else fresh_nonce)
         built = call.build_transaction(tx)
         signed = self.account.sign_transaction(built)
         try:

@@ -327,9 +327,10 @@ class ParticipantV2(Signer):
 
     # training -----------------------------------------------------------------
     def report_training(self, round_id: int, global_round: int, update_hash: bytes, samples: int,  # type: ignore[override]
-                        accuracy_bps: int, clients_root: bytes = b"\0" * 32, gas: int | None = None) -> Any:
+                        accuracy_bps: int, clients_root: bytes = b"\0" * 32, **send: Any) -> Any:
+        """`send`: Signer.transact's gas, gas_price and fresh_nonce."""
         return self.transact("reportTraining", round_id, global_round, update_hash, samples, accuracy_bps, clients_root,
-                             gas=gas)
+                             **send)
 
     def finalize_training(self, round_id: int, model_hash: bytes, achieved_acc_bps: int,  # type: ignore[override]
                           scores_root: bytes = b"\0" * 32, scores_total: int = 0,
