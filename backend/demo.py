@@ -125,6 +125,7 @@ class Demo:
         self.base = ""
         self.names = [*OWNER_CLAIMS, *STATION_CLAIMS]
         self.forked = True  # workers forked from a preloaded forkserver (backend/demo_procs.py)
+        self._client: httpx.Client | None = None
 
     # ------------------------------------------------------------------ processes
     def _spawn(self, args: list[str], log_name: str, forked: bool = False) -> Any:
@@ -161,7 +162,7 @@ class Demo:
         )
         self.base = f"http://127.0.0.1:{port}"
         wait_until_serving(self.base, proc=self.coordinator, timeout=180, log_path=self.workdir / "coordinator.log")
-        info = httpx.get(f"{self.base}/api/chain", timeout=10).json()
+        info = self._api().get(f"{self.base}/api/chain", timeout=10).json()
         rpc = self.anvil.rpc_url if self.anvil and self.anvil.rpc_url else f"{self.base}/rpc"
         self.rpc_url: str = rpc
         self.w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": 120}))
@@ -175,6 +176,9 @@ class Demo:
         return anvil_key(1)
 
     def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -193,8 +197,15 @@ class Demo:
             self._tmp.cleanup()
 
     # ------------------------------------------------------------------ helpers
+    def _api(self) -> httpx.Client:
+        """One keep-alive client for every request to the coordinator (httpx.get builds a client, with its TLS
+        context, per call: the progress polls cost the shared cores more than the requests themselves)."""
+        if self._client is None:
+            self._client = httpx.Client(timeout=30)
+        return self._client
+
     def _phase(self, rid: int) -> str:
-        return str(httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()["phase"])
+        return str(self._api().get(f"{self.base}/api/rounds/{rid}", timeout=30).json()["phase"])
 
     def _wait_phase(self, rid: int, *phases: str, timeout: float = 300) -> str:
         deadline = time.monotonic() + timeout
@@ -218,7 +229,7 @@ class Demo:
         from fl_worker.wire import decode_state
 
         msg = download_message(self.chain_id, self.client.address, rid)
-        r = httpx.get(f"{self.base}/api/rounds/{rid}/models/final", timeout=60,
+        r = self._api().get(f"{self.base}/api/rounds/{rid}/models/final", timeout=60,
                       headers={"X-HCFL-Owner": owner.address, "X-HCFL-Signature": sign(owner, msg)})
         r.raise_for_status()
         spec = ModelSpec(**self.spec)
@@ -271,7 +282,7 @@ class Demo:
             self._start_cells(rid, keys)
             step(f"3 aggregator daemons and {3 * EDGE_CLIENTS} edge devices started")
             self._wait_phase(rid, "Proposing")
-            omega = httpx.post(f"{self.base}/api/specs", json={"spec": self.spec, "training": self.plan}, timeout=30).json()["omega"]
+            omega = self._api().post(f"{self.base}/api/specs", json={"spec": self.spec, "training": self.plan}, timeout=30).json()["omega"]
             for (n, mask, acc), price in zip((("owner-1", ALL_LABELS, 8500), ("owner-2", LOW_LABELS, 9500)), PRICES):
                 people[n].propose(rid, ProposalSpec(spec_hash=bytes.fromhex(omega[2:]), uri=f"/api/specs/{omega}",
                                                     arch_id=1, promised_acc_bps=acc, global_rounds=self.global_rounds,
@@ -293,7 +304,7 @@ class Demo:
             for n, p in people.items():
                 p.reveal(rid, claims[n], salts[n])
             phase = self._wait_phase(rid, "Training", "Finished")
-            detail = httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
+            detail = self._api().get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
             selected = detail["selected"]
             total = int(detail["total_payment"])
             step(f"settled: proposal {selected} selected, C = {total} wei")
@@ -335,7 +346,7 @@ class Demo:
 
         result = (report.extra.get("result") or {})
         leaves = {leaf["station"]: leaf for leaf in result.get("score_leaves", [])}
-        detail = httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
+        detail = self._api().get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
         by_score = detail["finalized"] and int(detail["scores_total"]) > 0 and detail["objections"] == 0
         included = {leaf["station"]: leaf for leaf in result.get("inclusion_leaves", [])}
         for n, p in people.items():
@@ -425,7 +436,7 @@ class Demo:
     def _edge_report(self, rid: int, t: int, by_addr: dict[str, str]) -> list[dict[str, Any]]:
         """Every edge device: its address, station, samples and the global rounds in which its update was
         included (its own verified proofs), cross-checked against the coordinator's inclusion manifests."""
-        manifests = [httpx.get(f"{self.base}/api/rounds/{rid}/manifests/{g}", timeout=30).json() for g in range(t)]
+        manifests = [self._api().get(f"{self.base}/api/rounds/{rid}/manifests/{g}", timeout=30).json() for g in range(t)]
         rows = []
         deadline = time.monotonic() + 15
         for name, info in self.edge.items():
@@ -448,7 +459,7 @@ class Demo:
 
     def _train_vote(self, rid: int, people: dict[str, Participant], keys: dict[str, LocalAccount],
                     by_addr: dict[str, str], report: DemoReport, step: Any) -> None:
-        detail = httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
+        detail = self._api().get(f"{self.base}/api/rounds/{rid}", timeout=30).json()
         proposal = detail["proposals"][report.selected or 0]
         report.promised_accuracy = proposal["promised_acc_bps"] / 10_000
         t = int(proposal["global_rounds"])
@@ -456,7 +467,7 @@ class Demo:
         result = None
         deadline = time.monotonic() + 1800
         while time.monotonic() < deadline:
-            training = httpx.get(f"{self.base}/api/rounds/{rid}/training", timeout=30).json()
+            training = self._api().get(f"{self.base}/api/rounds/{rid}/training", timeout=30).json()
             history = training.get("history") or []
             if len(history) > curve.n:
                 curve.update(len(history) - curve.n)
@@ -477,7 +488,7 @@ class Demo:
             by_addr.get(a, a): int(sc) for a, sc in zip(result.get("stations", []), result["scores"])
         }
         # anyone can check the published validation split against the hash the winner puts on chain
-        v = httpx.get(f"{self.base}/api/rounds/{rid}/validation", timeout=60)
+        v = self._api().get(f"{self.base}/api/rounds/{rid}/validation", timeout=60)
         v.raise_for_status()
         if Web3.keccak(v.content).hex().removeprefix("0x") != result["validation_hash"][2:]:
             raise RuntimeError("the published validation split does not match the result's validation hash")
@@ -488,7 +499,7 @@ class Demo:
                                          bytes.fromhex(result["scores_root"][2:]), int(result["scores_total"]),
                                          bytes.fromhex(result["validation_hash"][2:]))
         report.extra["edge_clients"] = self._edge_report(rid, t, by_addr)
-        report.extra["manifests"] = [httpx.get(f"{self.base}/api/rounds/{rid}/manifests/{g}", timeout=30).json()
+        report.extra["manifests"] = [self._api().get(f"{self.base}/api/rounds/{rid}/manifests/{g}", timeout=30).json()
                                      for g in range(t)]
         step(f"trained {t} global rounds; {winner} finalized at {report.final_accuracy:.1%}")
         # training closes on chain once every station reported all t rounds (the daemons report on their own)
@@ -508,7 +519,7 @@ class Demo:
         for n in voters:
             people[n].reveal_vote(rid, report.votes[n], salts[n])
         self._wait_phase(rid, "Finished")
-        report.punished = bool(httpx.get(f"{self.base}/api/rounds/{rid}", timeout=30).json()["punished"])
+        report.punished = bool(self._api().get(f"{self.base}/api/rounds/{rid}", timeout=30).json()["punished"])
         step(f"vote: punished={report.punished}")
 
 

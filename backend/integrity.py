@@ -14,6 +14,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,43 @@ def file_hash(data: bytes) -> str:
 
 
 def read_model(path: str | Path, expected_hash: str) -> bytes:
-    """The file's bytes, verified against `expected_hash` (keccak256, 0x-hex)."""
+    """The file's bytes, verified against `expected_hash` (keccak256, 0x-hex). Bytes equal to what this process
+    already verified (or wrote) under that path and hash pass without hashing them again (a comparison of bytes
+    costs a fraction of keccak: the three stations download each global model, ~10 ms of hashing per copy of a
+    2.6 MB model); any other content is hashed."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ModelStoreError(f"model file {path} cannot be read ({type(exc).__name__}: {exc})") from None
+    expected = expected_hash.lower()
+    with _VERIFIED_LOCK:
+        known = _VERIFIED.get(str(path))
+    if known is not None and known[0] == expected and known[1] == data:
+        return data
     actual = file_hash(data)
-    if actual != expected_hash.lower():
+    if actual != expected:
         raise ModelStoreError(f"model file {path} is corrupt: it hashes to {actual}, its record says {expected_hash}")
+    remember_verified(path, expected, data)
     return data
+
+
+# path -> (hash, bytes) of model files this process verified or wrote, most recent last, at most _VERIFIED_MAX bytes
+_VERIFIED: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+_VERIFIED_LOCK = threading.Lock()
+_VERIFIED_MAX = 256 * 1024 * 1024
+
+
+def remember_verified(path: str | Path, expected_hash: str, data: bytes) -> None:
+    """`data` hashes to `expected_hash` and was written to (or read from) `path`: read_model compares against it."""
+    if len(data) > _VERIFIED_MAX // 4:
+        return
+    with _VERIFIED_LOCK:
+        _VERIFIED.pop(str(path), None)
+        _VERIFIED[str(path)] = (expected_hash.lower(), data)
+        total = sum(len(d) for _, d in _VERIFIED.values())
+        while total > _VERIFIED_MAX and _VERIFIED:
+            _, (_, dropped) = _VERIFIED.popitem(last=False)
+            total -= len(dropped)
 
 
 def open_checked(db_path: str) -> None:

@@ -30,7 +30,7 @@ from backend.auth import checksum, require_signature
 from backend.errors import ApiError
 from backend.faults import DatabaseFault
 from backend.gateway import ChainGateway
-from backend.integrity import read_model
+from backend.integrity import read_model, remember_verified
 from backend.schemas import TrainingPlan
 from backend.store import GlobalRow, Store, TrainingRow, UploadRow
 from backend.views import hex32
@@ -99,6 +99,10 @@ class TrainingManager:
         self._specs: dict[str, tuple[ModelSpec, TrainingPlan]] = {}
         self._seen: dict[int, dict[str, float]] = {}  # round -> station -> last task request (unix time)
         self.fault: str | None = None  # lost training state found (backend/watchdog.py reports it)
+        # (round, g, station; "" for the global model g) -> (hash, decoded state): what the close of g aggregates,
+        # as the upload checks decoded it and the previous close computed it; a restarted coordinator (or a hash
+        # that differs) reads and verifies the file instead
+        self._decoded: dict[tuple[int, int, str], tuple[str, dict[str, torch.Tensor]]] = {}
 
     def _notify(self) -> None:
         with self.changed:
@@ -271,13 +275,13 @@ class TrainingManager:
         t0 = time.perf_counter()
         spec, plan = self._require_spec(tr.omega)
         prev = self._global_row(tr.round_id, tr.g)
-        prev_state = decode_state(read_model(prev.path, prev.hash), spec, prev.hash)
+        prev_state = self._state(tr.round_id, tr.g, "", prev.path, prev.hash, spec)
         order = {a: j for j, a in enumerate(tr.stations)}
         caps = self.station_caps(tr.round_id)
         results = []
         evidence: list[dict[str, Any]] = []
         for u in sorted(ups, key=lambda u: order.get(u.station, 10**9)):
-            state = decode_state(read_model(u.path, u.update_hash), spec, u.update_hash)
+            state = self._state(tr.round_id, tr.g, u.station, u.path, u.update_hash, spec)
             cap = caps.get(u.station, self.max_station_samples)
             weight = min(int(u.samples), cap)
             if weight < u.samples:
@@ -299,6 +303,7 @@ class TrainingManager:
         g_next = tr.g + 1
         path = self.store.round_dir(tr.round_id) / f"global-{g_next}.safetensors"
         Store.write_file(path, data)
+        remember_verified(path, h, data)
         done = g_next >= tr.t
         self._write_manifest(tr, ups, results, evidence, h)
         result = None
@@ -307,6 +312,10 @@ class TrainingManager:
             result = self._result(tr, spec, validation, results, prev_state, h, accuracy)
             compute += time.perf_counter() - t_scores
         self.store.advance_training(tr.round_id, GlobalRow(tr.round_id, g_next, h, str(path), accuracy), done=done, result=result)
+        for key in [k for k in self._decoded if k[0] == tr.round_id and k[1] <= tr.g]:
+            del self._decoded[key]
+        if not done:
+            self._decoded[(tr.round_id, g_next, "")] = (h, fit.state)
         log.info("round %d: global round %d/%d closed: %d/%d stations, %d samples, accuracy %s, model %s (%.3fs, compute "
                  "%.3fs)", tr.round_id, tr.g + 1, tr.t, len(results), len(tr.stations), sum(r.samples for r in results),
                  "n/a" if accuracy is None else f"{accuracy:.4f}", h[:12], time.perf_counter() - t0, compute)
@@ -316,6 +325,13 @@ class TrainingManager:
         if result is not None:
             log.info("round %d: training done: final model %s, accuracy %s bps, scores %s; the winner may finalize",
                      tr.round_id, h[:12], result["achieved_acc_bps"], result["scores"])
+
+    def _state(self, rid: int, g: int, who: str, path: str, expected_hash: str, spec: ModelSpec) -> dict[str, torch.Tensor]:
+        """A model of global round g (`who`: a station's update, "" the global model) as the close aggregates it."""
+        hit = self._decoded.get((rid, g, who))
+        if hit is not None and hit[0] == expected_hash:
+            return hit[1]
+        return decode_state(read_model(path, expected_hash), spec, expected_hash)
 
     def _write_manifest(self, tr: TrainingRow, ups: list[UploadRow], included: list[Any], evidence: list[dict[str, Any]],
                         model_hash: str) -> None:
@@ -507,7 +523,7 @@ class TrainingManager:
             raise ApiError(409, f"{station} already uploaded for global round {g}")
         spec, _plan = self._require_spec(tr.omega)
         try:
-            decode_state(body, spec, max_bytes=MAX_MODEL_BYTES)
+            state = decode_state(body, spec, max_bytes=MAX_MODEL_BYTES)
         except WireFormatError as exc:
             raise ApiError(400, f"model rejected: {exc}"[:500]) from None
         if edge_root is not None:
@@ -520,6 +536,8 @@ class TrainingManager:
                 raise ApiError(409, f"global round {g} closed meanwhile")
             if not self.store.add_upload(UploadRow(rid, g, station, samples, accuracy_bps, update_hash, str(path), time.time())):
                 raise ApiError(409, f"{station} already uploaded for global round {g}")
+            self._decoded[(rid, g, station)] = (update_hash, state)
+            remember_verified(path, update_hash, body)
             n = len(self.store.uploads(rid, g))
         log.info("round %d: global round %d: upload %d/%d from %s (%d samples, %d bps)",
                  rid, g, n, len(tr.stations), station, samples, accuracy_bps)
