@@ -22,6 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -120,6 +121,7 @@ class EdgeCell:
         if port == 0:
             port = free_port(host)
         self._grpc = start_grpc_server(client_manager=self.clients, server_address=f"{host}:{port}")
+        self._fits = ThreadPoolExecutor(max_workers=32, thread_name_prefix="edge-fit")
         self.flower_address = f"{host}:{port}"
         hhost, hport = _split(self.config.http)
         self._http = ThreadingHTTPServer((hhost, hport), _handler(self))
@@ -135,6 +137,7 @@ class EdgeCell:
             self._disconnect_clients()
             self._grpc.stop(grace=1)
             self._grpc = None
+            self._fits.shutdown(wait=False, cancel_futures=True)
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -192,8 +195,8 @@ class EdgeCell:
     def train_global_round(self, *, chain_id: int, contract: str, round_id: int, g: int, spec: ModelSpec,
                            label_mask: int, global_state: Mapping[str, Tensor], edge_rounds: int, local_epochs: int,
                            batch_size: int, lr: float, seed: int) -> CellRound:
-        from flwr.common import FitIns, Parameters
-        from flwr.server.server import fit_clients
+        from flwr.common import Code, FitIns, Parameters
+        from flwr.server.server import fit_client
 
         from fl_worker.wire import encode_state
 
@@ -221,14 +224,22 @@ class EdgeCell:
                 proxies = list(self.clients.all().values())
                 ins = FitIns(Parameters([body], PARAMS_TYPE), config)
                 t0 = time.perf_counter()
-                results, failures = fit_clients([(p, ins) for p in proxies], max_workers=None,
-                                                timeout=self.config.round_timeout, group_id=g * 1000 + e)
-                t_flower += time.perf_counter() - t0
+                # Flower's fit_clients, but every reply is checked as it arrives, while the slower clients still train
+                futures = [self._fits.submit(fit_client, p, ins, self.config.round_timeout, g * 1000 + e)
+                           for p in proxies]
                 down += len(body) * len(proxies)
-                accepted: list[tuple[dict[str, Tensor], int]] = []
+                accepted: list[tuple[str, dict[str, Tensor], int]] = []
+                failures: list[Any] = []
                 seen: set[str] = set()
                 slowest = 0.0
-                for _proxy, res in results:
+                for future in as_completed(futures):
+                    if future.exception() is not None:
+                        failures.append(future.exception())
+                        continue
+                    _proxy, res = future.result()
+                    if res.status.code != Code.OK:
+                        failures.append(res)
+                        continue
                     up += sum(len(t) for t in res.parameters.tensors)
                     verdict = self._check(res, spec, chain_id, contract, round_id, g, e, seen)
                     if isinstance(verdict, Rejection):
@@ -244,7 +255,7 @@ class EdgeCell:
                         continue
                     seen.add(address)
                     self.known.add(address)
-                    accepted.append((client_state, samples))
+                    accepted.append((address, client_state, samples))
                     included[address] = EdgeLeaf(address=address, update_hash=update_hash, samples=samples)
                     spent = res.metrics.get("train_seconds", 0.0)
                     slowest = max(slowest, float(spent) if isinstance(spent, (int, float)) else 0.0)
@@ -256,7 +267,9 @@ class EdgeCell:
                 if len(accepted) < self.config.min_clients:
                     raise NoEdgeClients(f"round {round_id} g={g} edge round {e}: {len(accepted)} acceptable update(s), "
                                         f"{self.config.min_clients} needed ({len(failures)} failed, {len(rejected)} rejected)")
-                state = weighted_average(accepted)
+                t_flower += time.perf_counter() - t0
+                # in address order, not arrival order: the same replies always average to the same bits
+                state = weighted_average([(st, n) for _a, st, n in sorted(accepted, key=lambda a: a[0].lower())])
                 critical += slowest
                 log.info("round %d g=%d edge round %d/%d: %d update(s) averaged over Flower in %.3fs", round_id, g,
                          e + 1, edge_rounds, len(accepted), time.perf_counter() - t0)
