@@ -29,7 +29,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -82,6 +82,8 @@ class TrainTask(BaseModel):
     label_mask: int = Field(gt=0)
     station_index: int = Field(ge=0)
     num_stations: int = Field(ge=1)
+    global_rounds: int = Field(default=0, ge=0)  # t (0: not told; then no model is fetched ahead)
+
     @field_validator("global_model_hash")
     @classmethod
     def _lower(cls, v: str) -> str:
@@ -192,6 +194,7 @@ class AggregatorDaemon:
         self._reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
         # the per-round phase check (a chain call) runs beside the download and training, not before them
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phase")
+        self._prefetched: tuple[int, int, Future[tuple[bytes, str | None]]] | None = None  # (round, g, download)
         self._download_signatures: dict[int, str] = {}  # round -> signed download_message (the same every g)
         self._views: dict[int, _RoundView] = {}
         self._report_tx: dict[int, _ReportTx] = {}  # round -> how its next reports are sent (see _report)
@@ -544,6 +547,7 @@ class AggregatorDaemon:
                         rid, g, task.label_mask)
         if not self._upload(task, body, update_hash, result.samples, accuracy_bps):
             return
+        self._prefetch_next(task)
         clients_root = ZERO_ROOT
         if self.config.mode == "edge" and self.last_cell_round is not None and self.last_cell_round.global_round == g:
             clients_root = self.commit_edge_root(rid, g, self.last_cell_round.samples, self.last_cell_round.root)
@@ -634,19 +638,21 @@ class AggregatorDaemon:
             raise RejectedModel(f"station index {task.station_index}/{task.num_stations} does not match the chain's "
                                 f"{index}/{len(view.stations)}")
 
-    def _download_global(self, task: TrainTask) -> dict[str, torch.Tensor]:
-        rid, g = task.round_id, task.global_round
+    def _fetch_global(self, rid: int, g: int, spec: ModelSpec, wait: float = 0.0) -> tuple[bytes, str | None]:
+        """The bytes of global model g and the coordinator's hash header (`wait`: long-poll for a model that the
+        close of g - 1 is about to produce). Checked by _download_global."""
         path = f"/api/rounds/{rid}/models/global/{g}"
-        cap = min(self.config.max_model_bytes, _model_bytes(task.spec) + 2**20)
-
+        cap = min(self.config.max_model_bytes, _model_bytes(spec) + 2**20)
         assert self._chain is not None
         if rid not in self._download_signatures:
             self._download_signatures[rid] = sign(self.account, download_message(self._chain.chain_id,
                                                                                         self._chain.contract, rid))
         signed = {"X-HCFL-Station": self.address, "X-HCFL-Signature": self._download_signatures[rid]}
+        params = {"wait": wait} if wait else None
 
         def fetch() -> tuple[bytes, str | None]:
-            with self._http.stream("GET", path, headers=signed) as r:
+            with self._http.stream("GET", path, headers=signed, params=params,
+                                   timeout=httpx.Timeout(self.config.http_timeout + wait)) as r:
                 if r.status_code >= 500:
                     raise _Transient(f"GET {path}: HTTP {r.status_code}")
                 if r.status_code != 200:
@@ -660,7 +666,36 @@ class AggregatorDaemon:
                     chunks.append(chunk)
                 return b"".join(chunks), r.headers.get(MODEL_HASH_HEADER)
 
-        data, header = self._retry(f"GET {path}", fetch)
+        return self._retry(f"GET {path}", fetch)
+
+    def _prefetch_next(self, task: TrainTask) -> None:
+        """After the upload of g: ask (long-poll) for global model g + 1 beside the task long-poll, so the model
+        arrives with the task instead of one round trip after it."""
+        rid, nxt = task.round_id, task.global_round + 1
+        self._prefetched = None
+        if nxt < task.global_rounds and self.config.long_poll:
+            future: Future[tuple[bytes, str | None]] = Future()
+
+            def fetch() -> None:  # a daemon thread: a stopping daemon does not wait for its long-poll
+                try:
+                    future.set_result(self._fetch_global(rid, nxt, task.spec, self.config.long_poll))
+                except BaseException as exc:  # noqa: BLE001 - handed to _download_global, which fetches again
+                    future.set_exception(exc)
+
+            threading.Thread(target=fetch, name="prefetch", daemon=True).start()
+            self._prefetched = (rid, nxt, future)
+
+    def _download_global(self, task: TrainTask) -> dict[str, torch.Tensor]:
+        rid, g = task.round_id, task.global_round
+        cap = min(self.config.max_model_bytes, _model_bytes(task.spec) + 2**20)
+        fetched = None
+        if self._prefetched is not None and self._prefetched[:2] == (rid, g):
+            try:
+                fetched = self._prefetched[2].result()
+            except Exception as exc:  # noqa: BLE001 - fetched again below, with the usual retries and errors
+                log.debug("round %d g=%d: prefetched model unusable (%s); downloading it", rid, g, exc)
+        self._prefetched = None
+        data, header = fetched if fetched is not None else self._fetch_global(rid, g, task.spec)
         actual = state_hash(data)
         if header is None:
             raise RejectedModel(f"global model {g} came without {MODEL_HASH_HEADER}")

@@ -56,8 +56,11 @@ def get_training_state(rid: RoundId, tm: TrainingDep) -> schemas.TrainingOut:
 
 @router.get("/models/global/{g}", response_class=Response,
             responses=_binary("safetensors; header X-HCFL-Model-Hash"))
-def get_global_model(rid: RoundId, g: GlobalRound, tm: TrainingDep, signed: StationDownload) -> Response:
-    data, h = tm.global_model(rid, g, signed.signer(tm.gw, rid))
+def get_global_model(rid: RoundId, g: GlobalRound, tm: TrainingDep, signed: StationDownload,
+                     wait: Annotated[float, Query(ge=0, le=30, description="long-poll: a global model of this round "
+                                                                          "that is not there yet is waited for up to "
+                                                                          "this many seconds")] = 0) -> Response:
+    data, h = tm.global_model(rid, g, signed.signer(tm.gw, rid), wait)
     return Response(data, media_type=OCTET, headers={"X-HCFL-Model-Hash": h})
 
 

@@ -93,7 +93,8 @@ class DeadlineDriver:
                         log.info("round %d: fast-forwarding %s to its deadline", rid, phase_title(phase))
                         self.gw.chain.wait_until(end)
                         self.gw.invalidate()
-            if phase == Phase.REVEALING and end and self.gw.deadline_passed(end):  # a chain read: only when it matters
+            # deadline_passed first, for every phase: on a dev chain it mines the block that moves a phase past its end
+            if end and self.gw.deadline_passed(end) and phase == Phase.REVEALING:
                 self._settle(rid)
 
     def _settle(self, rid: int) -> None:

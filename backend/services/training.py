@@ -480,9 +480,20 @@ class TrainingManager:
         with self.lock:
             return dict(self._seen.get(rid, {}))
 
-    def global_model(self, rid: int, g: int, station: str) -> tuple[bytes, str]:
+    def global_model(self, rid: int, g: int, station: str, wait: float = 0.0) -> tuple[bytes, str]:
         """Global model g < t: only for the round's selected stations (`station`: the signed request's signer,
-        backend.deps)."""
+        backend.deps). `wait`: a model that does not exist yet but will (g < t, training open) is waited for up to
+        this many seconds (HTTP long-poll: a station asks for the next global model while it asks for its next task,
+        and gets both as soon as the global round closes)."""
+        deadline = time.monotonic() + max(0.0, min(float(wait), 30.0))
+        seen = self._generation
+        while (time.monotonic() < deadline and not self._stop.is_set() and self.store.get_global(rid, g) is None
+               and (tr := self.store.get_training(rid)) is not None and tr.status == "training" and station in tr.stations
+               and tr.g < g < tr.t):
+            with self.changed:
+                if self._generation == seen:
+                    self.changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+                seen = self._generation
         tr = self.store.get_training(rid)
         if tr is not None and station not in tr.stations:
             raise ApiError(403, f"{station} is not a selected station of round {rid}")
