@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 log = logging.getLogger("hcfl.edge_client")
@@ -34,8 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-claim", action="store_true",
                    help="show the realised payout but leave claiming to `hcfl edge-client claim` (before the deadline)")
     p.add_argument("--round", type=int, metavar="N", help="claim: the round id")
+    p.add_argument("--nice", type=_niceness, default=10, metavar="N",
+                   help="CPU priority of the device's process, as nice(1) (0..19, default 10): training is background "
+                   "work, so the device's own programs (and, on a shared machine, the stations' and the "
+                   "coordinator's messages) go first; 0 keeps the priority it was started with")
     p.add_argument("--train-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
+
+
+def _niceness(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 19:
+        raise argparse.ArgumentTypeError(f"{text!r}: a niceness within 0..19")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         if args.data is None:
             raise EdgeClientError("--data DIR is required")
         raw = load_edge_data(args.data)
+        if args.nice:
+            os.nice(args.nice)
         costs = [c.strip() for c in args.costs.split(",")] if args.costs else None
         process = EdgeClientProcess(args.station, account, raw, report=args.report, flower=args.flower,
                                     train_delay=args.train_delay, rpc=args.rpc, costs=costs,
