@@ -194,6 +194,10 @@ class AggregatorDaemon:
         self._reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
         # the per-round phase check (a chain call) runs beside the download and training, not before them
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phase")
+        # a report waits until the next global round's work is out (the edge clients train) or the daemon idles:
+        # its transaction then does not compete with the task, the download and the dispatch for this process
+        self._report_gate = threading.Event()
+        self._report_gate.set()
         self._prefetched: tuple[int, int, Future[tuple[bytes, str | None]]] | None = None  # (round, g, download)
         self._download_signatures: dict[int, str] = {}  # round -> signed download_message (the same every g)
         self._views: dict[int, _RoundView] = {}
@@ -203,7 +207,8 @@ class AggregatorDaemon:
         self.last_cell_round: Any = None
 
     # ------------------------------------------------------------------ signals
-    PHASE_CHECK_AGE_S = 2.0  # a global round's task is checked against a phase read at most this old
+    PHASE_CHECK_AGE_S = 2.0
+    REPORT_HOLD_S = 5.0  # at most this long a report waits for the next global round's dispatch  # a global round's task is checked against a phase read at most this old
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -220,6 +225,7 @@ class AggregatorDaemon:
 
     def stop(self) -> None:
         self._stop.set()
+        self._report_gate.set()
 
     @property
     def stopping(self) -> bool:
@@ -336,6 +342,8 @@ class AggregatorDaemon:
                     log.exception("round %d: step failed; retrying after a pause", self.round_id)
                     self._backoff_after_rejection()
                     continue
+                if status != "train":
+                    self._report_gate.set()
                 if status == "done":
                     log.info("round %d: training is over (%d global round(s) served by this daemon)",
                              self.round_id, self.rounds_done)
@@ -381,6 +389,7 @@ class AggregatorDaemon:
             self.cell = EdgeCell(self.account, CellConfig(flower=self.config.edge_flower, http=self.config.edge_http,
                                                           min_clients=self.config.min_edge_clients,
                                                           round_timeout=self.config.edge_timeout))
+            self.cell.on_dispatch = self._report_gate.set
             self.cell.start()
 
     def _next_round(self) -> None:
@@ -529,8 +538,9 @@ class AggregatorDaemon:
         self._in_training = True
         try:
             if self.config.mode == "edge":
-                result = self._train_edge(task, global_state)
+                result = self._train_edge(task, global_state)  # the cell opens the report gate once it dispatched
             else:
+                self._report_gate.set()
                 result = trainer.train_global_round(global_state, g)
         finally:
             self._in_training = False
@@ -556,12 +566,14 @@ class AggregatorDaemon:
         total_s = time.perf_counter() - t0
 
         def report() -> None:  # off the critical path: the daemon long-polls its next task meanwhile
+            self._report_gate.wait(self.REPORT_HOLD_S)
             if phase_check is not None:  # (the coordinator refuses uploads outside Training on its own)
                 self._check_task(task, phase_check.result())
             tx = self._report(rid, g, update_hash, result.samples, accuracy_bps, clients_root)
             log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
                      rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, total_s, update_hash, tx)
 
+        self._report_gate.clear()
         self._reports.submit(self._logged(report, rid, g))
 
     @staticmethod

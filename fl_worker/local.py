@@ -41,29 +41,37 @@ def train_local(model: nn.Module, data: Split, config: TrainConfig, seed: int) -
     Batches come from a seeded permutation of in-memory tensors -- the same sampling a shuffled
     DataLoader with a seeded generator gives, without its per-batch overhead on tiny tensors.
     """
+    return train_local_stats(model, data, config, seed)[0]
+
+
+def train_local_stats(model: nn.Module, data: Split, config: TrainConfig, seed: int) -> tuple[float, float]:
+    """train_local, returning the mean loss and the accuracy of the last epoch (its predictions come with its
+    forward passes: no evaluation pass over the data afterwards)."""
     if len(data) == 0:
-        return 0.0
+        return 0.0, 0.0
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
     )
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    last = 0.0
+    last = accuracy = 0.0
     for _ in range(config.local_epochs):
         order = torch.randperm(len(data), generator=generator)
-        total, count = 0.0, 0
+        total, count, correct = 0.0, 0, 0
         for start in range(0, len(data), config.batch_size):
             idx = order[start : start + config.batch_size]
             x, y = data.X[idx], data.y[idx]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), y)
+            logits = model(x)
+            loss = loss_fn(logits, y)
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(idx)
+            correct += int((logits.detach().argmax(dim=1) == y).sum())
             count += len(idx)
-        last = total / count
-    return last
+        last, accuracy = total / count, correct / count
+    return last, accuracy
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,6 +107,7 @@ class EdgeCell:
         self.flower_address = ""
         self.http_address = ""
         self.paymaster: Any = None  # fl_worker.edge_pay.EdgePaymaster when the station pays its edge clients
+        self.on_dispatch: Callable[[], None] | None = None  # called once a global round's first models went out
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -227,6 +228,8 @@ class EdgeCell:
                 # Flower's fit_clients, but every reply is checked as it arrives, while the slower clients still train
                 futures = [self._fits.submit(fit_client, p, ins, self.config.round_timeout, g * 1000 + e)
                            for p in proxies]
+                if e == 0 and self.on_dispatch is not None:
+                    self.on_dispatch()
                 down += len(body) * len(proxies)
                 accepted: list[tuple[str, dict[str, Tensor], int]] = []
                 failures: list[Any] = []

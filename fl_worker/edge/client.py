@@ -94,7 +94,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
     from flwr.client import Client
     from flwr.common import Code, FitIns, FitRes, Parameters, Status
 
-    from fl_worker.local import TrainConfig, derive_seed, evaluate, train_local
+    from fl_worker.local import TrainConfig, derive_seed, train_local_stats
     from fl_worker.models import build_model, state_of
     from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 
@@ -102,6 +102,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
 
     class EdgeFlowerClient(Client):
         def fit(self, ins: FitIns) -> FitRes:
+            t_fit = time.perf_counter()
             cfg = ins.config
             try:
                 spec = ModelSpec.model_validate_json(str(cfg["spec"]))
@@ -125,9 +126,10 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             model.load_state_dict(start)
             config = TrainConfig(local_epochs=int(cfg["local_epochs"]), batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]))
             seed = derive_seed(int(cfg["seed"]), rid, g, e, int(account.address, 16) & 0xFFFFFFFF)
-            t_train = time.perf_counter()
-            loss = train_local(model, data, config, seed)
-            t_train = time.perf_counter() - t_train
+            t_start = time.perf_counter()
+            loss, accuracy = train_local_stats(model, data, config, seed)  # accuracy: over its last local epoch
+            t_end = time.perf_counter()
+            t_train = t_end - t_start
             if train_delay:
                 time.sleep(train_delay)
             body = encode_state(state_of(model))
@@ -135,15 +137,16 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
 
             message = edge_update_message(int(cfg["chain_id"]), str(cfg["contract"]), str(cfg["station"]), rid, g, e,
                                           update_hash, len(data))
-            accuracy = evaluate(model, data)
             newest = newest_sample_time(raw)
             with state.lock:
                 state.station = str(cfg["station"])
                 state.trained.setdefault((rid, g), Inclusion(rid, g))
-            log.info("round %d g=%d edge round %d: trained %d samples, loss %.4f, accuracy %.4f, update %s", rid, g, e,
-                     len(data), loss, accuracy, update_hash[:12])
+            signature = sign(account, message)
+            log.info("round %d g=%d edge round %d: trained %d samples in %.3fs (+%.3fs before, +%.3fs after), loss %.4f, "
+                     "accuracy %.4f, update %s", rid, g, e, len(data), t_train, t_start - t_fit,
+                     time.perf_counter() - t_end, loss, accuracy, update_hash[:12])
             return FitRes(Status(Code.OK, "ok"), Parameters([body], PARAMS_TYPE), len(data),
-                          {"address": account.address, "signature": sign(account, message),
+                          {"address": account.address, "signature": signature,
                            "accuracy": float(accuracy), "loss": float(loss), "train_seconds": float(t_train),
                            "newest_sample_time": newest})
 
