@@ -95,10 +95,11 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
     from flwr.common import Code, FitIns, FitRes, Parameters, Status
 
     from fl_worker.local import TrainConfig, derive_seed, train_local_stats
-    from fl_worker.models import build_model, state_of
+    from fl_worker.models import build_model
     from fl_worker.wire import WireFormatError, decode_state, encode_state, state_hash
 
     cache: dict[tuple[ModelSpec, int], Any] = {}
+    models: dict[ModelSpec, Any] = {}
 
     class EdgeFlowerClient(Client):
         def fit(self, ins: FitIns) -> FitRes:
@@ -122,7 +123,10 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
                 return FitRes(Status(Code.FIT_NOT_IMPLEMENTED, str(exc)[:300]), Parameters([], ""), 0, {})
             state.wait_for_terms(rid)  # the announced rule and the expected payout are shown before training
             torch.set_num_threads(1)
-            model = build_model(spec)
+            if models.get(spec) is None:  # one module per spec, every parameter and buffer loaded from the station
+                models.clear()
+                models[spec] = build_model(spec)
+            model = models[spec]
             model.load_state_dict(start)
             config = TrainConfig(local_epochs=int(cfg["local_epochs"]), batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]))
             seed = derive_seed(int(cfg["seed"]), rid, g, e, int(account.address, 16) & 0xFFFFFFFF)
@@ -132,7 +136,7 @@ def make_flower_client(account: LocalAccount, raw: RawData, state: EdgeClientSta
             t_train = t_end - t_start
             if train_delay:
                 time.sleep(train_delay)
-            body = encode_state(state_of(model))
+            body = encode_state(model.state_dict())  # encode_state copies the tensors itself
             update_hash = state_hash(body)
 
             message = edge_update_message(int(cfg["chain_id"]), str(cfg["contract"]), str(cfg["station"]), rid, g, e,
