@@ -206,9 +206,10 @@ class AggregatorDaemon:
         self._own_data: Any = None  # silo mode: fl_worker.edge.data.RawData
         self.last_cell_round: Any = None
 
+    PHASE_CHECK_AGE_S = 2.0  # a global round's task is checked against a phase read at most this old
+    REPORT_HOLD_S = 5.0  # at most this long a report waits for the next global round's dispatch
+
     # ------------------------------------------------------------------ signals
-    PHASE_CHECK_AGE_S = 2.0
-    REPORT_HOLD_S = 5.0  # at most this long a report waits for the next global round's dispatch  # a global round's task is checked against a phase read at most this old
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)

@@ -126,9 +126,9 @@ def connect(chain: str = "embedded", *, funder_key: str | None = None) -> Chain:
 
 def embedded(num_accounts: int = 4) -> Chain:
     from eth_tester import EthereumTester, PyEVMBackend
+    from web3 import EthereumTesterProvider
 
     from hcfl.chain import gas_estimate
-    from web3 import EthereumTesterProvider
 
     params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": BLOCK_GAS_LIMIT})
     state = PyEVMBackend.generate_genesis_state(num_accounts=num_accounts)
