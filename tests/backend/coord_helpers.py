@@ -97,14 +97,16 @@ def personal_sign(account: LocalAccount, message: str) -> str:
     return sign(account, message)
 
 
-def get_global(base: str, rid: int, g: int, account: LocalAccount | None) -> httpx.Response:
-    """GET a global model < t as `account` (a selected station signs the download message), or unsigned."""
+def get_global(base: str, rid: int, g: int, account: LocalAccount | None, wait: float = 0) -> httpx.Response:
+    """GET a global model < t as `account` (a selected station signs the download message), or unsigned; `wait`:
+    long-poll for a model not produced yet."""
     headers = {}
     if account is not None:
         info = httpx.get(f"{base}/api/chain", timeout=30).json()
         msg = download_message(info['chain_id'], info['contract'], rid)
         headers = {"X-HCFL-Station": account.address, "X-HCFL-Signature": personal_sign(account, msg)}
-    return httpx.get(f"{base}/api/rounds/{rid}/models/global/{g}", headers=headers, timeout=60)
+    return httpx.get(f"{base}/api/rounds/{rid}/models/global/{g}", headers=headers, timeout=60 + wait,
+                     params={"wait": wait} if wait else None)
 
 
 def round_phase(base: str, rid: int) -> str:

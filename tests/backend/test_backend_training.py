@@ -4,6 +4,7 @@ the way; then the winner finalizes, the deadline driver runs the vote, everybody
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -117,8 +118,21 @@ def test_two_stations_complete_two_global_rounds(live):
     dl = {"X-HCFL-Owner": owner.address, "X-HCFL-Signature": personal_sign(owner.account, download_message(cid, contract, rid))}
     assert httpx.get(f"{base}/api/rounds/{rid}/models/final", headers=dl).status_code == 409
 
+    # ---- the next global model, long-polled: refused at once to anyone else and past t; held for a selected
+    # station until g = 0 closes
+    t0 = time.monotonic()
+    assert get_global(base, rid, 1, outsider.account, wait=5).status_code == 403 and time.monotonic() - t0 < 4
+    t0 = time.monotonic()
+    assert get_global(base, rid, 2, a.account, wait=5).status_code == 403 and time.monotonic() - t0 < 4
+    pool = ThreadPoolExecutor(1)
+    ahead = pool.submit(get_global, base, rid, 1, a.account, 25)
+    time.sleep(1.0)
+    assert not ahead.done()  # held: b has not uploaded g = 0 yet
+
     # ---- both stations finish t = 2 rounds
     run_stations(base, rid, [a, b], cid, contract)
+    early = ahead.result(timeout=30)
+    pool.shutdown()
     assert a.uploaded == [0, 1] and b.uploaded == [0, 1]
     view = httpx.get(f"{base}/api/rounds/{rid}/training").json()
     assert view["status"] == "done" and view["global_round"] == 2
@@ -133,6 +147,7 @@ def test_two_stations_complete_two_global_rounds(live):
     assert httpx.get(f"{base}/api/rounds/{rid}/task", params={"station": b.account.address}).json()["status"] == "done"
     g1 = get_global(base, rid, 1, b.account)
     assert g1.status_code == 200 and g1.headers["X-HCFL-Model-Hash"] == view["history"][0]["global_model_hash"]
+    assert early.status_code == 200 and early.content == g1.content
 
     # ---- downloads of the final model: paying owners only
     r = httpx.get(f"{base}/api/rounds/{rid}/models/final", headers=dl)

@@ -3,6 +3,7 @@ Flower client process) in a station's cell (EdgeCell: Flower gRPC server + HTTP 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,11 +50,17 @@ def test_rounds_over_flower_with_a_client_dying_mid_round(tmp_path: Path, cell_f
     cell = cell_factory(min_clients=2, timeout=30)
     a = edge_client(spawn, tmp_path, cell, "a", write_digits(tmp_path / "da", 0, 3))
     b = edge_client(spawn, tmp_path, cell, "b", write_digits(tmp_path / "db", 1, 3))
-    slow = edge_client(spawn, tmp_path, cell, "slow", write_digits(tmp_path / "dc", 2, 3), "--train-delay", "3")
+    slow = edge_client(spawn, tmp_path, cell, "slow", write_digits(tmp_path / "dc", 2, 3), "--train-delay", "3",
+                       "--nice", "0")
     run_round_info = cell.info(0)
     cell.announce(31337, "0x" + "ab" * 20, 7, SPEC, 0x3FF)
     assert run_round_info["spec"] is None
     wait_for(lambda: cell.clients.num_available() == 3, 90, "3 edge clients", lambda: a.log + slow.log)
+    # training is background work on the device: nice 10 unless --nice says otherwise (field 19 of /proc/PID/stat)
+    niceness = {p.address: int(Path(f"/proc/{p.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+                for p in (a, b, slow)}
+    base = os.nice(0)
+    assert niceness == {a.address: min(19, base + 10), b.address: min(19, base + 10), slow.address: base}, niceness
     r0 = run_round(cell, 0, initial_state(), edge_rounds=2)
     addresses = sorted([a.address, b.address, slow.address], key=str.lower)
     assert [leaf.address for leaf in r0.leaves] == addresses and r0.absent == [] and r0.rejected == []
