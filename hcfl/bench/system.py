@@ -78,8 +78,10 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
                    f"{r['close_compute_s']:.3f} | {r['bare_s']:.3f} | {r['added_ms']} | {r['ratio']} |")
     if rows:
         added = [r["added_ms"] for r in rows]
+        ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
         out.append(f"\nadded per global round: median {statistics.median(added):.0f} ms, min {min(added)} ms, "
-                   f"max {max(added)} ms over {len(rows)} global rounds")
+                   f"max {max(added)} ms over {len(rows)} global rounds; ratio median "
+                   f"{statistics.median(ratios) if ratios else float('nan'):.3f}")
     return "\n".join(out)
 
 
