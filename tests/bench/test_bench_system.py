@@ -1,6 +1,7 @@
 """`hcfl bench system --logs DIR`: the per-global-round table read from the logs of a kept demo (coordinator close
 lines and the daemons' "edge compute=" lines), for both close-line formats: "(TOTALs, compute Cs)" counts only C
-as the coordinator's compute, the older "(TOTALs)" counts the whole close. And the demo's workload options."""
+as the coordinator's compute, the older "(TOTALs)" counts the whole close. And the demo's workload options
+(local epochs, hidden widths, global rounds)."""
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,9 @@ def test_rows_count_only_the_close_compute(tmp_path: Path) -> None:
     r = rows[1]
     assert r["wall_s"] == 1.0 and r["edge_compute_s"] == 0.2 and r["close_compute_s"] == 0.02
     assert r["bare_s"] == 0.22 and r["added_ms"] == 780 and r["ratio"] == round(1 / 0.22, 2)
-    assert rows[0]["added_ms"] == 790 and "median 785 ms" in markdown_table(rows)
+    table = markdown_table(rows)
+    assert rows[0]["added_ms"] == 790 and "median 785 ms" in table
+    assert f"ratio median {(rows[0]['ratio'] + rows[1]['ratio']) / 2:.3f}" in table
 
 
 def test_older_close_lines_count_whole(tmp_path: Path) -> None:
@@ -51,9 +54,10 @@ def test_workload_options() -> None:
 
     p = argparse.ArgumentParser()
     add_workload_arguments(p)
-    args = p.parse_args(["--local-epochs", "25", "--hidden", "768,768"])
-    assert workload_argv(args) == ["--local-epochs", "25", "--hidden", "768,768"]
+    args = p.parse_args(["--local-epochs", "25", "--hidden", "768,768", "--global-rounds", "8"])
+    assert workload_argv(args) == ["--local-epochs", "25", "--hidden", "768,768", "--global-rounds", "8"]
     assert workload_argv(p.parse_args([])) == []
-    for bad in (["--local-epochs", "0"], ["--local-epochs", "101"], ["--hidden", "0"], ["--hidden", "a,b"]):
+    for bad in (["--local-epochs", "0"], ["--local-epochs", "101"], ["--hidden", "0"], ["--hidden", "a,b"],
+                ["--global-rounds", "0"], ["--global-rounds", "101"], ["--global-rounds", "x"]):
         with pytest.raises(SystemExit):
             p.parse_args(bad)
