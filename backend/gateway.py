@@ -76,7 +76,7 @@ class ChainGateway:
         else:
             self.lock.acquire()
         try:
-            head = int(self.chain.w3.eth.block_number)
+            head = self.chain.block_number()
             snap = self._snap  # another thread may have refreshed it meanwhile
             if snap is None or head != snap[1]:
                 ledger = self.fetcher.sync(head)
@@ -141,7 +141,7 @@ class ChainGateway:
 
     def block_number(self) -> int:
         with self.lock:
-            return int(self.chain.w3.eth.block_number)
+            return self.chain.block_number()
 
     def now(self) -> int:
         """The chain's clock as the next block will see it (never behind the wall clock on dev nodes)."""
@@ -206,7 +206,7 @@ class ChainGateway:
     def events(self, round_id: int | None = None) -> list[ChainEvent]:
         """All contract events (optionally one round's), from a cache that only fetches new blocks."""
         with self.lock:
-            latest = int(self.chain.w3.eth.block_number)
+            latest = self.chain.block_number()
             if latest + 1 < self._events_next:  # the chain went back (dev-node revert)
                 self._events, self._events_next = [], 0
             if latest >= self._events_next:

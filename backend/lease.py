@@ -140,7 +140,7 @@ class ChainBeacon:
                     self.others[who] = (first, b)
 
     def _head(self) -> int:
-        return int(self.gw.chain.w3.eth.block_number)
+        return self.gw.chain.block_number()
 
     def look_back(self, wait: bool = True) -> None:
         """At start-up: refuse when another instance beacons. A beacon within the last 2 intervals may come from a

@@ -47,8 +47,17 @@ class Chain:
         return self.kind in ("embedded", "anvil")
 
     def now(self) -> int:
-        """Timestamp of the latest block."""
+        """Timestamp of the latest block (embedded: its header from py-evm, not the whole block through web3)."""
+        if self.kind == "embedded":
+            return int(self._tester.backend.chain.get_canonical_head().timestamp)
         return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def block_number(self) -> int:
+        """Number of the latest block (embedded: the one below py-evm's pending block; eth-tester's `eth_blockNumber`
+        builds the whole latest block to answer it, a cost every poll of every client paid)."""
+        if self.kind == "embedded":
+            return int(self._tester.backend.chain.get_block().number) - 1
+        return int(self.w3.eth.block_number)
 
     def increase_time(self, seconds: int) -> None:
         """Move a dev chain's clock forward and mine a block (deadlines become reachable)."""
