@@ -345,6 +345,8 @@ class AggregatorDaemon:
                     continue
                 if status != "train":
                     self._report_gate.set()
+                    if self.cell is not None:
+                        self.cell.idle.set()
                 if status == "done":
                     log.info("round %d: training is over (%d global round(s) served by this daemon)",
                              self.round_id, self.rounds_done)
@@ -719,7 +721,7 @@ class AggregatorDaemon:
             raise RejectedModel(f"global model {g}: hash mismatch: announced {task.global_model_hash}, "
                                 f"the {len(data)} bytes received hash to {actual}")
         try:
-            return decode_state(data, task.spec, task.global_model_hash, max_bytes=cap)
+            return decode_state(data, task.spec, max_bytes=cap)  # its hash was checked just above
         except WireFormatError as exc:
             raise RejectedModel(f"global model {g} is not a valid model for the spec: {exc}") from exc
 

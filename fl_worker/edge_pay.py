@@ -48,6 +48,7 @@ from hcfl.edge.rule import EdgeRewardRule
 log = logging.getLogger("hcfl.edge_pay")
 
 CLOCK_SKEW = 5  # seconds a client's newest-sample timestamp may lie ahead of the station's clock
+IDLE_WAIT_S = 5.0  # at most this long an accuracy measurement waits for the station to be idle
 
 
 OPERATOR_GRACE = 3.0  # at most this long from the operator's claim to signing with the same key (less once it withdrew)
@@ -114,6 +115,9 @@ class EdgePaymaster:
         # an accepted update's accuracy on the validation data is needed at settlement, not by the edge round that
         # accepted it: it is evaluated here, one after the other, off the cell's critical path
         self._evals = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edge-pay-eval")
+        # set while the station has nothing urgent to do (its edge clients train): the accuracy measurements, needed
+        # only at settlement, wait for it (EdgeCell.idle) instead of competing with the station's next dispatch
+        self.idle: threading.Event | None = None
         self._info: dict[int, dict[str, Any]] = {}
         self._settled: dict[int, EdgeSettlement] = {}
         self._trees: dict[int, PayoutTree] = {}
@@ -237,7 +241,12 @@ class EdgePaymaster:
         if self.validation is not None and self.spec is not None:
             from fl_worker.local import evaluate
 
-            accuracy = self._evals.submit(evaluate, state, self.validation, spec=self.spec)
+            def measure(state: dict[str, torch.Tensor] = state) -> float:
+                if self.idle is not None:
+                    self.idle.wait(IDLE_WAIT_S)
+                return evaluate(state, self.validation, spec=self.spec)
+
+            accuracy = self._evals.submit(measure)
         spent = metrics.get("train_seconds", 0.0)
         with self._lock:
             seen = self._seen.setdefault(rid, {}).setdefault(to_checksum_address(address), _Seen())
@@ -449,6 +458,7 @@ def _paymaster(daemon: Any) -> EdgePaymaster | None:
         return None
     if daemon.cell.paymaster is None:
         daemon.cell.paymaster = EdgePaymaster(daemon._client.w3, daemon.account, config)
+        daemon.cell.paymaster.idle = daemon.cell.idle
     return daemon.cell.paymaster
 
 

@@ -331,7 +331,7 @@ class TrainingManager:
         hit = self._decoded.get((rid, g, who))
         if hit is not None and hit[0] == expected_hash:
             return hit[1]
-        return decode_state(read_model(path, expected_hash), spec, expected_hash)
+        return decode_state(read_model(path, expected_hash), spec)  # read_model verified the hash
 
     def _write_manifest(self, tr: TrainingRow, ups: list[UploadRow], included: list[Any], evidence: list[dict[str, Any]],
                         model_hash: str) -> None:

@@ -108,6 +108,10 @@ class EdgeCell:
         self.http_address = ""
         self.paymaster: Any = None  # fl_worker.edge_pay.EdgePaymaster when the station pays its edge clients
         self.on_dispatch: Callable[[], None] | None = None  # called once a global round's first models went out
+        # set while the cell waits for its edge clients' training (and while the station has no task); cleared from
+        # the last reply of an edge round to the next dispatch: background work (accuracy measurements) waits for it
+        self.idle = threading.Event()
+        self.idle.set()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -201,6 +205,7 @@ class EdgeCell:
 
         from fl_worker.wire import encode_state
 
+        self.idle.clear()
         self.announce(chain_id, contract, round_id, spec, label_mask)
         with self._cond:
             self._current = (round_id, g)
@@ -228,6 +233,7 @@ class EdgeCell:
                 # Flower's fit_clients, but every reply is checked as it arrives, while the slower clients still train
                 futures = [self._fits.submit(fit_client, p, ins, self.config.round_timeout, g * 1000 + e)
                            for p in proxies]
+                self.idle.set()
                 if e == 0 and self.on_dispatch is not None:
                     self.on_dispatch()
                 down += len(body) * len(proxies)
@@ -236,6 +242,8 @@ class EdgeCell:
                 seen: set[str] = set()
                 slowest = 0.0
                 for future in as_completed(futures):
+                    if all(f.done() for f in futures):
+                        self.idle.clear()  # the last reply is in: the next dispatch (or the upload) is urgent
                     if future.exception() is not None:
                         failures.append(future.exception())
                         continue
