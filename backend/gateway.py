@@ -28,6 +28,7 @@ from hcfl.ledger.fetch import LedgerFetcher
 from hcfl.ledger.phase import phase as ledger_phase
 from hcfl.ledger.records import Ledger, ParticipantRecord, RoundRecord
 from hcfl.protocol import Phase
+from hcfl.protocol.deadlines import phase_deadline
 
 log = logging.getLogger(__name__)
 
@@ -154,28 +155,13 @@ class ChainGateway:
         return r.settlement.settled_at if r.settlement is not None else None
 
     def phase_end(self, r: RoundRecord, phase: Phase) -> int:
-        """The deadline of `phase` (0 when the phase has none: awaiting settlement, finished)."""
+        """The deadline of `phase` (0 when the phase has none: awaiting settlement, finished): hcfl.protocol.deadlines."""
         cfg = self.ledger().campaigns[r.campaign_id].config
-        if phase == Phase.JOINING:
-            return r.join_end
-        if phase == Phase.PROPOSING:
-            return r.propose_end
-        if phase == Phase.COMMITTING:
-            return r.commit_end
-        if phase == Phase.REVEALING:
-            return r.reveal_end
         settled = self.settled_at(r)
-        if settled is None:
-            return 0
-        train_end = settled + cfg.train_duration
-        if phase == Phase.TRAINING:
-            return train_end
-        closed = r.training_closed_at or train_end
-        if phase == Phase.VOTE_COMMITTING:
-            return closed + cfg.vote_commit_duration
-        if phase == Phase.VOTE_REVEALING:
-            return closed + cfg.vote_commit_duration + cfg.vote_reveal_duration
-        return 0
+        fields = {"join_end": r.join_end, "propose_end": r.propose_end, "commit_end": r.commit_end,
+                  "reveal_end": r.reveal_end, "train_end": settled + cfg.train_duration if settled is not None else 0,
+                  "train_closed_at": r.training_closed_at or 0}
+        return phase_deadline(phase, fields.__getitem__, lambda name: int(getattr(cfg, name)))
 
     def deadline_passed(self, deadline: int) -> bool:
         """True once a block past `deadline` exists. A dev node mines only on transactions, so its latest block

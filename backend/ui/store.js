@@ -2,7 +2,7 @@
 // rounds, phases and positions; the coordinator adds training progress and the audit. Views subscribe and
 // get `update(state)` after every refresh; the store never touches the DOM (no import of views or widgets).
 import { ZeroAddress, ZeroHash } from "ethers";
-import { PHASES, ROLES } from "./generated/protocol.js";
+import { PHASE_DEADLINES, PHASES, ROLES } from "./generated/protocol.js";
 import { api, same } from "./util.js";
 
 export const state = {
@@ -104,20 +104,19 @@ async function loadLogs() {
   state.chainNowAt = Date.now();
 }
 
-/** When the current phase ends (inclusive, chain time), or null (waits for a transaction, or finished). */
+/** When the current phase ends (inclusive, chain time), or null (waits for a transaction, or finished): the
+ * table PHASE_DEADLINES, generated from hcfl/protocol/deadlines.py (the coordinator's phase_end reads the same). */
 export function phaseEnd(data, cfg, phase) {
-  const name = phaseName(phase);
-  if (name === "Joining") return Number(data.joinEnd);
-  if (name === "Proposing") return Number(data.proposeEnd);
-  if (name === "Committing") return Number(data.commitEnd);
-  if (name === "Revealing") return Number(data.revealEnd);
-  // trainEnd is stored at settlement (older layouts kept settledAt instead)
-  const trainEnd = data.trainEnd !== undefined ? Number(data.trainEnd) : Number(data.settledAt) + Number(cfg.trainDuration);
-  if (name === "Training") return trainEnd;
-  const closed = Number(data.trainClosedAt) || trainEnd;
-  if (name === "VoteCommitting") return closed + Number(cfg.voteCommitDuration);
-  if (name === "VoteRevealing") return closed + Number(cfg.voteCommitDuration) + Number(cfg.voteRevealDuration);
-  return null;
+  const rule = PHASE_DEADLINES[Number(phase)];
+  if (!rule) return null;
+  const field = (name) => {
+    // trainEnd is stored at settlement (older layouts kept settledAt instead)
+    if (name === "trainEnd" && data.trainEnd === undefined) return Number(data.settledAt) + Number(cfg.trainDuration);
+    return Number(data[name] || 0);
+  };
+  const start = rule.starts.map(field).find((v) => v) || 0;
+  if (!start) return null;
+  return rule.add.reduce((end, name) => end + Number(cfg[name]), start);
 }
 
 function roundEvents(rid) {

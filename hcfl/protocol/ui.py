@@ -1,4 +1,5 @@
-"""Writes backend/ui/generated/protocol.js: the protocol tables of contract v2 for the web UI, generated from
+"""Writes backend/ui/generated/protocol.js: the protocol tables of contract v2 for the web UI (phases and their
+deadlines, roles, rules, bounds, signed messages, config fields, dev keys, leaf layouts), generated from
 their one Python definition (hcfl.protocol, hcfl.chain.provider), never copied by hand.
 
     python -m hcfl.protocol.ui [--out backend/ui/generated/protocol.js] [--check]
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hcfl.inclusion import INCLUSION_LEAF_TYPES
-from hcfl.protocol import bounds, enums, leaves, messages
+from hcfl.protocol import bounds, deadlines, enums, leaves, messages
 from hcfl.protocol.structs import CampaignConfig
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "backend" / "ui" / "generated" / "protocol.js"
@@ -70,6 +71,11 @@ def _dev_keys() -> dict[str, list[dict[str, str]]]:
 def tables() -> dict[str, Any]:
     return {
         "PHASES": _enum(enums.Phase),
+        # when each phase ends: the first non-zero of `starts` (round fields) plus the campaign durations in `add`
+        # (hcfl.protocol.deadlines; backend/ui/store.js's phaseEnd)
+        "PHASE_DEADLINES": {str(int(phase)): {"starts": [_solidity_field(f) for f in starts],
+                                              "add": [_solidity_field(d) for d in add]}
+                            for phase, (starts, add) in deadlines.PHASE_DEADLINES.items()},
         "ROLES": _enum(enums.Role),
         "PAYMENT_RULES": _enum(enums.PaymentRule),
         "SHARE_RULES": _enum(enums.ShareRule),

@@ -164,3 +164,32 @@ def test_commitments_python_ui_and_contract_agree(tmp_path):
             assert on_chain == vote_commitment(r, v, p, salt) and js == "0x" + on_chain.hex()
     finally:
         chain.close()
+
+
+@needs_node
+def test_phase_deadlines_in_the_page_as_in_the_coordinator():
+    """backend/ui/store.js's phaseEnd and the coordinator's phase_end read one table (hcfl.protocol.deadlines): the
+    same deadline for every phase, before and after the winner closed training; none while a transaction is awaited."""
+    from hcfl.protocol import Phase
+    from hcfl.protocol.deadlines import phase_deadline
+
+    cfg = {"train_duration": 600, "vote_commit_duration": 300, "vote_reveal_duration": 200}
+    base = {"join_end": 100, "propose_end": 200, "commit_end": 300, "reveal_end": 2**40, "train_end": 2**41}
+    rounds = [{**base, "train_closed_at": 0}, {**base, "train_closed_at": 2**41 - 7}]
+    camel = {"join_end": "joinEnd", "propose_end": "proposeEnd", "commit_end": "commitEnd", "reveal_end": "revealEnd",
+             "train_end": "trainEnd", "train_closed_at": "trainClosedAt", "train_duration": "trainDuration",
+             "vote_commit_duration": "voteCommitDuration", "vote_reveal_duration": "voteRevealDuration"}
+    cases, want = [], []
+    for r in rounds:
+        for phase in Phase:
+            cases.append({"data": {camel[k]: str(v) for k, v in r.items()}, "cfg": {camel[k]: str(v) for k, v in cfg.items()},
+                          "phase": int(phase)})
+            want.append(phase_deadline(phase, r.__getitem__, cfg.__getitem__) or None)
+    res = subprocess.run(["node", str(ROOT / "tests" / "browser" / "deadlines_unit.mjs"), json.dumps(cases)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == want
+    open_, closed = want[: len(Phase)], want[len(Phase):]
+    assert open_[Phase.JOINING] == 100 and open_[Phase.AWAITING_SETTLEMENT] is None and open_[Phase.FINISHED] is None
+    assert open_[Phase.VOTE_COMMITTING] == 2**41 + 300 and open_[Phase.VOTE_REVEALING] == 2**41 + 500
+    assert closed[Phase.VOTE_COMMITTING] == 2**41 - 7 + 300 and closed[Phase.VOTE_REVEALING] == 2**41 - 7 + 500
