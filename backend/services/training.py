@@ -21,6 +21,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -420,21 +421,32 @@ class TrainingManager:
         if rid < 0 or rid >= self.gw.round_count():
             raise ApiError(404, f"unknown round {rid}")
 
-    def task_wait(self, rid: int, station: str, wait: float = 0.0, samples: int | None = None) -> tuple[dict[str, Any], bool]:
-        """`task`, held up to `wait` seconds while the answer is "wait" and the round's training is open (HTTP
-        long-poll; before training opens the answer comes at once). Returns (answer, held)."""
+    def _hold(self, wait: float, waiting: Callable[[], bool]) -> bool:
+        """HTTP long-poll: while `waiting()` (asked again after every change: a global round opens or closes, an
+        upload arrives), hold the request up to `wait` seconds (at most 30). True if it held at all."""
         deadline = time.monotonic() + max(0.0, min(float(wait), 30.0))
         seen = self._generation
-        answer = self.task(rid, station, samples)
         held = False
-        while (answer.get("status") == "wait" and time.monotonic() < deadline and not self._stop.is_set()
-               and (tr := self.store.get_training(rid)) is not None and tr.status == "training"):
+        while waiting() and time.monotonic() < deadline and not self._stop.is_set():
             held = True
             with self.changed:
                 if self._generation == seen:
-                    self.changed.wait(min(1.0, deadline - time.monotonic()))
+                    self.changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
                 seen = self._generation
-            answer = self.task(rid, station, samples)
+        return held
+
+    def task_wait(self, rid: int, station: str, wait: float = 0.0, samples: int | None = None) -> tuple[dict[str, Any], bool]:
+        """`task`, held up to `wait` seconds while the answer is "wait" and the round's training is open (HTTP
+        long-poll; before training opens the answer comes at once). Returns (answer, held)."""
+        answer: dict[str, Any] = {}
+
+        def waiting() -> bool:
+            answer.clear()
+            answer.update(self.task(rid, station, samples))
+            tr = self.store.get_training(rid)
+            return answer.get("status") == "wait" and tr is not None and tr.status == "training"
+
+        held = self._hold(wait, waiting)
         return answer, held
 
     def task(self, rid: int, station: str, samples: int | None = None) -> dict[str, Any]:
@@ -485,15 +497,12 @@ class TrainingManager:
         backend.deps). `wait`: a model that does not exist yet but will (g < t, training open) is waited for up to
         this many seconds (HTTP long-poll: a station asks for the next global model while it asks for its next task,
         and gets both as soon as the global round closes)."""
-        deadline = time.monotonic() + max(0.0, min(float(wait), 30.0))
-        seen = self._generation
-        while (time.monotonic() < deadline and not self._stop.is_set() and self.store.get_global(rid, g) is None
-               and (tr := self.store.get_training(rid)) is not None and tr.status == "training" and station in tr.stations
-               and tr.g < g < tr.t):
-            with self.changed:
-                if self._generation == seen:
-                    self.changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
-                seen = self._generation
+        def coming() -> bool:  # not there yet, but this station will get it once the open global round closes
+            tr = self.store.get_training(rid)
+            return (self.store.get_global(rid, g) is None and tr is not None and tr.status == "training"
+                    and station in tr.stations and tr.g < g < tr.t)
+
+        self._hold(wait, coming)
         tr = self.store.get_training(rid)
         if tr is not None and station not in tr.stations:
             raise ApiError(403, f"{station} is not a selected station of round {rid}")
