@@ -21,9 +21,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -83,7 +84,11 @@ class CellRound:
     seconds_critical_compute: float = 0.0  # sum over edge rounds of the slowest accepted client's training time
     bytes_down: int = 0
     bytes_up: int = 0
-    tree: MerkleTree | None = None  # over `leaves` (build_tree), kept for the proofs the clients ask for
+
+    @cached_property
+    def tree(self) -> MerkleTree:
+        """The Merkle tree over `leaves` (build_tree), built once for all the proofs the clients ask for."""
+        return build_tree(self.leaves)
 
     def manifest(self) -> dict[str, Any]:
         return {"round_id": self.round_id, "global_round": self.global_round, "root": self.root,
@@ -107,9 +112,9 @@ class EdgeCell:
         self.flower_address = ""
         self.http_address = ""
         self.paymaster: Any = None  # fl_worker.edge_pay.EdgePaymaster when the station pays its edge clients
-        self.on_dispatch: Callable[[], None] | None = None  # called once a global round's first models went out
         # set while the cell waits for its edge clients' training (and while the station has no task); cleared from
-        # the last reply of an edge round to the next dispatch: background work (accuracy measurements) waits for it
+        # the last reply of an edge round to the next dispatch: background work (accuracy measurements, the station's
+        # reports) waits for it; the daemon shares its own
         self.idle = threading.Event()
         self.idle.set()
 
@@ -234,8 +239,6 @@ class EdgeCell:
                 futures = [self._fits.submit(fit_client, p, ins, self.config.round_timeout, g * 1000 + e)
                            for p in proxies]
                 self.idle.set()
-                if e == 0 and self.on_dispatch is not None:
-                    self.on_dispatch()
                 down += len(body) * len(proxies)
                 accepted: list[tuple[str, dict[str, Tensor], int]] = []
                 failures: list[Any] = []
@@ -288,15 +291,14 @@ class EdgeCell:
             with self._cond:
                 self._current = None
         leaves = sorted(included.values(), key=lambda leaf: leaf.address.lower())
-        tree = build_tree(leaves)
-        root = "0x" + tree.root.hex()
+        root = "0x" + build_tree(leaves).root.hex()
         samples = sum(leaf.samples for leaf in leaves)
 
         signature = sign(self.account, edge_root_message(chain_id, contract, self.account.address, round_id, g,
                                                                 root, samples))
         total = sum(n for _, n in accuracy.values()) or 1
         result = CellRound(round_id, g, state, samples, sum(a * n for a, n in accuracy.values()) / total, leaves, root,
-                           signature, rejected, sorted(self.known - set(included)), t_flower, critical, down, up, tree)
+                           signature, rejected, sorted(self.known - set(included)), t_flower, critical, down, up)
         with self._cond:
             self._rounds[(round_id, g)] = result
         return result
@@ -392,7 +394,7 @@ def _handler(cell: EdgeCell) -> type[BaseHTTPRequestHandler]:
                 if found is None:
                     self._send(409, {"detail": "no manifest for this round (yet)"})
                     return
-                hit = make_proof(found.tree or build_tree(found.leaves), found.leaves, address)
+                hit = make_proof(found.tree, found.leaves, address)
                 if hit is None:
                     self._send(404, {"detail": f"{to_checksum_address(address)} is not included in g={g}"})
                     return

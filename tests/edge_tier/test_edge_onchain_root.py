@@ -101,7 +101,7 @@ def test_edge_client_verifies_against_the_on_chain_clients_root(tmp_path: Path, 
         tampered = [leaf.model_copy(update={"samples": leaf.samples + 1}) if leaf.address == a else leaf
                     for leaf in r2.leaves]
         with cell._cond:
-            cell._rounds[(rid, 2)] = dataclasses.replace(r2, leaves=tampered, tree=build_tree(tampered))
+            cell._rounds[(rid, 2)] = dataclasses.replace(r2, leaves=tampered)
         report(2, r2, r2.root)
         for n in ("a", "b"):
             wait_for(lambda n=n: final(n, 2), 60, f"{n}'s verdict on g=2", lambda n=n: procs[n].log)
