@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal, TypeVar
@@ -194,10 +195,11 @@ class AggregatorDaemon:
         self._reports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report")
         # the per-round phase check (a chain call) runs beside the download and training, not before them
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phase")
-        # a report waits until the next global round's work is out (the edge clients train) or the daemon idles:
-        # its transaction then does not compete with the task, the download and the dispatch for this process
-        self._report_gate = threading.Event()
-        self._report_gate.set()
+        # set while the station has nothing urgent to do (its edge clients train, or it has no task): its reports and
+        # its paymaster's accuracy measurements wait for it instead of competing with the task, the download and the
+        # dispatch for this process (the cell shares it: EdgeCell.idle)
+        self._idle = threading.Event()
+        self._idle.set()
         self._prefetched: tuple[int, int, Future[tuple[bytes, str | None]]] | None = None  # (round, g, download)
         self._download_signatures: dict[int, str] = {}  # round -> signed download_message (the same every g)
         self._views: dict[int, _RoundView] = {}
@@ -207,7 +209,7 @@ class AggregatorDaemon:
         self.last_cell_round: Any = None
 
     PHASE_CHECK_AGE_S = 2.0  # a global round's task is checked against a phase read at most this old
-    REPORT_HOLD_S = 5.0  # at most this long a report waits for the next global round's dispatch
+    REPORT_HOLD_S = 5.0  # at most this long a report waits for the station to be idle
 
     # ------------------------------------------------------------------ signals
 
@@ -226,7 +228,7 @@ class AggregatorDaemon:
 
     def stop(self) -> None:
         self._stop.set()
-        self._report_gate.set()
+        self._idle.set()
 
     @property
     def stopping(self) -> bool:
@@ -344,9 +346,7 @@ class AggregatorDaemon:
                     self._backoff_after_rejection()
                     continue
                 if status != "train":
-                    self._report_gate.set()
-                    if self.cell is not None:
-                        self.cell.idle.set()
+                    self._idle.set()
                 if status == "done":
                     log.info("round %d: training is over (%d global round(s) served by this daemon)",
                              self.round_id, self.rounds_done)
@@ -392,7 +392,7 @@ class AggregatorDaemon:
             self.cell = EdgeCell(self.account, CellConfig(flower=self.config.edge_flower, http=self.config.edge_http,
                                                           min_clients=self.config.min_edge_clients,
                                                           round_timeout=self.config.edge_timeout))
-            self.cell.on_dispatch = self._report_gate.set
+            self.cell.idle = self._idle
             self.cell.start()
 
     def _next_round(self) -> None:
@@ -541,9 +541,9 @@ class AggregatorDaemon:
         self._in_training = True
         try:
             if self.config.mode == "edge":
-                result = self._train_edge(task, global_state)  # the cell opens the report gate once it dispatched
+                result = self._train_edge(task, global_state)  # the cell sets _idle while its clients train
             else:
-                self._report_gate.set()
+                self._idle.set()
                 result = trainer.train_global_round(global_state, g)
         finally:
             self._in_training = False
@@ -569,14 +569,14 @@ class AggregatorDaemon:
         total_s = time.perf_counter() - t0
 
         def report() -> None:  # off the critical path: the daemon long-polls its next task meanwhile
-            self._report_gate.wait(self.REPORT_HOLD_S)
+            self._idle.wait(self.REPORT_HOLD_S)
             if phase_check is not None:  # (the coordinator refuses uploads outside Training on its own)
                 self._check_task(task, phase_check.result())
             tx = self._report(rid, g, update_hash, result.samples, accuracy_bps, clients_root)
             log.info("round %d g=%d: samples=%d accuracy=%.4f (%d bps) train=%.2fs total=%.2fs update=%s tx=%s",
                      rid, g, result.samples, result.local_accuracy, accuracy_bps, train_s, total_s, update_hash, tx)
 
-        self._report_gate.clear()
+        self._idle.clear()
         self._reports.submit(self._logged(report, rid, g))
 
     @staticmethod
@@ -653,11 +653,15 @@ class AggregatorDaemon:
             raise RejectedModel(f"station index {task.station_index}/{task.num_stations} does not match the chain's "
                                 f"{index}/{len(view.stations)}")
 
+    def _model_cap(self, spec: ModelSpec) -> int:
+        """The most bytes a global model of `spec` may have (its safetensors size and 1 MiB of header room)."""
+        return min(self.config.max_model_bytes, _model_bytes(spec) + 2**20)
+
     def _fetch_global(self, rid: int, g: int, spec: ModelSpec, wait: float = 0.0) -> tuple[bytes, str | None]:
         """The bytes of global model g and the coordinator's hash header (`wait`: long-poll for a model that the
         close of g - 1 is about to produce). Checked by _download_global."""
         path = f"/api/rounds/{rid}/models/global/{g}"
-        cap = min(self.config.max_model_bytes, _model_bytes(spec) + 2**20)
+        cap = self._model_cap(spec)
         assert self._chain is not None
         if rid not in self._download_signatures:
             self._download_signatures[rid] = sign(self.account, download_message(self._chain.chain_id,
@@ -702,7 +706,7 @@ class AggregatorDaemon:
 
     def _download_global(self, task: TrainTask) -> dict[str, torch.Tensor]:
         rid, g = task.round_id, task.global_round
-        cap = min(self.config.max_model_bytes, _model_bytes(task.spec) + 2**20)
+        cap = self._model_cap(task.spec)
         fetched = None
         if self._prefetched is not None and self._prefetched[:2] == (rid, g):
             try:
@@ -848,12 +852,10 @@ class _ReportTx:
     @classmethod
     def after(cls, receipt: Any, before: "_ReportTx | None" = None) -> "_ReportTx":
         """What the report of `receipt` taught (`before`: what it was sent with, if anything)."""
-        gas = int(receipt["gasUsed"]) * 3 // 2 + 20_000
-        if before is None:
-            return cls(gas, int(receipt["effectiveGasPrice"]), time.monotonic())
-        if before.price_fresh():
-            return cls(max(gas, before.gas), before.gas_price, before.priced_at)
-        return cls(max(gas, before.gas), int(receipt["effectiveGasPrice"]), time.monotonic())
+        gas = max(int(receipt["gasUsed"]) * 3 // 2 + 20_000, before.gas if before is not None else 0)
+        if before is not None and before.price_fresh():
+            return cls(gas, before.gas_price, before.priced_at)
+        return cls(gas, int(receipt["effectiveGasPrice"]), time.monotonic())
 
     def price_fresh(self) -> bool:
         return time.monotonic() - self.priced_at <= self.PRICE_AGE_S
@@ -884,7 +886,9 @@ def station_clients(train: Split, plan: TrainingPlan, index: int, count: int, la
     return clients
 
 
+@lru_cache(maxsize=16)
 def _model_bytes(spec: ModelSpec) -> int:
+    """The tensor bytes of a model of `spec` (asked for every download: built once per spec)."""
     return sum(v.numel() * v.element_size() for v in build_model(spec).state_dict().values())
 
 

@@ -142,7 +142,7 @@ def embedded(num_accounts: int = 4) -> Chain:
     params = PyEVMBackend.generate_genesis_params(overrides={"gas_limit": BLOCK_GAS_LIMIT})
     state = PyEVMBackend.generate_genesis_state(num_accounts=num_accounts)
     backend = PyEVMBackend(genesis_parameters=params, genesis_state=state)
-    gas_estimate.install(backend)  # geth's estimate in 4-6 executions, not py-evm's ~13
+    gas_estimate.install(backend)  # geth-like estimates in 3 executions, not py-evm's ~13
     tester = EthereumTester(backend)
     w3 = Web3(EthereumTesterProvider(tester))
     funder = Account.from_key(backend.account_keys[0].to_bytes())
